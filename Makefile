@@ -1,0 +1,36 @@
+# SockShell: `make run` builds (release) and starts the shell; `make test` runs every test.
+# Both install the Debian packages they need first (scripts/debian-packages.txt).
+PREFIX ?= /usr/local
+SWIFT ?= swift
+
+.PHONY: deps build release run test lint format install clean
+
+deps:
+	@sh scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	.build/release/sockshell
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory lint
+
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+
+format:
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 .build/release/sockshell $(DESTDIR)$(PREFIX)/bin/sockshell
+
+clean:
+	rm -rf .build

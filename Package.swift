@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "sockshell",
+  products: [
+    .executable(name: "sockshell", targets: ["sockshell"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // libedit's C API; variadic el_set/history calls are wrapped in shim.h.
+    .systemLibrary(
+      name: "CEditLine",
+      pkgConfig: "libedit",
+      providers: [.apt(["libedit-dev"])]
+    ),
+    // Every socket system call, typed: descriptors, addresses, errno.
+    .target(name: "SocketLayer"),
+    // The shell: command language, commands, session, rendering, line editor.
+    .target(
+      name: "SockShellKit",
+      dependencies: ["SocketLayer", "CEditLine"]
+    ),
+    // Thin executable: parses the command line and hands over.
+    .executableTarget(
+      name: "sockshell",
+      dependencies: [
+        "SockShellKit",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(
+      name: "SockShellTests",
+      dependencies: ["SockShellKit", "SocketLayer"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

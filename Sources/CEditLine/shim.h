@@ -1,0 +1,58 @@
+// libedit's el_set, el_get and history are variadic: Swift cannot call them.
+// Each use is wrapped here in a small static inline function.
+#ifndef CEDITLINE_SHIM_H
+#define CEDITLINE_SHIM_H
+#include <stdio.h>
+#include <histedit.h>
+
+typedef char *(*cedit_prompt_fn)(EditLine *);
+typedef unsigned char (*cedit_command_fn)(EditLine *, int);
+
+static inline int cedit_set_prompt(EditLine *el, cedit_prompt_fn fn) {
+  return el_set(el, EL_PROMPT, fn);
+}
+static inline int cedit_set_editor(EditLine *el, const char *mode) {
+  return el_set(el, EL_EDITOR, mode);
+}
+static inline int cedit_set_history(EditLine *el, History *h) {
+  return el_set(el, EL_HIST, history, h);
+}
+static inline int cedit_add_function(EditLine *el, const char *name, const char *help, cedit_command_fn fn) {
+  return el_set(el, EL_ADDFN, name, help, fn);
+}
+static inline int cedit_bind(EditLine *el, const char *key, const char *function) {
+  return el_set(el, EL_BIND, key, function, NULL);
+}
+static inline int cedit_set_client_data(EditLine *el, void *data) {
+  return el_set(el, EL_CLIENTDATA, data);
+}
+static inline void *cedit_get_client_data(EditLine *el) {
+  void *data = NULL;
+  el_get(el, EL_CLIENTDATA, &data);
+  return data;
+}
+static inline int cedit_set_signal(EditLine *el, int on) {
+  return el_set(el, EL_SIGNAL, on);
+}
+
+static inline int cedit_history_set_size(History *h, int size) {
+  HistEvent ev;
+  return history(h, &ev, H_SETSIZE, size);
+}
+static inline int cedit_history_unique(History *h, int on) {
+  HistEvent ev;
+  return history(h, &ev, H_SETUNIQUE, on);
+}
+static inline int cedit_history_enter(History *h, const char *line) {
+  HistEvent ev;
+  return history(h, &ev, H_ENTER, line);
+}
+static inline int cedit_history_load(History *h, const char *path) {
+  HistEvent ev;
+  return history(h, &ev, H_LOAD, path);
+}
+static inline int cedit_history_save(History *h, const char *path) {
+  HistEvent ev;
+  return history(h, &ev, H_SAVE, path);
+}
+#endif

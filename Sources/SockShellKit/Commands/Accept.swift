@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// `accept FD`: accept(2).
+struct AcceptCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "accept",
+    synopsis: "accept FD",
+    summary: "take the next connection from a listener's queue (waits when it is empty)",
+    prototype: "int accept(int sockfd, struct sockaddr *addr, socklen_t *addrlen);",
+    example: "conn = accept srv",
+    manPage: "accept(2)",
+    details: [
+      "accept returns a NEW descriptor for the connection; the listening one keeps listening and never carries data."
+    ],
+    completion: [.descriptor],
+    createsDescriptor: true,
+    returnsValue: true
+  )
+
+  var fd: DescriptorRef
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+  }
+
+  var arguments: [String] { [fd.description] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let listener) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let local = try? Sys.getsockname(listener.fd).get()
+    let hint = local.flatMap { AcceptCommand.clientHint(for: $0) }
+    let result = session.blocking(
+      fd: listener.fd, events: Int16(POLLIN),
+      waitingFor: "a connection on \(local?.description ?? "fd \(listener.fd)")",
+      hint: hint
+    ) { Sys.accept(listener.fd) }
+    let call: String
+    if case .success(let accepted) = result, let peer = accepted.peer {
+      call = "accept(\(listener.fd), \(peer.cDescription), [\(peer.length)])"
+    } else {
+      call = "accept(\(listener.fd), NULL, NULL)"
+    }
+    let outcome = session.report(
+      call, result.map { Int($0.fd) }, syscall: "accept", fd: listener.fd, suffix: context.name,
+      context: ErrorContext(call: "accept", descriptor: listener))
+    guard case .success(let accepted) = result else { return outcome }
+    session.register(
+      fd: accepted.fd, family: listener.family, type: listener.type, name: context.name,
+      origin: "accept \(listener.fd)")
+    let from = accepted.peer.map { $0 == .unnamed ? "an unnamed Unix socket" : $0.description } ?? "?"
+    session.note("fd \(accepted.fd) is a new socket for the connection from \(from).")
+    session.note("fd \(listener.label) keeps listening for more; send and recv go through fd \(accepted.fd).")
+    return outcome
+  }
+
+  /// A command to try in another terminal to connect here.
+  static func clientHint(for local: SocketAddress) -> String? {
+    switch local {
+    case .ipv4(_, let port):
+      return "try `nc \(local.isWildcard ? "127.0.0.1" : local.host) \(port)` in another terminal"
+    case .ipv6(_, let port, _):
+      return "try `nc \(local.isWildcard ? "::1" : local.host) \(port)` in another terminal"
+    case .unix:
+      return "try `nc -U \(local.host)` in another terminal"
+    default:
+      return nil
+    }
+  }
+}

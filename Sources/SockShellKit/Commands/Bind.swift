@@ -1,0 +1,59 @@
+import SocketLayer
+
+/// `bind FD ADDR`: bind(2).
+struct BindCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "bind",
+    synopsis: "bind FD ADDR",
+    summary: "give a socket its local address (IP and port, or a path)",
+    prototype: "int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen);",
+    example: "bind srv 127.0.0.1:8080",
+    manPage: "bind(2)",
+    details: [
+      "Port 0 asks the kernel for a free port; getsockname shows which.",
+      "127.0.0.1 accepts connections from this machine only; *:PORT (0.0.0.0) from every address it has.",
+    ],
+    completion: [.descriptor, .address],
+    returnsValue: true
+  )
+
+  var fd: DescriptorRef
+  var address: AddressSpec
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    address = try arguments.address()
+  }
+
+  var arguments: [String] { [fd.description, address.description] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    guard case .success(let target) = session.socketAddress(address, for: descriptor, purpose: .bind) else {
+      return .refused("bad address")
+    }
+    let result = Sys.bind(descriptor.fd, target)
+    let outcome = session.report(
+      "bind(\(descriptor.fd), \(target.cDescription), \(target.length))", result.map { 0 }, syscall: "bind",
+      fd: descriptor.fd, context: ErrorContext(call: "bind", descriptor: descriptor, address: target))
+    guard case .success = result else { return outcome }
+    let bound = (try? Sys.getsockname(descriptor.fd).get()) ?? target
+    if target.port == 0 {
+      session.note("The kernel picked port \(bound.port ?? 0): fd \(descriptor.label) is bound to \(bound).")
+    } else {
+      session.note("fd \(descriptor.label) is bound to \(bound).")
+    }
+    if bound.isWildcard {
+      session.note("\(bound.host) means every address of this machine: clients may come from anywhere.")
+    } else if bound.host == "127.0.0.1" || bound.host == "::1" {
+      session.note("That is loopback: only programs on this machine can reach it.")
+    }
+    if descriptor.type == .stream && descriptor.family != .unix
+      || descriptor.family == .unix && descriptor.type == .stream
+    {
+      session.note("Next: listen, to accept connections there.")
+    }
+    return outcome
+  }
+}

@@ -1,0 +1,112 @@
+import SocketLayer
+
+/// `close FD`: close(2).
+struct CloseCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "close",
+    synopsis: "close FD",
+    summary: "close a descriptor (for a connection: send FIN, or RST when unread data waits)",
+    prototype: "int close(int fd);",
+    example: "close conn",
+    manPage: "close(2)",
+    details: ["After close the number is free: the next socket may get it again."],
+    completion: [.descriptor],
+    returnsValue: true
+  )
+
+  var fd: DescriptorRef
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+  }
+
+  var arguments: [String] { [fd.description] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let before = SocketSnapshot(descriptor)
+    let unread = descriptor.type == .stream ? (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0 : 0
+    let result = Sys.close(descriptor.fd)
+    // close releases the descriptor even when it reports an error (close(2), NOTES).
+    session.forget(descriptor.fd)
+    let outcome = session.report(
+      "close(\(descriptor.fd))", result.map { 0 }, syscall: "close", fd: descriptor.fd,
+      context: ErrorContext(call: "close", descriptor: descriptor))
+    guard case .success = result else { return outcome }
+    session.note("fd \(descriptor.label) is closed; the number \(descriptor.fd) is free again.")
+    switch before.tcpState {
+    case .established?, .closeWait?:
+      if unread > 0 {
+        session.note(
+          "\(unread) bytes were still unread, so the kernel reset the connection (RST) instead of closing it: the peer gets ECONNRESET."
+        )
+      } else if before.tcpState == .closeWait {
+        session.note("The peer had closed first; your FIN now ends the connection on both sides.")
+      } else {
+        session.note(
+          "The kernel sends FIN: the peer's recv returns 0. Having closed first, this side goes through TIME_WAIT.")
+      }
+    case .listen?:
+      session.note("Connections still waiting in its accept queue were reset.")
+    default:
+      break
+    }
+    return outcome
+  }
+}
+
+/// `shutdown FD read|write|both`: shutdown(2).
+struct ShutdownCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "shutdown",
+    synopsis: "shutdown FD read|write|both",
+    summary: "close one direction of a connection (write: send FIN but keep reading)",
+    prototype: "int shutdown(int sockfd, int how);",
+    example: "shutdown c write",
+    manPage: "shutdown(2)",
+    details: ["shutdown write is the half-close: the peer sees end of stream while you can still read its answer."],
+    completion: [.descriptor, .words(ShutdownHow.allCases.map(\.rawValue))],
+    returnsValue: true
+  )
+
+  var fd: DescriptorRef
+  var how: ShutdownHow
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    let token = try arguments.next("how (read, write or both)")
+    switch token.text.lowercased() {
+    case "read", "rd", "shut_rd", "r": how = .read
+    case "write", "wr", "shut_wr", "w": how = .write
+    case "both", "rdwr", "shut_rdwr", "rw": how = .both
+    default: throw arguments.error("'\(token.text)' is not a direction: choose read, write or both", at: token)
+    }
+  }
+
+  var arguments: [String] { [fd.description, how.rawValue] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(var descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let result = Sys.shutdown(descriptor.fd, how)
+    let outcome = session.report(
+      "shutdown(\(descriptor.fd), \(how.cName))", result.map { 0 }, syscall: "shutdown", fd: descriptor.fd,
+      context: ErrorContext(call: "shutdown", descriptor: descriptor))
+    guard case .success = result else { return outcome }
+    if how != .write { descriptor.shutRead = true }
+    if how != .read { descriptor.shutWrite = true }
+    session.update(descriptor)
+    switch how {
+    case .write:
+      session.note("fd \(descriptor.label) sent FIN: the peer's recv returns 0 once it has read everything.")
+      session.note("You can still recv its answer; send now fails with EPIPE.")
+    case .read:
+      session.note(
+        "fd \(descriptor.label) will read no more; nothing is sent to the peer (Linux still queues what arrives).")
+    case .both:
+      session.note("fd \(descriptor.label) neither sends nor reads any more; the descriptor stays open until close.")
+    }
+    return outcome
+  }
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// `connect FD ADDR`: connect(2).
+struct ConnectCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "connect",
+    synopsis: "connect FD ADDR",
+    summary: "connect to a listening address (TCP handshake); for UDP, set the default peer",
+    prototype: "int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen);",
+    example: "connect c 127.0.0.1:8080",
+    manPage: "connect(2)",
+    details: [
+      "ADDR may be a descriptor of this shell: connect c srv connects to the address srv is bound to.",
+      "A client needs no bind: the kernel picks an ephemeral local port.",
+    ],
+    completion: [.descriptor, .address],
+    returnsValue: true
+  )
+
+  var fd: DescriptorRef
+  var address: AddressSpec
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    address = try arguments.address()
+  }
+
+  var arguments: [String] { [fd.description, address.description] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    guard case .success(let target) = session.socketAddress(address, for: descriptor, purpose: .connect) else {
+      return .refused("bad address")
+    }
+    let result = session.blocking(
+      fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "the handshake with \(target)"
+    ) { Sys.connect(descriptor.fd, target) }
+    let outcome = session.report(
+      "connect(\(descriptor.fd), \(target.cDescription), \(target.length))", result.map { 0 }, syscall: "connect",
+      fd: descriptor.fd, context: ErrorContext(call: "connect", descriptor: descriptor, address: target))
+    guard case .success = result else { return outcome }
+    let local = (try? Sys.getsockname(descriptor.fd).get())?.description ?? "?"
+    if descriptor.type == .datagram {
+      session.note("fd \(descriptor.label) now sends to \(target) by default and takes datagrams only from it.")
+      session.note("No packet was sent: UDP has no handshake. The kernel gave it the local address \(local).")
+    } else if descriptor.family == .unix {
+      session.note("fd \(descriptor.label) is connected to \(target).")
+    } else {
+      session.note("fd \(descriptor.label) is connected: \(local) -> \(target) (ESTABLISHED).")
+      session.note("The kernel picked the local port itself (an ephemeral port); the handshake is done.")
+    }
+    return outcome
+  }
+}

@@ -1,0 +1,173 @@
+import SocketLayer
+
+/// `help [COMMAND|TOPIC]`.
+struct HelpCommand: ShellCommand {
+  static let topics: [String: [String]] = [
+    "addresses": [
+      "Addresses (ADDR):",
+      "  127.0.0.1:8080      an IPv4 address and port",
+      "  [::1]:8080          an IPv6 address in brackets, then the port",
+      "  *:8080  or  :8080   every address of this machine (INADDR_ANY); port 0 lets the kernel pick",
+      "  localhost:8080      a host name, resolved with getaddrinfo for the socket's family",
+      "  /tmp/s.sock  ./s.sock  unix:NAME    a Unix socket path;  @NAME  a Linux abstract name",
+      "  srv                 a descriptor of this shell: the address it is bound to",
+    ],
+    "data": [
+      "Data (DATA):",
+      "  \"text\\n\"            double quotes with escapes \\n \\r \\t \\0 \\e \\\\ \\\" \\xNN \\u{NNNN}",
+      "  'text'              single quotes: every character as it is",
+      "  word                a bare word",
+      "  hex:48656c6c6f      bytes in hex",
+      "  --size N            N bytes of a visible pattern (abc...789, newline, again)",
+      "  --file PATH         the contents of a file (at most 16 MiB)",
+    ],
+    "expect": [
+      "Checking results with = EXPECTED (as packetdrill does):",
+      "  bind s 127.0.0.1:8080 = 0",
+      "  send c \"hello\" = 5",
+      "  connect c 127.0.0.1:9 = -1 ECONNREFUSED",
+      "The line fails, and says what came back, when the result differs.",
+      "In a script (sockshell run FILE) a failing line stops the script with exit code 1.",
+    ],
+    "names": [
+      "Naming descriptors:",
+      "  srv = socket tcp        the new descriptor is called srv",
+      "  conn = accept srv       so is the connection accept returns",
+      "Use the name or the number wherever FD is written. A name is freed when its descriptor is closed.",
+    ],
+  ]
+
+  static let spec = CommandSpec(
+    name: "help",
+    aliases: ["?"],
+    synopsis: "help [COMMAND|TOPIC]",
+    summary: "list the commands, or explain one (with its C prototype and man page)",
+    example: "help bind",
+    completion: [.topic],
+    group: .shell
+  )
+
+  var topic: String?
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    topic = arguments.isAtEnd ? nil : try arguments.word("topic")
+  }
+
+  var arguments: [String] { topic.map { [Lexer.quote(Array($0.utf8))] } ?? [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let out = context.session.out
+    guard let topic else {
+      for group in CommandSpec.Group.allCases {
+        out.line(group.rawValue, .heading)
+        for command in Registry.commands where command.spec.group == group {
+          out.line("  " + command.spec.synopsis.padded(to: 46) + " " + command.spec.summary)
+        }
+      }
+      out.line("Topics: help addresses, help data, help expect, help names.  explain ERRNO explains an error.", .note)
+      out.line("Keys: Tab completes, Up/Down recall history, Ctrl-C stops a waiting call, Ctrl-D quits.", .note)
+      return .done
+    }
+    if let lines = HelpCommand.topics[topic.lowercased()] {
+      for line in lines { out.line(line) }
+      return .done
+    }
+    guard let command = Registry.command(named: topic) else {
+      var message = "no help on '\(ByteText.sanitized(topic))'"
+      if let suggestion = Registry.suggestion(for: topic) { message += ": did you mean '\(suggestion)'?" }
+      message += " Topics: \(HelpCommand.topics.keys.sorted().joined(separator: ", ")), or a command name."
+      out.line("error: \(message)", .error)
+      return .refused(message)
+    }
+    let spec = command.spec
+    out.line(spec.synopsis, .heading)
+    out.line("  " + spec.summary)
+    for line in spec.details { out.line("  " + line) }
+    if let prototype = spec.prototype { out.line("  C:        " + prototype) }
+    if let example = spec.example { out.line("  Example:  " + example) }
+    if let man = spec.manPage {
+      out.line(
+        "  Read:     man \(man.split(separator: ",").first.map(String.init) ?? man)"
+          + (man.contains(",") ? " (also \(man))" : ""))
+    }
+    if !spec.aliases.isEmpty { out.line("  Also:     " + spec.aliases.joined(separator: ", ")) }
+    return .done
+  }
+}
+
+/// `explain ERRNO`.
+struct ExplainCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "explain",
+    synopsis: "explain ERRNO",
+    summary: "what an error such as EADDRINUSE means and what to try",
+    example: "explain EADDRINUSE",
+    completion: [.errno],
+    group: .shell
+  )
+
+  var name: String
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    let token = try arguments.next("ERRNO (a name such as ECONNREFUSED, or a number)")
+    guard Errno(named: token.text) != nil else {
+      throw arguments.error(
+        "'\(token.text)' is not an errno name or number: try ECONNREFUSED, EADDRINUSE or 111", at: token)
+    }
+    name = token.text
+  }
+
+  var arguments: [String] { [name] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let out = context.session.out
+    guard let errno = Errno(named: name) else { return .refused("unknown errno") }
+    out.line("\(errno.name) (\(errno.code)): \(errno.message)", .heading)
+    let lines = Explanations.lines(for: errno, context: ErrorContext(call: ""))
+    if lines.isEmpty { out.line("  No teaching note for this one; man errno lists them all.") }
+    for line in lines { out.line("  " + line) }
+    return .done
+  }
+}
+
+/// `history`.
+struct HistoryCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "history",
+    synopsis: "history",
+    summary: "the lines typed in this session (Up and Down recall them)",
+    group: .shell
+  )
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    for (index, line) in session.history.enumerated() {
+      session.out.line(String(index + 1).padded(to: 5) + ByteText.sanitized(line))
+    }
+    return .done
+  }
+}
+
+/// `quit` / `exit`.
+struct QuitCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "quit",
+    aliases: ["exit"],
+    synopsis: "quit",
+    summary: "close every descriptor and leave (Ctrl-D does the same)",
+    group: .shell
+  )
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    context.session.wantsExit = true
+    return .done
+  }
+}

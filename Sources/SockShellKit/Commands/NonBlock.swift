@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// `nonblock FD [on|off]`: fcntl(2) with O_NONBLOCK.
+struct NonBlockCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "nonblock",
+    synopsis: "nonblock FD [on|off]",
+    summary: "show or set O_NONBLOCK: calls that would wait fail with EAGAIN instead",
+    prototype: "int fcntl(int fd, int cmd, ... /* int flags */);",
+    example: "nonblock c on",
+    manPage: "fcntl(2)",
+    completion: [.descriptor, .words(["on", "off"])],
+    returnsValue: true,
+    group: .options
+  )
+
+  var fd: DescriptorRef
+  var on: Bool?
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    if let token = arguments.peek {
+      guard let value = OptionWords.flag(token.text) else {
+        throw arguments.error("'\(token.text)' is not on or off", at: token)
+      }
+      on = value
+      arguments.index += 1
+    }
+  }
+
+  var arguments: [String] { [fd.description] + (on.map { [$0 ? "on" : "off"] } ?? []) }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    guard let on else {
+      let result = Sys.isNonBlocking(descriptor.fd)
+      let flags = (try? result.get()) == true ? "O_RDWR|O_NONBLOCK" : "O_RDWR"
+      let outcome = session.report(
+        "fcntl(\(descriptor.fd), F_GETFL) = \(flags)", result.map { $0 ? 1 : 0 }.map { _ in 0 }, syscall: "fcntl",
+        fd: descriptor.fd)
+      if case .success(let nonBlocking) = result {
+        session.note(
+          nonBlocking
+            ? "fd \(descriptor.label) is non-blocking: calls that would wait return EAGAIN (connect: EINPROGRESS)."
+            : "fd \(descriptor.label) is blocking: accept, connect and recv wait until they can finish.")
+      }
+      return outcome
+    }
+    let result = Sys.setNonBlocking(descriptor.fd, on)
+    let outcome = session.report(
+      "fcntl(\(descriptor.fd), F_SETFL, \(on ? "O_RDWR|O_NONBLOCK" : "O_RDWR"))", result.map { 0 }, syscall: "fcntl",
+      fd: descriptor.fd)
+    guard case .success = result else { return outcome }
+    session.note(
+      on
+        ? "fd \(descriptor.label) is non-blocking now: a call that would wait fails at once with EAGAIN (connect: EINPROGRESS)."
+        : "fd \(descriptor.label) is blocking again: calls wait until they can finish.")
+    return outcome
+  }
+}

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// `poll FD... [--timeout MS]`: poll(2).
+struct PollCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "poll",
+    synopsis: "poll FD... [--timeout MS]",
+    summary: "which descriptors are ready: readable, writable, hung up, in error (default: look now, timeout 0)",
+    prototype: "int poll(struct pollfd *fds, nfds_t nfds, int timeout);",
+    example: "poll srv c --timeout 1000",
+    manPage: "poll(2)",
+    details: ["--timeout -1 waits until one is ready (Ctrl-C stops it)."],
+    completion: [.descriptor],
+    repeatsLast: true,
+    returnsValue: true,
+    group: .options
+  )
+
+  static let pollRDHUP: Int16 = 0x2000
+  static let requested = Int16(POLLIN) | Int16(POLLOUT) | Int16(POLLPRI) | pollRDHUP
+
+  var fds: [DescriptorRef] = []
+  var timeout: Int32 = 0
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    while let token = arguments.peek {
+      if token.isBare && token.text == "--timeout" {
+        arguments.index += 1
+        timeout = Int32(try arguments.integer("timeout in milliseconds", in: -1...86_400_000))
+        continue
+      }
+      fds.append(try arguments.descriptor())
+    }
+    if fds.isEmpty { throw arguments.error("missing FD: name at least one descriptor") }
+  }
+
+  var arguments: [String] { fds.map(\.description) + (timeout != 0 ? ["--timeout", "\(timeout)"] : []) }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    var descriptors: [Descriptor] = []
+    for ref in fds {
+      guard case .success(let descriptor) = session.descriptor(ref) else { return .refused("unknown descriptor") }
+      descriptors.append(descriptor)
+    }
+    let numbers = descriptors.map(\.fd)
+    let poll = { Sys.poll(numbers, events: PollCommand.requested, timeoutMilliseconds: self.timeout) }
+    let result =
+      timeout == 0 ? poll() : session.blocking(fd: -1, events: 0, waitingFor: "a descriptor to become ready", poll)
+    let entries = numbers.map { "{fd=\($0), events=POLLIN|POLLOUT|POLLPRI|POLLRDHUP}" }.joined(separator: ", ")
+    let ready = (try? result.get())?.filter { $0 != 0 }.count ?? 0
+    let outcome = session.report(
+      "poll([\(entries)], \(numbers.count), \(timeout))", result.map { _ in ready }, syscall: "poll", fd: nil)
+    guard case .success(let revents) = result else { return outcome }
+    for (descriptor, events) in zip(descriptors, revents) {
+      let names = PollCommand.names(events)
+      session.out.line("  fd \(descriptor.label): \(names.isEmpty ? "nothing ready" : names.joined(separator: "|"))")
+      for meaning in PollCommand.meanings(events, descriptor: descriptor) { session.note("    " + meaning) }
+    }
+    return outcome
+  }
+
+  static func names(_ events: Int16) -> [String] {
+    let table: [(Int16, String)] = [
+      (Int16(POLLIN), "POLLIN"), (Int16(POLLPRI), "POLLPRI"), (Int16(POLLOUT), "POLLOUT"), (pollRDHUP, "POLLRDHUP"),
+      (Int16(POLLERR), "POLLERR"), (Int16(POLLHUP), "POLLHUP"), (Int16(POLLNVAL), "POLLNVAL"),
+    ]
+    return table.filter { events & $0.0 != 0 }.map(\.1)
+  }
+
+  static func meanings(_ events: Int16, descriptor: Descriptor) -> [String] {
+    var lines: [String] = []
+    let listening = (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+    if events & Int16(POLLIN) != 0 {
+      lines.append(
+        listening
+          ? "POLLIN: a connection waits in the queue; accept will not block."
+          : "POLLIN: recv will not block (data, or end of stream: recv returns 0).")
+    }
+    if events & Int16(POLLPRI) != 0 { lines.append("POLLPRI: urgent (out-of-band) data is waiting: recv with oob.") }
+    if events & Int16(POLLOUT) != 0 { lines.append("POLLOUT: send will not block (room in the send buffer).") }
+    if events & pollRDHUP != 0 {
+      lines.append("POLLRDHUP: the peer shut down its writing side (or you shut down reading).")
+    }
+    if events & Int16(POLLERR) != 0 { lines.append("POLLERR: an error is pending: getsockopt FD error reads it.") }
+    if events & Int16(POLLHUP) != 0 {
+      lines.append("POLLHUP: hung up: both directions are closed, or the socket was never connected.")
+    }
+    return lines
+  }
+}

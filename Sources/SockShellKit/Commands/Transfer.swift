@@ -1,0 +1,219 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// Flags and data shared by send, recv, sendto and recvfrom.
+enum Transfer {
+  static let sendFlags: [(String, Int32, String)] = [
+    ("oob", Int32(MSG_OOB), "MSG_OOB"),
+    ("dontwait", Int32(MSG_DONTWAIT), "MSG_DONTWAIT"),
+    ("nosignal", Int32(MSG_NOSIGNAL), "MSG_NOSIGNAL"),
+    ("more", Int32(MSG_MORE), "MSG_MORE"),
+  ]
+  static let recvFlags: [(String, Int32, String)] = [
+    ("peek", Int32(MSG_PEEK), "MSG_PEEK"),
+    ("dontwait", Int32(MSG_DONTWAIT), "MSG_DONTWAIT"),
+    ("waitall", Int32(MSG_WAITALL), "MSG_WAITALL"),
+    ("oob", Int32(MSG_OOB), "MSG_OOB"),
+    ("trunc", Int32(MSG_TRUNC), "MSG_TRUNC"),
+  ]
+  static var sendFlagNames: [String] { sendFlags.map(\.0) }
+  static var recvFlagNames: [String] { recvFlags.map(\.0) }
+
+  /// The bits and the C text (`MSG_PEEK|MSG_DONTWAIT`, or `0`) of flag names.
+  static func flags(_ names: [String], table: [(String, Int32, String)]) -> (Int32, String) {
+    var bits: Int32 = 0
+    var text: [String] = []
+    for (name, bit, cName) in table where names.contains(name) {
+      bits |= bit
+      text.append(cName)
+    }
+    return (bits, text.isEmpty ? "0" : text.joined(separator: "|"))
+  }
+
+  /// The largest receive length: 16 MiB.
+  static let maximumLength = 16 << 20
+  static let defaultLength = 1024
+
+  /// The bytes of a data argument; a file is read now.
+  static func bytes(_ data: DataSpec, session: Session) -> Result<[UInt8], CommandRefusal> {
+    switch data {
+    case .bytes(let bytes): return .success(bytes)
+    case .pattern(let size): return .success(DataSpec.pattern(size: size))
+    case .file(let path):
+      switch readFile(path, limit: DataSpec.maximumSize) {
+      case .success(let bytes): return .success(bytes)
+      case .failure(let refusal):
+        session.out.line("error: \(refusal.message)", .error)
+        return .failure(refusal)
+      }
+    }
+  }
+
+  /// Reads up to `limit` bytes of a file, or says why it cannot.
+  static func readFile(_ path: String, limit: Int) -> Result<[UInt8], CommandRefusal> {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { return .failure(CommandRefusal(message: "cannot read \(path): \(Errno.current.message)")) }
+    defer { close(fd) }
+    var info = stat()
+    if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+      return .failure(CommandRefusal(message: "\(path) is a directory, not a file"))
+    }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        return .failure(CommandRefusal(message: "cannot read \(path): \(Errno.current.message)"))
+      }
+      if count == 0 { break }
+      bytes += chunk.prefix(count)
+      if bytes.count > limit {
+        return .failure(
+          CommandRefusal(message: "\(path) is larger than \(limit >> 20) MiB, the most one command sends"))
+      }
+    }
+    return .success(bytes)
+  }
+
+  /// Notes after a send: partial sends are a lesson of their own.
+  static func explainSent(_ count: Int, of total: Int, descriptor: Descriptor, session: Session) {
+    if count < total {
+      session.note(
+        "Only \(count) of \(total) bytes were taken (the send buffer filled up). send may take fewer bytes than asked: send the rest again."
+      )
+    } else if descriptor.type == .stream {
+      session.note(
+        "\(count) bytes are in the kernel's send buffer; the peer reads them with recv, in pieces of any size.")
+    } else {
+      session.note("One datagram of \(count) bytes left; UDP gives no word on whether it arrives.")
+    }
+  }
+
+  /// Notes after a receive, and the bytes below the call when the preview did not show them all.
+  static func explainReceived(
+    _ bytes: [UInt8], count: Int, flags: [String], descriptor: Descriptor, asked: Int, session: Session
+  ) {
+    for line in DataView.detail(bytes) { session.out.line(line) }
+    if count == 0 && descriptor.type == .stream {
+      session.note("0 means end of stream: the peer closed its side (or shut down writing). Nothing more will come;")
+      session.note("close fd \(descriptor.label) when you are done.")
+      return
+    }
+    if count > bytes.count {
+      session.note("The datagram had \(count) bytes; \(count - bytes.count) did not fit in \(asked) and are lost.")
+    }
+    if flags.contains("peek") {
+      session.note("peek: the bytes stay queued; the next recv reads them again.")
+    } else if descriptor.type == .stream && count == asked {
+      session.note("The buffer was filled: more bytes may be waiting (recv again).")
+    }
+  }
+}
+
+/// `send FD DATA [FLAGS]`: send(2).
+struct SendCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "send",
+    synopsis: "send FD DATA [oob|dontwait|nosignal|more]...",
+    summary: "send bytes on a connected socket",
+    prototype: "ssize_t send(int sockfd, const void *buf, size_t len, int flags);",
+    example: "send c \"hello\\n\"",
+    manPage: "send(2)",
+    details: [
+      "DATA: \"text with \\n \\r \\t \\0 \\\\ \\\" \\xNN escapes\", 'literal text', a word, hex:48656c6c6f, --size N, --file PATH.",
+      "send returns how many bytes the kernel took, which may be fewer than you gave it.",
+    ],
+    completion: [.descriptor, .data, .words(Transfer.sendFlagNames)],
+    repeatsLast: true,
+    returnsValue: true,
+    group: .data
+  )
+
+  var fd: DescriptorRef
+  var data: DataSpec
+  var flags: [String]
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    data = try arguments.data()
+    flags = try arguments.flags(allowed: Transfer.sendFlagNames)
+  }
+
+  var arguments: [String] { [fd.description] + data.words + flags }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    guard case .success(let bytes) = Transfer.bytes(data, session: session) else { return .refused("no data") }
+    let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
+    let result = session.blocking(
+      fd: descriptor.fd, events: Int16(POLLOUT),
+      waitingFor: "room in the send buffer (the peer is not reading)"
+    ) { Sys.send(descriptor.fd, bytes, flags: bits) }
+    let outcome = session.report(
+      "send(\(descriptor.fd), \(DataView.preview(bytes)), \(bytes.count), \(flagText))", result, syscall: "send",
+      fd: descriptor.fd, data: bytes, context: ErrorContext(call: "send", descriptor: descriptor))
+    if case .success(let count) = result {
+      Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
+    }
+    return outcome
+  }
+}
+
+/// `recv FD [LENGTH] [FLAGS]`: recv(2).
+struct RecvCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "recv",
+    synopsis: "recv FD [LENGTH] [peek|dontwait|waitall|oob|trunc]...",
+    summary: "receive up to LENGTH bytes (default 1024); waits when nothing has arrived",
+    prototype: "ssize_t recv(int sockfd, void *buf, size_t len, int flags);",
+    example: "recv conn 1024",
+    manPage: "recv(2)",
+    details: [
+      "recv returns what has arrived, up to LENGTH: one send may come in several pieces, several sends in one.",
+      "0 means the peer closed its side: end of stream.",
+    ],
+    completion: [.descriptor, .words(Transfer.recvFlagNames)],
+    repeatsLast: true,
+    returnsValue: true,
+    group: .data
+  )
+
+  var fd: DescriptorRef
+  var length: Int?
+  var flags: [String]
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    length = try arguments.optionalInteger("LENGTH", in: 0...Transfer.maximumLength)
+    flags = try arguments.flags(allowed: Transfer.recvFlagNames)
+  }
+
+  var arguments: [String] { [fd.description] + (length.map { ["\($0)"] } ?? []) + flags }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let asked = length ?? Transfer.defaultLength
+    let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
+    let result = session.blocking(
+      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "data from the peer"
+    ) { Sys.recv(descriptor.fd, maxLength: asked, flags: bits) }
+    let buffer: String
+    if case .success(let received) = result { buffer = DataView.preview(received.bytes) } else { buffer = "0x..." }
+    let outcome = session.report(
+      "recv(\(descriptor.fd), \(buffer), \(asked), \(flagText))", result.map(\.count), syscall: "recv",
+      fd: descriptor.fd, data: (try? result.get().bytes) ?? [],
+      context: ErrorContext(call: "recv", descriptor: descriptor))
+    if case .success(let received) = result {
+      Transfer.explainReceived(
+        received.bytes, count: received.count, flags: flags, descriptor: descriptor, asked: asked, session: session)
+    }
+    return outcome
+  }
+}

@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import CEditLine
+
+/// The interactive prompt, on libedit's native API: Emacs keys, history kept across sessions,
+/// and Tab completion through the `Completer`.
+public final class LineEditor {
+  public enum Input: Equatable {
+    case line(String)
+    /// Ctrl-C at the prompt.
+    case interrupted
+    /// Ctrl-D on an empty line.
+    case endOfInput
+  }
+
+  let editLine: OpaquePointer
+  let history: OpaquePointer
+  let historyPath: String?
+  let completer: Completer
+  var prompt: UnsafeMutablePointer<CChar>
+
+  public init(completer: Completer, historyPath: String?) {
+    setlocale(LC_ALL, "")  // or libedit drops non-ASCII input
+    self.completer = completer
+    self.historyPath = historyPath
+    prompt = strdup("sockshell> ")
+    // libedit wants FILE streams; Swift 6 forbids the shared `stdin` globals, so open our own.
+    editLine = el_init("sockshell", fdopen(0, "r"), fdopen(1, "w"), fdopen(2, "w"))
+    history = history_init()
+    cedit_history_set_size(history, 1000)
+    cedit_history_unique(history, 1)
+    if let historyPath { cedit_history_load(history, historyPath) }
+    cedit_set_client_data(editLine, Unmanaged.passUnretained(self).toOpaque())
+    cedit_set_editor(editLine, "emacs")
+    cedit_set_history(editLine, history)
+    cedit_set_prompt(editLine, LineEditor.promptCallback)
+    cedit_add_function(editLine, "sockshell-complete", "Complete a command or argument", LineEditor.completeCallback)
+    cedit_bind(editLine, "^I", "sockshell-complete")
+  }
+
+  deinit {
+    el_end(editLine)
+    history_end(history)
+    free(prompt)
+  }
+
+  public func setPrompt(_ text: String) {
+    free(prompt)
+    prompt = strdup(text)
+  }
+
+  /// Reads one line (without its newline).
+  public func readLine() -> Input {
+    var count: Int32 = 0
+    errno = 0
+    guard let line = el_gets(editLine, &count) else {
+      if count == -1 && errno == EINTR {
+        el_reset(editLine)
+        LineEditor.writeOut("^C\n")
+        return .interrupted
+      }
+      return .endOfInput
+    }
+    var text = String(cString: line)
+    if text.hasSuffix("\n") { text.removeLast() }
+    return .line(text)
+  }
+
+  /// Adds a line to the history and saves the history file.
+  public func remember(_ line: String) {
+    cedit_history_enter(history, line)
+    if let historyPath { cedit_history_save(history, historyPath) }
+  }
+
+  static let promptCallback: cedit_prompt_fn = { editLine in
+    guard let editLine, let data = cedit_get_client_data(editLine) else { return nil }
+    return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().prompt
+  }
+
+  static let completeCallback: cedit_command_fn = { editLine, _ in
+    guard let editLine, let data = cedit_get_client_data(editLine) else { return UInt8(CC_ERROR) }
+    return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().complete()
+  }
+
+  func complete() -> UInt8 {
+    guard let info = el_line(editLine)?.pointee, let start = info.buffer, let cursor = info.cursor else {
+      return UInt8(CC_ERROR)
+    }
+    let length = cursor - start
+    let before = String(
+      decoding: UnsafeRawBufferPointer(start: start, count: max(0, length)).bindMemory(to: UInt8.self), as: UTF8.self)
+    let (word, candidates) = completer.complete(before)
+    if candidates.isEmpty { return UInt8(CC_ERROR) }
+    if candidates.count == 1 {
+      let choice = candidates[0]
+      var insert = String(choice.dropFirst(word.count))
+      if !(choice.hasSuffix(":") || choice.hasSuffix("/") || choice == "\"" || choice == "@" || choice == "hex:") {
+        insert += " "
+      }
+      if !insert.isEmpty { el_insertstr(editLine, insert) }
+      return UInt8(CC_REFRESH)
+    }
+    let common = Completer.commonPrefix(candidates)
+    if common.count > word.count {
+      el_insertstr(editLine, String(common.dropFirst(word.count)))
+      return UInt8(CC_REFRESH)
+    }
+    // Several choices and nothing more to add: list them under the line.
+    let width = (candidates.map(\.count).max() ?? 0) + 2
+    let perRow = max(1, 78 / width)
+    var text = "\n"
+    for (index, candidate) in candidates.enumerated() {
+      text += candidate.padded(to: width)
+      if (index + 1) % perRow == 0 || index == candidates.count - 1 { text += "\n" }
+    }
+    LineEditor.writeOut(text)
+    return UInt8(CC_REDISPLAY)
+  }
+
+  static func writeOut(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+  }
+
+  /// `$SOCKSHELL_HOME`, else `$XDG_STATE_HOME/sockshell`, else `~/.local/state/sockshell`; created.
+  public static func stateDirectory() -> String? {
+    let directory: String
+    if let home = getenv("SOCKSHELL_HOME"), home.pointee != 0 {
+      directory = String(cString: home)
+    } else if let state = getenv("XDG_STATE_HOME"), state.pointee != 0 {
+      directory = String(cString: state) + "/sockshell"
+    } else if let home = getenv("HOME"), home.pointee != 0 {
+      directory = String(cString: home) + "/.local/state/sockshell"
+    } else {
+      return nil
+    }
+    var path = ""
+    for part in directory.split(separator: "/", omittingEmptySubsequences: false) {
+      path += (path.isEmpty && directory.hasPrefix("/") ? "" : "/") + part
+      if path.isEmpty { continue }
+      mkdir(path, 0o700)
+    }
+    return directory
+  }
+}

@@ -1,0 +1,83 @@
+import SocketLayer
+
+/// One parsed line: `[NAME =] COMMAND ARG... [= EXPECTED]`.
+public struct ParsedLine: Sendable {
+  public var name: String?
+  public var command: any ShellCommand
+  public var expected: Expected?
+
+  public var spec: CommandSpec { type(of: command).spec }
+
+  /// The line written back in the command language; parsing it gives the same command.
+  public var text: String {
+    var words: [String] = []
+    if let name { words += [name, "="] }
+    words.append(spec.name)
+    words += command.arguments
+    if let expected { words += ["=", expected.description] }
+    return words.joined(separator: " ")
+  }
+}
+
+/// The one parser of the command language, used by the prompt, scripts, lessons and partners.
+public enum Parser {
+  /// Parses a line; nil for a blank line or a comment.
+  public static func parse(_ line: String) throws(ParseError) -> ParsedLine? {
+    var tokens = try Lexer.tokenize(line)
+    guard !tokens.isEmpty else { return nil }
+    let endColumn = line.count + 1
+
+    var name: String?
+    if tokens.count >= 2, tokens[1].isEquals {
+      let word = tokens[0].text
+      guard tokens[0].isBare, DescriptorRef.isValidName(word), Registry.command(named: word) == nil || tokens.count > 2
+      else {
+        throw ParseError(
+          "'\(word)' cannot name a descriptor: a name starts with a letter and has letters, digits, _ or -",
+          column: tokens[0].column)
+      }
+      if Registry.command(named: word) != nil {
+        throw ParseError("'\(word)' is a command: pick another name for the descriptor", column: tokens[0].column)
+      }
+      guard tokens.count > 2 else {
+        throw ParseError("'\(word) =' needs a command after it, as in \(word) = socket tcp", column: endColumn)
+      }
+      name = word
+      tokens.removeFirst(2)
+    }
+
+    var expected: Expected?
+    if let equals = tokens.lastIndex(where: \.isEquals), equals > 0 {
+      let rest = Array(tokens[(equals + 1)...])
+      if rest.isEmpty {
+        throw ParseError("= needs a result after it: \(Expected.help)", column: endColumn)
+      }
+      expected = try Expected(words: rest)
+      tokens.removeSubrange(equals...)
+    }
+
+    let commandToken = tokens[0]
+    let commandWord = commandToken.text
+    guard commandToken.isBare, let type = Registry.command(named: commandWord) else {
+      var message = "unknown command '\(commandWord)'"
+      if let suggestion = Registry.suggestion(for: commandWord) {
+        message += ": did you mean '\(suggestion)'?"
+      } else {
+        message += ": type help for the list of commands"
+      }
+      throw ParseError(message, column: commandToken.column)
+    }
+    let spec = type.spec
+    if name != nil && !spec.createsDescriptor {
+      throw ParseError(
+        "only socket and accept make a descriptor to name; \(spec.name) does not", column: commandToken.column)
+    }
+    if expected != nil && !spec.returnsValue {
+      throw ParseError("\(spec.name) returns no value to check with =", column: commandToken.column)
+    }
+    var reader = ArgumentReader(tokens: Array(tokens.dropFirst()), usage: spec.usage, endColumn: endColumn)
+    let command = try type.init(reading: &reader)
+    try reader.finish()
+    return ParsedLine(name: name, command: command, expected: expected)
+  }
+}

@@ -1,0 +1,39 @@
+import SocketLayer
+
+/// How bytes from the network are shown: never raw. A short preview goes in the call line
+/// (strace style); longer or binary data follows as quoted lines or a hex dump.
+enum DataView {
+  /// Bytes shown inside the call line.
+  static let previewLimit = 32
+  /// Bytes of text shown below the call.
+  static let textLimit = 2048
+  /// Bytes shown as a hex dump.
+  static let hexLimit = 256
+
+  /// `"hello\n"` or `"GET / HTTP/1.1\r\nHost: loc"...`
+  static func preview(_ bytes: [UInt8]) -> String {
+    ByteText.quoted(bytes, limit: previewLimit)
+  }
+
+  /// Lines to show under the call when the preview did not show everything.
+  static func detail(_ bytes: [UInt8]) -> [String] {
+    if bytes.count <= previewLimit && ByteText.looksLikeText(bytes) { return [] }
+    guard ByteText.looksLikeText(bytes) else {
+      return ["\(bytes.count) bytes, binary:"] + ByteText.hexDump(bytes, limit: hexLimit, indent: "  ")
+    }
+    var lines: [String] = []
+    var current: [UInt8] = []
+    for byte in bytes.prefix(textLimit) {
+      current.append(byte)
+      if byte == 0x0A {
+        lines.append("  | " + ByteText.escaped(current))
+        current.removeAll(keepingCapacity: true)
+      }
+    }
+    if !current.isEmpty { lines.append("  | " + ByteText.escaped(current)) }
+    if bytes.count > textLimit {
+      lines.append("  ... \(bytes.count - textLimit) more bytes not shown")
+    }
+    return lines
+  }
+}

@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// What an errno usually means for a learner, and what to try, in the situation it came from.
+public enum Explanations {
+  /// One or two lines for a failed call.
+  public static func lines(for errno: Errno, context: ErrorContext, timedOut: Bool = false, waitLimit: Int? = nil)
+    -> [String]
+  {
+    let call = context.call
+    let address = context.address?.description
+    let fd = context.descriptor.map { "fd \($0.label)" } ?? "the socket"
+    switch errno.code {
+    case EADDRINUSE:
+      if context.address?.family == .unix {
+        return [
+          "The file \(address ?? "") already exists: a Unix socket's path stays after close. Remove it (rm) or pick another path."
+        ]
+      }
+      if call == "listen" || call == "connect" {
+        return ["No free local port was left for \(fd) (or its address is taken). Bind it to another port first."]
+      }
+      return [
+        "Another socket already holds \(address ?? "that address"): a server still running, or your last run's connection in TIME_WAIT.",
+        "Try another port, or `setsockopt FD reuseaddr 1` before bind (it gets past TIME_WAIT, not past a live listener).",
+      ]
+    case EACCES:
+      if let port = context.address?.port, port < 1024, port > 0 {
+        return [
+          "Ports below 1024 are privileged: only root (or CAP_NET_BIND_SERVICE) may bind them. Use a port of 1024 or more."
+        ]
+      }
+      if context.address?.family == .unix {
+        return ["You may not create or open that path: check the directory's permissions, or use /tmp."]
+      }
+      return ["Permission denied: for sendto to a broadcast address, set `setsockopt FD broadcast 1` first."]
+    case ECONNREFUSED:
+      if context.descriptor?.type == .datagram {
+        return [
+          "An earlier datagram reached \(address ?? "the peer")'s host, but no socket was bound there: the host answered with ICMP \"port unreachable\", reported now."
+        ]
+      }
+      return [
+        "Nothing listens on \(address ?? "that address"): the other side's kernel answered the connection request with a reset.",
+        "Start the server first (bind, then listen), and check the address and port.",
+      ]
+    case EINVAL:
+      switch call {
+      case "listen" where context.descriptor?.type == .datagram:
+        return ["UDP sockets have no connections, so they cannot listen: use recvfrom on a bound UDP socket."]
+      case "accept":
+        return ["\(fd) is not listening: call listen on it before accept."]
+      case "bind":
+        return [
+          "\(fd) is already bound (a socket binds once), or the address does not fit its family. Make a new socket to bind again."
+        ]
+      case "shutdown":
+        return ["The `how` argument must be read, write or both."]
+      default:
+        return [
+          "The kernel rejected an argument or the socket's state for \(call): check the order socket, bind, listen, accept."
+        ]
+      }
+    case ENOTCONN:
+      if context.descriptor?.type == .datagram {
+        return ["This UDP socket has no default peer: use sendto with an address, or connect it first."]
+      }
+      return [
+        "\(fd) is not connected. A listening socket never carries data: use the descriptor that accept returned, or connect first."
+      ]
+    case EPIPE:
+      return [
+        "The connection is closed for writing: the peer closed it (and answered with a reset), or you shut down writing.",
+        "Without SIGPIPE ignored, this would have killed the program; in C, pass MSG_NOSIGNAL or ignore SIGPIPE and check for EPIPE.",
+      ]
+    case ECONNRESET:
+      return [
+        "The peer aborted the connection with a reset: it crashed, or closed while data it had not read was waiting.",
+        "The connection is over: close this descriptor. A peer that reads everything before closing avoids this.",
+      ]
+    case EAGAIN:
+      switch call {
+      case "accept": return ["\(fd) is non-blocking and no connection is waiting yet. Wait with poll, then accept."]
+      case "send", "sendto":
+        return ["The send buffer is full and \(fd) will not wait. Wait with poll until it is writable."]
+      case "connect": return ["No local port is free for a new connection."]
+      default:
+        return [
+          "Nothing to read yet, and \(fd) will not wait (non-blocking, dontwait, or a receive timeout). Wait with poll, then try again."
+        ]
+      }
+    case EINPROGRESS:
+      return [
+        "Normal for a non-blocking connect: the handshake has started. Wait with `poll FD` until it is writable, then read `getsockopt FD error`."
+      ]
+    case EALREADY:
+      return ["A connect on \(fd) is already in progress: wait for it with poll."]
+    case EISCONN:
+      if let descriptor = context.descriptor,
+        (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+      {
+        return [
+          "\(fd) is listening: a listener only accepts and never connects. Make a new socket for the client side."
+        ]
+      }
+      return ["\(fd) is already connected: send on it as it is, or make a new socket for another connection."]
+    case EMFILE:
+      return [
+        "This process has no descriptors left (ulimit -n): close the ones you no longer need, accepted ones first."
+      ]
+    case ENFILE:
+      return ["The whole system has run out of file descriptors: close some."]
+    case EBADF:
+      return ["That is not an open descriptor: it was closed already, or the number is wrong. ls lists yours."]
+    case EAFNOSUPPORT:
+      if let address = context.address, let descriptor = context.descriptor, address.family != descriptor.family {
+        return [
+          "\(fd) is an \(descriptor.family.displayName) socket but \(address) is an \(address.family.displayName) address. Make the socket in that family (socket tcp \(address.family.rawValue)) or use a matching address."
+        ]
+      }
+      return ["The address family does not match the socket: an IPv6 address needs an ipv6 socket, a path a unix one."]
+    case EOPNOTSUPP:
+      if call == "listen" || call == "accept" {
+        return [
+          "\(call) applies to stream (TCP) sockets only; a UDP socket exchanges datagrams with sendto and recvfrom."
+        ]
+      }
+      return ["This operation or flag does not apply to this kind of socket."]
+    case EADDRNOTAVAIL:
+      return [
+        "That IP address is not on this machine (bind), or no local port was left (connect). Bind 0.0.0.0 or 127.0.0.1, or check `ip addr`."
+      ]
+    case ENETUNREACH:
+      return ["No route to that network (for example IPv6 with no IPv6 connectivity). Try loopback or IPv4."]
+    case EHOSTUNREACH:
+      return ["The host cannot be reached: down, or a firewall rejects the packets."]
+    case ETIMEDOUT:
+      return [
+        "No answer at all: the packets were dropped on the way. That differs from refused, where the host answers."
+      ]
+    case EINTR:
+      if timedOut {
+        return [
+          "Gave up after \(waitLimit ?? 0) s: a script waits at most that long for a blocking call (sockshell run --timeout SECONDS changes it).",
+          "Nothing changed: \(fd) is still open.",
+        ]
+      }
+      return [
+        "Interrupted by Ctrl-C before anything happened. Every descriptor is still open; run the command again to retry."
+      ]
+    case EMSGSIZE:
+      return [
+        "The datagram is too big to send in one piece (UDP over IPv4 carries at most 65,507 bytes). Send less, or use TCP."
+      ]
+    case ENOTSOCK:
+      return ["That descriptor is not a socket."]
+    case EDESTADDRREQ:
+      return ["This socket has no destination: use sendto with an address, or connect it first."]
+    case ENOENT:
+      return [
+        "The socket file does not exist: is the server started, and is the path right (relative paths start from here)?"
+      ]
+    case ENOPROTOOPT:
+      return ["That option does not exist at this level for this socket (TCP options need a TCP socket)."]
+    case EPROTONOSUPPORT, EPROTOTYPE, ESOCKTNOSUPPORT:
+      return ["This family does not offer that socket type or protocol."]
+    case ESHUTDOWN:
+      return ["You shut this direction down already: the socket cannot send any more."]
+    case ENOBUFS, ENOMEM:
+      return ["The kernel is short of memory for buffers: send less at once."]
+    case ENAMETOOLONG:
+      return ["The path is too long for a Unix socket address."]
+    case ENOTDIR:
+      return ["A part of the path is not a directory."]
+    default:
+      return []
+    }
+  }
+}

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// How a line of output looks on a colour terminal.
+public enum Style: Sendable {
+  case plain
+  /// The system call and its result.
+  case call
+  /// A plain-language explanation (dimmed).
+  case note
+  /// A failure.
+  case error
+  /// Something that worked.
+  case success
+  /// A heading in help and tables.
+  case heading
+}
+
+/// Where the shell writes. Buffered: flushed before the shell waits (for input or a blocking
+/// call) and at exit, so that a 20,000-line script is not 20,000 write calls.
+public final class Output {
+  /// The descriptor written to; nil keeps everything in `captured` (tests).
+  let fd: Int32?
+  public var color: Bool
+  var buffer: [UInt8] = []
+  public private(set) var captured = ""
+
+  public init(fd: Int32?, color: Bool) {
+    self.fd = fd
+    self.color = color
+    buffer.reserveCapacity(1 << 16)
+  }
+
+  /// Output for a test: nothing is written, all is kept in `captured`.
+  public static func capture() -> Output { Output(fd: nil, color: false) }
+
+  public func write(_ text: String) {
+    if fd == nil {
+      captured += text
+      return
+    }
+    buffer.append(contentsOf: text.utf8)
+    if buffer.count >= 1 << 16 { flush() }
+  }
+
+  /// Writes one line in a style. Whatever the line holds, no control byte reaches the terminal:
+  /// text that came from a script, a peer or a file is escaped here as a last guard.
+  public func line(_ text: String = "", _ style: Style = .plain) {
+    let text = Output.isPlain(text) ? text : ByteText.sanitized(text)
+    if color, style != .plain, !text.isEmpty {
+      write(Output.code(style) + text + "\u{1B}[0m\n")
+    } else {
+      write(text + "\n")
+    }
+  }
+
+  /// True when every byte is printable ASCII (the common case, checked fast).
+  static func isPlain(_ text: String) -> Bool {
+    text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+  }
+
+  static func code(_ style: Style) -> String {
+    switch style {
+    case .plain: ""
+    case .call: "\u{1B}[1m"
+    case .note: "\u{1B}[2m"
+    case .error: "\u{1B}[31m"
+    case .success: "\u{1B}[32m"
+    case .heading: "\u{1B}[1;4m"
+    }
+  }
+
+  public func flush() {
+    guard let fd, !buffer.isEmpty else { return }
+    buffer.withUnsafeBytes { raw in
+      var offset = 0
+      while offset < raw.count {
+        let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+        if written < 0 {
+          if errno == EINTR { continue }
+          break  // stdout is gone (closed pipe): nothing more can be shown
+        }
+        offset += written
+      }
+    }
+    buffer.removeAll(keepingCapacity: true)
+  }
+
+  /// Decides colour for a terminal: off with NO_COLOR set, with TERM=dumb, or when not a terminal.
+  public static func colorWanted(fd: Int32, mode: String?) -> Bool {
+    switch mode {
+    case "always": return true
+    case "never": return false
+    default:
+      if let noColor = getenv("NO_COLOR"), noColor.pointee != 0 { return false }
+      if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
+      return isatty(fd) == 1
+    }
+  }
+}

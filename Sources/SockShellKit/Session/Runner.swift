@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// Reads lines from a C stream, plainly: no prompt, no libedit (for pipes and files).
+public final class LineReader {
+  let file: UnsafeMutablePointer<FILE>
+  let ownsFile: Bool
+  public private(set) var interrupted = false
+
+  /// Standard input.
+  public init() {
+    file = fdopen(0, "r")
+    ownsFile = false
+  }
+
+  /// A file, or nil (errno says why). Its descriptor is moved above 100, so that the learner's
+  /// sockets are numbered from 3 as in every tutorial.
+  public init?(path: String) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    let high = fcntl(fd, F_DUPFD_CLOEXEC, 100)
+    if high >= 0 { close(fd) }
+    guard let opened = fdopen(high >= 0 ? high : fd, "r") else { return nil }
+    file = opened
+    ownsFile = true
+  }
+
+  deinit {
+    if ownsFile { fclose(file) }
+  }
+
+  /// The next line without its newline, or nil at the end (or when Ctrl-C interrupts the read).
+  public func next() -> String? {
+    var buffer: UnsafeMutablePointer<CChar>?
+    var capacity = 0
+    defer { free(buffer) }
+    errno = 0
+    let count = getline(&buffer, &capacity, file)
+    if count < 0 {
+      if errno == EINTR { interrupted = true }
+      return nil
+    }
+    guard let buffer else { return nil }
+    var bytes = UnsafeRawBufferPointer(start: buffer, count: count).map { $0 }
+    if bytes.last == 0x0A { bytes.removeLast() }
+    if bytes.last == 0x0D { bytes.removeLast() }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+}
+
+/// Runs the shell: at a terminal with the line editor, or over lines from a script or a pipe.
+public enum Runner {
+  /// The interactive shell. Returns the exit code.
+  public static func interactive(session: Session) -> Int32 {
+    let directory = LineEditor.stateDirectory()
+    let editor = LineEditor(completer: Completer(session: session), historyPath: directory.map { $0 + "/history" })
+    session.out.line("SockShell: real sockets, one system call a line. Type help, or Tab to complete.", .note)
+    while !session.wantsExit {
+      session.out.flush()
+      switch editor.readLine() {
+      case .endOfInput:
+        session.out.write("\n")
+        session.finish()
+        return 0
+      case .interrupted:
+        continue
+      case .line(let text):
+        guard !text.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
+        editor.remember(text)
+        session.history.append(text)
+        session.execute(text)
+      }
+    }
+    session.finish()
+    return 0
+  }
+
+  public struct ScriptOptions {
+    public var keepGoing = false
+    public var step = false
+    /// "script.ss" or "standard input", for "FILE:LINE: ..." messages.
+    public var sourceName: String
+
+    public init(keepGoing: Bool = false, step: Bool = false, sourceName: String) {
+      self.keepGoing = keepGoing
+      self.step = step
+      self.sourceName = sourceName
+    }
+  }
+
+  /// Runs lines one by one, echoing each after `sockshell> ` so the transcript reads like a
+  /// session. Stops at the first line that fails unless `keepGoing`; returns 0 only when every
+  /// line held.
+  public static func script(_ reader: LineReader, session: Session, options: ScriptOptions) -> Int32 {
+    var failures: [(Int, String)] = []
+    var lineNumber = 0
+    let stepper = options.step ? StepReader() : nil
+    while !session.wantsExit, let line = reader.next() {
+      lineNumber += 1
+      if Signals.takeInterrupt() {
+        failures.append((lineNumber, "interrupted by Ctrl-C"))
+        break
+      }
+      let trimmed = line.drop { $0 == " " || $0 == "\t" }
+      if trimmed.isEmpty { continue }
+      if trimmed.hasPrefix("#") {
+        session.out.line(ByteText.sanitized(line), .note)
+        continue
+      }
+      session.out.line("sockshell> " + ByteText.sanitized(line))
+      if let stepper {
+        session.out.flush()
+        if !stepper.waitForEnter() {
+          session.out.line("stopped before line \(lineNumber)", .note)
+          break
+        }
+      }
+      session.history.append(line)
+      let result = session.execute(line)
+      if !result.ok {
+        failures.append((lineNumber, result.failure ?? "failed"))
+        if !options.keepGoing { break }
+      }
+    }
+    if reader.interrupted { failures.append((lineNumber + 1, "interrupted by Ctrl-C")) }
+    session.finish()
+    for (number, message) in failures {
+      printError("\(options.sourceName):\(number): \(message)")
+    }
+    if failures.count > 1 {
+      printError("\(failures.count) lines failed")
+    }
+    return failures.isEmpty ? 0 : 1
+  }
+
+  static func printError(_ text: String) {
+    var bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+  }
+}
+
+/// Waits for Enter between the lines of `run --step` (from the terminal, even when the script is
+/// piped in).
+final class StepReader {
+  let fd: Int32
+  let owns: Bool
+
+  init() {
+    if isatty(0) == 1 {
+      fd = 0
+      owns = false
+    } else {
+      let tty = open("/dev/tty", O_RDONLY | O_CLOEXEC)
+      let high = tty >= 0 ? fcntl(tty, F_DUPFD_CLOEXEC, 100) : -1
+      if high >= 0 { close(tty) }
+      fd = high >= 0 ? high : tty
+      owns = fd >= 0
+    }
+  }
+
+  deinit {
+    if owns { close(fd) }
+  }
+
+  /// True to run the line; false when the presenter typed q or input ended.
+  func waitForEnter() -> Bool {
+    guard fd >= 0 else { return true }
+    var typed: [UInt8] = []
+    var byte: UInt8 = 0
+    while true {
+      let count = read(fd, &byte, 1)
+      if count <= 0 { return count < 0 && errno == EINTR ? false : !typed.isEmpty }
+      if byte == 0x0A { break }
+      typed.append(byte)
+    }
+    return !(typed.first == UInt8(ascii: "q"))
+  }
+}

@@ -1,0 +1,373 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// A descriptor this shell created, with what the kernel cannot tell us afterwards.
+public struct Descriptor: Sendable, Equatable {
+  public let fd: Int32
+  public var name: String?
+  public let family: SocketFamily
+  public let type: SocketType
+  /// `socket`, or `accept` with the listener's number.
+  public let origin: String
+  /// The shell's own shutdown() calls (the kernel mixes SHUT_RD with a received FIN).
+  public var shutRead = false
+  public var shutWrite = false
+
+  /// "3 (srv)" or "4".
+  public var label: String { name.map { "\(fd) (\($0))" } ?? "\(fd)" }
+  public var kindText: String { "\(type.displayName(in: family)) \(family.displayName)" }
+}
+
+/// One system call the session made, as shown, with its result.
+public struct CallRecord: Sendable {
+  public let syscall: String
+  public let fd: Int32?
+  /// The call as printed: `bind(3, {...}, 16)`.
+  public let call: String
+  /// The return value (-1 on failure).
+  public let result: Int
+  public let errno: Errno?
+  /// Bytes sent or received (the first 4 KiB).
+  public let data: [UInt8]
+}
+
+/// What the session needs to know to explain a failure in this situation.
+public struct ErrorContext {
+  public var call: String
+  public var descriptor: Descriptor?
+  public var address: SocketAddress?
+
+  public init(call: String, descriptor: Descriptor? = nil, address: SocketAddress? = nil) {
+    self.call = call
+    self.descriptor = descriptor
+    self.address = address
+  }
+}
+
+/// The result of one line.
+public struct LineResult: Sendable, Equatable {
+  public var ok: Bool
+  /// Why the line failed, in a few words (for "FILE:LINE: ...").
+  public var failure: String?
+}
+
+/// A shell session: the descriptors it made, the calls it made, and where it writes.
+public final class Session {
+  public struct Options: Sendable {
+    /// A person at a terminal: blocking calls say what they wait for, Ctrl-C stops them.
+    public var interactive = false
+    /// In scripts, a blocking call gives up after this many seconds (nil: waits forever).
+    public var waitLimit: Int? = nil
+
+    public init(interactive: Bool = false, waitLimit: Int? = nil) {
+      self.interactive = interactive
+      self.waitLimit = waitLimit
+    }
+  }
+
+  public let out: Output
+  public var options: Options
+  public private(set) var descriptors: [Int32: Descriptor] = [:]
+  var names: [String: Int32] = [:]
+  public private(set) var records: [CallRecord] = []
+  /// Lines entered, for `history`.
+  public var history: [String] = []
+  /// Set by quit/exit.
+  public var wantsExit = false
+  /// Whether the last EINTR came from the script time limit rather than Ctrl-C.
+  var lastInterruptWasTimeout = false
+
+  public init(output: Output, options: Options = Options()) {
+    self.out = output
+    self.options = options
+  }
+
+  deinit {
+    for fd in descriptors.keys { _ = Sys.close(fd) }
+  }
+
+  /// Descriptors in numeric order.
+  public var openDescriptors: [Descriptor] { descriptors.values.sorted { $0.fd < $1.fd } }
+
+  // MARK: Running lines
+
+  /// Parses and runs one line, printing everything the learner should see.
+  @discardableResult
+  public func execute(_ line: String) -> LineResult {
+    let parsed: ParsedLine?
+    do {
+      parsed = try Parser.parse(line)
+    } catch {
+      showParseError(error, line: line)
+      return LineResult(ok: false, failure: error.message)
+    }
+    guard let parsed else { return LineResult(ok: true) }
+    return execute(parsed)
+  }
+
+  /// Runs a parsed line and checks its `= EXPECTED`.
+  @discardableResult
+  public func execute(_ parsed: ParsedLine) -> LineResult {
+    if let name = parsed.name, let fd = names[name] {
+      out.line("error: \(name) already names fd \(fd); close it first or choose another name", .error)
+      return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
+    }
+    let outcome = parsed.command.run(CommandContext(session: self, name: parsed.name))
+    switch (parsed.expected, outcome) {
+    case (_, .refused(let why)):
+      return LineResult(ok: false, failure: why)
+    case (nil, .failed(let errno)):
+      return LineResult(ok: false, failure: "\(parsed.spec.name) failed: \(errno.name) (\(errno.message))")
+    case (nil, _):
+      return LineResult(ok: true)
+    case (.value(let want), .returned(let got)) where want == got:
+      return LineResult(ok: true)
+    case (.failure(nil), .failed):
+      return LineResult(ok: true)
+    case (.failure(let want?), .failed(let got)) where want == got:
+      return LineResult(ok: true)
+    case (let expected?, _):
+      let got: String
+      switch outcome {
+      case .returned(let value): got = "\(value)"
+      case .failed(let errno): got = "-1 \(errno.name)"
+      default: got = "nothing"
+      }
+      let message = "expected = \(expected), but \(parsed.spec.name) returned \(got)"
+      out.line("  \(message)", .error)
+      return LineResult(ok: false, failure: message)
+    }
+  }
+
+  func showParseError(_ error: ParseError, line: String) {
+    if let column = error.column {
+      out.line("  " + ByteText.sanitized(line), .note)
+      out.line("  " + String(repeating: " ", count: max(0, column - 1)) + "^", .error)
+    }
+    out.line("error: \(error.message)", .error)
+    if let usage = error.usage { out.line("  \(usage)", .note) }
+  }
+
+  // MARK: Descriptors
+
+  /// Finds a descriptor of this shell; refuses anything else with a message that says what to do.
+  func resolve(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
+    switch ref {
+    case .name(let name):
+      if let fd = names[name], let descriptor = descriptors[fd] { return .success(descriptor) }
+      return .failure(CommandRefusal(message: "no descriptor is named '\(name)'. \(yourDescriptors)"))
+    case .number(let fd):
+      if let descriptor = descriptors[fd] { return .success(descriptor) }
+      let what: String
+      switch fd {
+      case 0: what = "fd 0 is standard input, not a socket this shell made"
+      case 1: what = "fd 1 is standard output, not a socket this shell made"
+      case 2: what = "fd 2 is standard error, not a socket this shell made"
+      default:
+        what =
+          Sys.isOpen(fd)
+          ? "fd \(fd) belongs to the shell itself, not to you: it was not made by socket or accept here"
+          : "fd \(fd) is not open (closed already, or never made)"
+      }
+      return .failure(CommandRefusal(message: "\(what); the shell refuses to touch it. \(yourDescriptors)"))
+    }
+  }
+
+  var yourDescriptors: String {
+    let open = openDescriptors
+    if open.isEmpty { return "You have no descriptors yet: make one with socket." }
+    return "Yours: " + open.map(\.label).joined(separator: ", ") + "."
+  }
+
+  /// Resolves the descriptor argument of a command, printing the refusal when there is one.
+  func descriptor(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
+    resolve(ref).mapError { refusal in
+      out.line("error: \(refusal.message)", .error)
+      return refusal
+    }
+  }
+
+  func register(fd: Int32, family: SocketFamily, type: SocketType, name: String?, origin: String) {
+    descriptors[fd] = Descriptor(fd: fd, name: name, family: family, type: type, origin: origin)
+    if let name { names[name] = fd }
+  }
+
+  func forget(_ fd: Int32) {
+    if let name = descriptors[fd]?.name { names[name] = nil }
+    descriptors[fd] = nil
+  }
+
+  func update(_ descriptor: Descriptor) {
+    descriptors[descriptor.fd] = descriptor
+  }
+
+  /// Closes every descriptor the shell made (Ctrl-D, end of input); returns them.
+  @discardableResult
+  public func closeAll() -> [Descriptor] {
+    let open = openDescriptors
+    for descriptor in open {
+      _ = Sys.close(descriptor.fd)
+      forget(descriptor.fd)
+    }
+    return open
+  }
+
+  /// Says goodbye, closing what is open.
+  public func finish() {
+    let closed = closeAll()
+    if !closed.isEmpty {
+      let list = closed.map(\.label).joined(separator: ", ")
+      out.line("closed \(closed.count) descriptor\(closed.count == 1 ? "" : "s"): \(list)", .note)
+    }
+    out.flush()
+  }
+
+  // MARK: Reporting
+
+  /// Prints a system call and its result, records it, and explains a failure.
+  func report(
+    _ call: String, _ result: SysResult<Int>, syscall: String, fd: Int32?, data: [UInt8] = [],
+    suffix: String? = nil, context: ErrorContext? = nil
+  ) -> CommandOutcome {
+    switch result {
+    case .success(let value):
+      var text = "\(call) = \(value)"
+      if let suffix { text = text.padded(to: 66) + " " + suffix }
+      out.line(text, .call)
+      records.append(
+        CallRecord(syscall: syscall, fd: fd, call: call, result: value, errno: nil, data: Array(data.prefix(4096))))
+      return .returned(value)
+    case .failure(let errno):
+      out.line("\(call) = -1 \(errno.name) (\(errno.message))", .call)
+      records.append(CallRecord(syscall: syscall, fd: fd, call: call, result: -1, errno: errno, data: []))
+      let timedOut = errno.code == EINTR && lastInterruptWasTimeout
+      lastInterruptWasTimeout = false
+      for line in Explanations.lines(
+        for: errno, context: context ?? ErrorContext(call: syscall), timedOut: timedOut, waitLimit: options.waitLimit)
+      {
+        out.line("  " + line, .note)
+      }
+      return .failed(errno)
+    }
+  }
+
+  /// A plain-language line under a call.
+  func note(_ text: String) {
+    out.line("  " + text, .note)
+  }
+
+  /// Runs a call that may block. At a terminal it says what it waits for; in a script it gives up
+  /// after the wait limit. Either way Ctrl-C interrupts it with EINTR.
+  func blocking<T>(
+    fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, _ body: () -> SysResult<T>
+  ) -> SysResult<T> {
+    let nonBlocking = (try? Sys.isNonBlocking(fd).get()) ?? false
+    if !nonBlocking && options.interactive,
+      let revents = try? Sys.poll([fd], events: events, timeoutMilliseconds: 0).get(), revents.first == 0
+    {
+      var text = "waiting for \(waitingFor) ..."
+      if let hint { text += " \(hint)," }
+      text += " Ctrl-C to stop"
+      note(text)
+    }
+    out.flush()
+    _ = Signals.takeInterrupt()
+    let limit = !nonBlocking && !options.interactive ? options.waitLimit : nil
+    if let limit { Signals.armAlarm(seconds: limit) }
+    let result = body()
+    if limit != nil { lastInterruptWasTimeout = Signals.disarmAlarm() }
+    return result
+  }
+
+  // MARK: Addresses
+
+  enum AddressPurpose { case bind, connect }
+
+  /// Turns a typed address into the socket address for this descriptor's family, saying what it
+  /// resolved to when that is not plain from the text.
+  func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressPurpose) -> Result<
+    SocketAddress, CommandRefusal
+  > {
+    func refuse(_ message: String) -> Result<SocketAddress, CommandRefusal> {
+      out.line("error: \(message)", .error)
+      return .failure(CommandRefusal(message: message))
+    }
+    switch spec {
+    case .host(let host, let port):
+      if let numeric = SocketAddress.numeric(host, port: port) { return .success(numeric) }
+      if descriptor.family == .unix {
+        return refuse(
+          "fd \(descriptor.fd) is a Unix socket: give it a path (/tmp/demo.sock) or @name, not \(host):\(port)")
+      }
+      switch SocketAddress.resolve(host: host, port: port, family: descriptor.family) {
+      case .failure(let error):
+        return refuse("\(error) (for an \(descriptor.family.displayName) socket)")
+      case .success(let found):
+        guard let first = found.first else {
+          return refuse("\(host) has no \(descriptor.family.displayName) address")
+        }
+        var text = "\(host) resolved to \(first.host) (getaddrinfo, \(descriptor.family.cName))"
+        if found.count > 1 { text += "; also " + found.dropFirst().map(\.host).joined(separator: ", ") }
+        note(text)
+        return .success(first)
+      }
+    case .any(let port):
+      if descriptor.family == .unix {
+        return refuse("fd \(descriptor.fd) is a Unix socket: give it a path (/tmp/demo.sock) or @name, not a port")
+      }
+      return .success(.any(descriptor.family, port: port))
+    case .unixPath(let path):
+      let bytes = Array(path.utf8)
+      if bytes.count >= SocketAddress.sunPathCapacity {
+        return refuse(
+          "a Unix socket path holds at most \(SocketAddress.sunPathCapacity - 1) bytes (sun_path); this one has \(bytes.count)"
+        )
+      }
+      return .success(.unix(path: bytes))
+    case .abstract(let name):
+      let bytes = Array(name.utf8)
+      if bytes.count >= SocketAddress.sunPathCapacity {
+        return refuse("an abstract name holds at most \(SocketAddress.sunPathCapacity - 1) bytes")
+      }
+      return .success(.abstract(name: bytes))
+    case .descriptor(let ref):
+      let other: Descriptor
+      switch resolve(ref) {
+      case .success(let found): other = found
+      case .failure(let refusal): return refuse(refusal.message)
+      }
+      switch Sys.getsockname(other.fd) {
+      case .failure(let errno):
+        return refuse("cannot read the address of fd \(other.fd): \(errno)")
+      case .success(let address):
+        if address == .unnamed || address.port == 0 {
+          return refuse(
+            "fd \(other.label) is not bound to an address yet: bind it first (or listen, which picks a port)")
+        }
+        if purpose == .connect && address.isWildcard {
+          let target = SocketAddress.loopback(address.family, port: address.port ?? 0)
+          note("fd \(other.label) is bound to \(address), every local address; using \(target)")
+          return .success(target)
+        }
+        if purpose == .connect { note("fd \(other.label) is bound to \(address)") }
+        return .success(address)
+      }
+    }
+  }
+}
+
+/// A command was refused before any system call; the message was printed.
+struct CommandRefusal: Error {
+  let message: String
+}
+
+extension String {
+  /// Pads with spaces to a width (for the name column after a call).
+  func padded(to width: Int) -> String {
+    count >= width ? self : self + String(repeating: " ", count: width - count)
+  }
+}

@@ -1,0 +1,3 @@
+import SockShellKit
+
+SockShellMain.main()
