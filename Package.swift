@@ -16,12 +16,14 @@ let package = Package(
       pkgConfig: "libedit",
       providers: [.apt(["libedit-dev"])]
     ),
+    // Small C helpers (gettid) that Glibc's module does not import.
+    .target(name: "CSupport"),
     // Every socket system call, typed: descriptors, addresses, errno.
     .target(name: "SocketLayer"),
     // The shell: command language, commands, session, rendering, line editor.
     .target(
       name: "SockShellKit",
-      dependencies: ["SocketLayer", "CEditLine"]
+      dependencies: ["SocketLayer", "CEditLine", "CSupport"]
     ),
     // Thin executable: parses the command line and hands over.
     .executableTarget(

@@ -26,7 +26,8 @@ struct SetSockOptCommand: ShellCommand {
     fd = try arguments.descriptor()
     option = try OptionWords.option(&arguments)
     if option.readOnly {
-      throw arguments.error("\(option.name) (\(option.cName)) can only be read: use getsockopt")
+      throw arguments.error(
+        "\(option.name) (\(option.cName)) can only be read: use getsockopt", at: arguments.tokens[arguments.index - 1])
     }
     value = try OptionWords.value(for: option, &arguments)
   }

@@ -28,10 +28,15 @@ public enum Parser {
     let endColumn = line.count + 1
 
     var name: String?
-    if tokens.count >= 2, tokens[1].isEquals {
+    // `NAME = COMMAND ...` names a descriptor; but `ls = 0` is a command with an expected result.
+    let namesSomething =
+      tokens.count >= 2 && tokens[1].isEquals
+      && (Registry.command(named: tokens[0].text) == nil
+        || tokens.count > 2
+          && Registry.command(named: tokens[2].text) != nil)
+    if namesSomething {
       let word = tokens[0].text
-      guard tokens[0].isBare, DescriptorRef.isValidName(word), Registry.command(named: word) == nil || tokens.count > 2
-      else {
+      guard tokens[0].isBare, DescriptorRef.isValidName(word) else {
         throw ParseError(
           "'\(word)' cannot name a descriptor: a name starts with a letter and has letters, digits, _ or -",
           column: tokens[0].column)

@@ -26,6 +26,8 @@ public final class Output {
   /// The descriptor written to; nil keeps everything in `captured` (tests).
   let fd: Int32?
   public var color: Bool
+  /// Columns to wrap explanations at: the terminal's width, or 80.
+  public var width = 80
   var buffer: [UInt8] = []
   public private(set) var captured = ""
 
@@ -33,10 +35,18 @@ public final class Output {
     self.fd = fd
     self.color = color
     buffer.reserveCapacity(1 << 16)
+    if let fd, isatty(fd) == 1 {
+      var size = winsize()
+      if ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 40 { width = Int(size.ws_col) }
+    }
   }
 
   /// Output for a test: nothing is written, all is kept in `captured`.
-  public static func capture() -> Output { Output(fd: nil, color: false) }
+  public static func capture() -> Output {
+    let output = Output(fd: nil, color: false)
+    output.width = 1 << 20  // no wrapping: tests read whole sentences
+    return output
+  }
 
   public func write(_ text: String) {
     if fd == nil {

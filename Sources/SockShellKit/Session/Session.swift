@@ -249,15 +249,32 @@ public final class Session {
       for line in Explanations.lines(
         for: errno, context: context ?? ErrorContext(call: syscall), timedOut: timedOut, waitLimit: options.waitLimit)
       {
-        out.line("  " + line, .note)
+        note(line)
       }
       return .failed(errno)
     }
   }
 
-  /// A plain-language line under a call.
+  /// A plain-language line under a call, wrapped to the terminal's width.
   func note(_ text: String) {
-    out.line("  " + text, .note)
+    for line in Session.wrap(text, width: out.width - 2) { out.line("  " + line, .note) }
+  }
+
+  /// Splits text at spaces into lines of at most `width` characters (longer words stay whole).
+  static func wrap(_ text: String, width: Int) -> [String] {
+    guard text.count > width, width > 20 else { return [text] }
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+      if !current.isEmpty && current.count + 1 + word.count > width {
+        lines.append(current)
+        current = "  " + word
+      } else {
+        current += current.isEmpty ? String(word) : " " + word
+      }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines
   }
 
   /// Runs a call that may block. At a terminal it says what it waits for; in a script it gives up
@@ -277,9 +294,11 @@ public final class Session {
     out.flush()
     _ = Signals.takeInterrupt()
     let limit = !nonBlocking && !options.interactive ? options.waitLimit : nil
-    if let limit { Signals.armAlarm(seconds: limit) }
+    let alarm = limit.flatMap { Signals.armAlarm(seconds: $0) }
     let result = body()
-    if limit != nil { lastInterruptWasTimeout = Signals.disarmAlarm() }
+    if let alarm { lastInterruptWasTimeout = alarm.disarm() }
+    // The terminal echoed ^C without a newline: start the report on a line of its own.
+    if options.interactive, Signals.takeInterrupt() { out.write("\n") }
     return result
   }
 

@@ -3,6 +3,7 @@
 #elseif canImport(Musl)
   import Musl
 #endif
+import CSupport
 import Synchronization
 
 /// Signal handling for the shell. Handlers only set an atomic flag; SIGINT and SIGALRM are
@@ -39,18 +40,40 @@ public enum Signals {
     interrupted.exchange(false, ordering: .relaxed)
   }
 
-  /// Starts a timer that interrupts a blocking call after `seconds` (scripts only).
-  static func armAlarm(seconds: Int) {
+  /// Starts a timer that interrupts a blocking call of this thread after `seconds` (scripts
+  /// only). The signal is sent to this thread alone (SIGEV_THREAD_ID), so that the call it
+  /// interrupts is the one waiting here, whatever other threads the process has.
+  static func armAlarm(seconds: Int) -> AlarmTimer? {
     alarmed.store(false, ordering: .relaxed)
-    var timer = itimerval()
-    timer.it_value.tv_sec = seconds
-    setitimer(__itimer_which_t(ITIMER_REAL.rawValue), &timer, nil)
+    var event = sigevent()
+    event.sigev_notify = Int32(SIGEV_THREAD_ID)
+    event.sigev_signo = SIGALRM
+    event._sigev_un._tid = csupport_gettid()
+    var timer: timer_t?
+    guard timer_create(CLOCK_MONOTONIC, &event, &timer) == 0, let timer else { return nil }
+    // The calling thread may block signals (a worker thread does): let SIGALRM in while waiting.
+    var alarmOnly = sigset_t()
+    sigemptyset(&alarmOnly)
+    sigaddset(&alarmOnly, SIGALRM)
+    var previous = sigset_t()
+    pthread_sigmask(SIG_UNBLOCK, &alarmOnly, &previous)
+    var spec = itimerspec()
+    spec.it_value.tv_sec = seconds
+    timer_settime(timer, 0, &spec, nil)
+    return AlarmTimer(timer: timer, previousMask: previous)
   }
 
-  /// Stops the timer; returns whether it fired.
-  static func disarmAlarm() -> Bool {
-    var timer = itimerval()
-    setitimer(__itimer_which_t(ITIMER_REAL.rawValue), &timer, nil)
-    return alarmed.exchange(false, ordering: .relaxed)
+  /// A running alarm.
+  struct AlarmTimer {
+    let timer: timer_t
+    let previousMask: sigset_t
+
+    /// Stops the timer and restores the thread's signal mask; returns whether it fired.
+    func disarm() -> Bool {
+      timer_delete(timer)
+      var mask = previousMask
+      pthread_sigmask(SIG_SETMASK, &mask, nil)
+      return Signals.alarmed.exchange(false, ordering: .relaxed)
+    }
   }
 }

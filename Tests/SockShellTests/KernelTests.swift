@@ -1,0 +1,344 @@
+import SocketLayer
+import Testing
+
+@testable import SockShellKit
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Real system calls on loopback, through the shell's own command language.
+@Suite struct KernelTests {
+  @Test func fullTCPExchangeInOneShell() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0 = 0
+      listen srv
+      c = socket tcp
+      connect c srv = 0
+      conn = accept srv
+      send c "hello\\n" = 6
+      recv conn = 6
+      send conn "world" = 5
+      recv c 3 = 3
+      recv c = 2
+      shutdown c write = 0
+      recv conn = 0
+      close conn = 0
+      close c = 0
+      close srv = 0
+      """)
+    let out = session.out.captured
+    #expect(out.contains(#"recv(4, "hello\n", 1024, 0) = 6"#) || out.contains(#", "hello\n", 1024, 0) = 6"#))
+    #expect(out.contains("0 means end of stream"))
+    #expect(session.openDescriptors.isEmpty)
+    let calls = session.records.map(\.syscall)
+    #expect(calls.starts(with: ["socket", "bind", "listen", "socket", "connect", "accept", "send", "recv"]))
+  }
+
+  @Test func lsShowsKernelStates() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv 3
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      shutdown c write
+      recv conn
+      """)
+    session.execute("ls")
+    // The ACK of the FIN may be delayed: wait (a bounded while) for FIN_WAIT1 to become FIN_WAIT2.
+    func state(_ name: String) -> String? {
+      session.openDescriptors.first { $0.name == name }.map { SocketSnapshot($0).state }
+    }
+    for _ in 0..<100 where state("c") == "FIN_WAIT1" { usleep(20_000) }
+    #expect(state("srv") == "LISTEN")
+    #expect(state("c") == "FIN_WAIT2")
+    #expect(state("conn") == "CLOSE_WAIT")
+    let table = session.out.captured.split(separator: "\n").filter { $0.hasPrefix("FD ") || $0.contains("CLOSE_WAIT") }
+    #expect(table.count == 2)
+  }
+
+  @Test func udpSendtoAndRecvfrom() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      a = socket udp
+      bind a 127.0.0.1:0
+      b = socket udp
+      sendto b a "ping" = 4
+      recvfrom a = 4
+      """)
+    let sender = try #require(fd(session, "b"))
+    let senderPort = try #require(try Sys.getsockname(sender).get().port)
+    #expect(session.out.captured.contains("From 127.0.0.1:\(senderPort)."))
+  }
+
+  @Test func udpTruncatesALongDatagram() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      a = socket udp
+      bind a 127.0.0.1:0
+      b = socket udp
+      sendto b a --size 100 = 100
+      recvfrom a 10 trunc = 100
+      """)
+    #expect(session.out.captured.contains("90 did not fit"))
+  }
+
+  @Test func ipv6Exchange() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp ipv6
+      bind srv [::1]:0 = 0
+      listen srv
+      c = socket tcp ipv6
+      connect c srv = 0
+      conn = accept srv
+      send conn "v6" = 2
+      recv c = 2
+      """)
+    #expect(session.out.captured.contains("sa_family=AF_INET6"))
+    #expect(session.out.captured.contains(#"inet_pton(AF_INET6, "::1""#))
+  }
+
+  @Test func unixStreamSockets() throws {
+    let path = "/tmp/sockshell-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+    defer { unlink(path) }
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket stream unix
+      bind srv \(path) = 0
+      listen srv
+      c = socket stream unix
+      connect c \(path) = 0
+      conn = accept srv
+      send c "local" = 5
+      recv conn = 5
+      """)
+    #expect(session.out.captured.contains(#"sun_path="\#(path)""#))
+    // The path stays after close: binding it again is EADDRINUSE, with the reason.
+    runAll(session, "close srv\nagain = socket stream unix\nbind again \(path) = -1 EADDRINUSE")
+    #expect(session.out.captured.contains("a Unix socket's path stays after close"))
+  }
+
+  @Test func abstractUnixDatagrams() throws {
+    let name = "sockshell-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      a = socket dgram unix
+      bind a @\(name) = 0
+      b = socket dgram unix
+      sendto b @\(name) "abstract" = 8
+      recv a = 8
+      """)
+  }
+
+  @Test func connectionRefusedIsExplained() {
+    let session = makeSession()
+    // Bind and close a socket to find a port where nothing listens.
+    runAll(session, "probe = socket tcp\nbind probe 127.0.0.1:0")
+    let free = port(session, "probe") ?? 1
+    runAll(session, "close probe\nc = socket tcp\nconnect c 127.0.0.1:\(free) = -1 ECONNREFUSED")
+    #expect(session.out.captured.contains("Nothing listens on 127.0.0.1:\(free)"))
+  }
+
+  @Test func addressInUse() {
+    let session = makeSession()
+    runAll(session, "a = socket tcp\nbind a 127.0.0.1:0\nlisten a")
+    let taken = port(session, "a") ?? 1
+    runAll(session, "b = socket tcp\nbind b 127.0.0.1:\(taken) = -1 EADDRINUSE")
+    #expect(session.out.captured.contains("already holds 127.0.0.1:\(taken)"))
+  }
+
+  @Test func listenOnUDPIsNotSupported() {
+    let session = makeSession()
+    runAll(session, "u = socket udp\nlisten u = -1 EOPNOTSUPP")
+    #expect(session.out.captured.contains("stream (TCP) sockets only"))
+  }
+
+  @Test func sendOnUnconnectedAndListeningSockets() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      s = socket tcp
+      send s "x" = -1 EPIPE
+      l = socket tcp
+      bind l 127.0.0.1:0
+      listen l
+      recv l = -1 ENOTCONN
+      u = socket udp
+      send u "x" = -1 EDESTADDRREQ
+      """)
+    #expect(session.out.captured.contains("A listening socket never carries data"))
+  }
+
+  @Test func epipeAfterPeerClosedDoesNotKillTheShell() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      close conn
+      send c "first" = 5
+      send c "second" = -1 EPIPE
+      """)
+    #expect(session.out.captured.contains("Without SIGPIPE ignored"))
+  }
+
+  @Test func resetWhenClosingWithUnreadData() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      send c "unread" = 6
+      close conn
+      recv c = -1 ECONNRESET
+      """)
+    #expect(session.out.captured.contains("reset the connection (RST)"))
+  }
+
+  @Test func nonBlockingCalls() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      nonblock srv on
+      accept srv = -1 EAGAIN
+      c = socket tcp
+      nonblock c on
+      connect c srv = -1 EINPROGRESS
+      poll c --timeout 1000 = 1
+      getsockopt c error = 0
+      conn = accept srv
+      recv conn dontwait = -1 EAGAIN
+      connect c srv = 0
+      connect c srv = -1 EISCONN
+      """)
+    #expect(session.out.captured.contains("POLLOUT"))
+  }
+
+  @Test func addressFamilyMismatch() {
+    let session = makeSession()
+    runAll(session, "s = socket tcp\nconnect s [::1]:80 = -1 EAFNOSUPPORT")
+    #expect(session.out.captured.contains("is an IPv4 socket but [::1]:80 is an IPv6 address"))
+  }
+
+  @Test func socketOptions() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      s = socket tcp
+      setsockopt s reuseaddr 1 = 0
+      getsockopt s reuseaddr = 0
+      setsockopt s nodelay on = 0
+      setsockopt s linger on 0 = 0
+      setsockopt s rcvtimeo 1500 = 0
+      getsockopt s
+      """)
+    let s = try #require(fd(session, "s"))
+    #expect(try Sys.getsockopt(s, level: SOL_SOCKET, name: SO_REUSEADDR).get() == 1)
+    #expect(try Sys.getsockopt(s, level: Int32(IPPROTO_TCP), name: TCP_NODELAY).get() == 1)
+    let timeout = try #require(SocketOption.named("rcvtimeo")).get(s).get()
+    #expect(timeout == .milliseconds(1500))
+    #expect(session.out.captured.contains("{tv_sec=1, tv_usec=500000}"))
+    #expect(session.out.captured.contains("{l_onoff=1, l_linger=0}"))
+  }
+
+  @Test func refusesDescriptorsItDidNotMake() {
+    let session = makeSession()
+    let results = run(session, "close 0\nsend 1 x\nrecv 2\nclose 777\nclose nosuch")
+    #expect(results.allSatisfy { !$0.ok })
+    let out = session.out.captured
+    #expect(out.contains("fd 0 is standard input"))
+    #expect(out.contains("fd 1 is standard output"))
+    #expect(out.contains("fd 777 is not open"))
+    #expect(out.contains("no descriptor is named 'nosuch'"))
+    #expect(session.records.isEmpty, "no system call may be made on a refused descriptor")
+  }
+
+  @Test func expectationMismatchSaysWhatCameBack() {
+    let session = makeSession()
+    let result = session.execute("s = socket tcp = 99")
+    #expect(!result.ok)
+    #expect(result.failure?.contains("expected = 99, but socket returned") == true)
+  }
+
+  @Test func hostNamesAreResolved() {
+    let session = makeSession()
+    runAll(session, "srv = socket tcp\nbind srv localhost:0 = 0")
+    #expect(session.out.captured.contains("localhost resolved to 127.0.0.1"))
+  }
+
+  @Test func hostileBytesFromThePeerAreEscaped() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      send c "\\x1b[2J\\x1b]0;title\\x07\\xff\\xfe"
+      recv conn
+      """)
+    let out = session.out.captured
+    #expect(!out.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
+    #expect(out.contains(#"\x1b[2J"#))
+  }
+
+  @Test func scriptTimeLimitStopsABlockingCall() {
+    let session = makeSession(waitLimit: 1)
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv")
+    let result = session.execute("accept srv")
+    #expect(!result.ok)
+    #expect(session.out.captured.contains("Gave up after 1 s"))
+    #expect(fd(session, "srv") != nil)
+  }
+
+  @Test func helpAndExplain() {
+    let session = makeSession()
+    runAll(session, "help\nhelp bind\nhelp addresses\nexplain EADDRINUSE\nexplain 111")
+    let out = session.out.captured
+    #expect(out.contains("int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen);"))
+    #expect(out.contains("man bind(2)"))
+    #expect(out.contains("EADDRINUSE (98): Address already in use"))
+    #expect(out.contains("ECONNREFUSED (111): Connection refused"))
+    #expect(!session.execute("help lisen").ok)
+    #expect(session.out.captured.contains("did you mean 'listen'"))
+  }
+}

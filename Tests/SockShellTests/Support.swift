@@ -1,0 +1,38 @@
+import SockShellKit
+import SocketLayer
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A session that writes into memory, for running lines against the real kernel in-process.
+func makeSession(waitLimit: Int? = 5) -> Session {
+  Signals.install()
+  return Session(output: .capture(), options: .init(interactive: false, waitLimit: waitLimit))
+}
+
+/// Runs lines; returns each line's result.
+@discardableResult
+func run(_ session: Session, _ lines: String) -> [LineResult] {
+  lines.split(separator: "\n").map { session.execute(String($0)) }
+}
+
+/// Runs lines and expects every one to hold; reports the output when one does not.
+func runAll(_ session: Session, _ lines: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  for line in lines.split(separator: "\n") {
+    let result = session.execute(String(line))
+    #expect(result.ok, "line failed: \(line)\n\(session.out.captured)", sourceLocation: sourceLocation)
+  }
+}
+
+/// The fd a name refers to.
+func fd(_ session: Session, _ name: String) -> Int32? {
+  session.openDescriptors.first { $0.name == name }?.fd
+}
+
+/// The port a descriptor is bound to.
+func port(_ session: Session, _ name: String) -> UInt16? {
+  guard let fd = fd(session, name) else { return nil }
+  return (try? Sys.getsockname(fd).get())?.port
+}
