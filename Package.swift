@@ -35,7 +35,7 @@ let package = Package(
     ),
     .testTarget(
       name: "SockShellTests",
-      dependencies: ["SockShellKit", "SocketLayer"]
+      dependencies: ["SockShellKit", "SocketLayer", "CSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]

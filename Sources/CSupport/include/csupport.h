@@ -1,8 +1,16 @@
 // Small C helpers that Swift cannot reach through Glibc's module.
 #ifndef CSUPPORT_H
 #define CSUPPORT_H
+#include <stddef.h>
 
 /// The kernel's id of the calling thread (gettid(2)), for SIGEV_THREAD_ID timers.
 int csupport_gettid(void);
+
+/// Opens a pseudo-terminal (posix_openpt, grantpt, unlockpt); returns the master descriptor and
+/// writes the terminal's path into `name`, or returns -1 with errno set. For the tests.
+int csupport_open_pty(char *name, size_t size);
+
+/// POSIX_SPAWN_SETSID (a GNU extension, hidden from Swift).
+short csupport_spawn_setsid(void);
 
 #endif

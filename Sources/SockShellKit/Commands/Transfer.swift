@@ -100,8 +100,9 @@ enum Transfer {
   ) {
     for line in DataView.detail(bytes) { session.out.line(line) }
     if count == 0 && descriptor.type == .stream {
-      session.note("0 means end of stream: the peer closed its side (or shut down writing). Nothing more will come;")
-      session.note("close fd \(descriptor.label) when you are done.")
+      session.note(
+        "0 means end of stream: the peer closed its side (or shut down writing). Nothing more will come: close fd \(descriptor.label) when you are done."
+      )
       return
     }
     if count > bytes.count {

@@ -137,8 +137,9 @@ public enum Runner {
     return failures.isEmpty ? 0 : 1
   }
 
+  /// Writes a message to standard error, escaped like everything the shell prints.
   static func printError(_ text: String) {
-    var bytes = Array((text + "\n").utf8)
+    var bytes = Array((ByteText.sanitized(text) + "\n").utf8)
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
   }
 }

@@ -283,6 +283,8 @@ public final class Session {
     fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, _ body: () -> SysResult<T>
   ) -> SysResult<T> {
     let nonBlocking = (try? Sys.isNonBlocking(fd).get()) ?? false
+    // Forget older Ctrl-Cs first: one pressed after the notice below must stop this call.
+    _ = Signals.takeInterrupt()
     if !nonBlocking && options.interactive,
       let revents = try? Sys.poll([fd], events: events, timeoutMilliseconds: 0).get(), revents.first == 0
     {
@@ -292,7 +294,11 @@ public final class Session {
       note(text)
     }
     out.flush()
-    _ = Signals.takeInterrupt()
+    // A Ctrl-C that came while the notice was written: do not start the call at all.
+    if Signals.takeInterrupt() {
+      if options.interactive { out.write("\n") }
+      return .failure(Errno(EINTR))
+    }
     let limit = !nonBlocking && !options.interactive ? options.waitLimit : nil
     let alarm = limit.flatMap { Signals.armAlarm(seconds: $0) }
     let result = body()

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// The real binary, as a user runs it: `sockshell run FILE`, `sockshell < FILE`.
+@Suite struct ScriptTests {
+  @Test func runStopsAtTheFirstFailingLineWithItsNumber() throws {
+    let result = try runScript(
+      """
+      s = socket tcp
+      bind s 127.0.0.1:0 = 0
+      connect s [::1]:1 = 0
+      ls
+      """)
+    #expect(result.status == 1)
+    #expect(result.stderr.contains(":3: expected = 0, but connect returned -1 EAFNOSUPPORT"))
+    #expect(!result.stdout.contains("sockshell> ls"), "the script must stop at line 3")
+    #expect(result.stdout.contains("closed 1 descriptor: 3 (s)"))
+  }
+
+  @Test func keepGoingRunsOnAndStillFails() throws {
+    let result = try runScript("lisen 3\ns = socket udp\nbind s 127.0.0.1:0 = 5\nls\n", arguments: ["--keep-going"])
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("did you mean 'listen'"))
+    #expect(result.stdout.contains("sockshell> ls"))
+    #expect(result.stderr.contains(":1: unknown command 'lisen'"))
+    #expect(result.stderr.contains(":3: expected = 5, but bind returned 0"))
+    #expect(result.stderr.contains("2 lines failed"))
+  }
+
+  @Test func exitCodeZeroWhenEveryLineHolds() throws {
+    let result = try runScript("# comment\n\nu = socket udp = 3\nclose u = 0\n")
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stderr.isEmpty)
+  }
+
+  @Test func pipedInputIsEchoedLikeASession() throws {
+    let result = try runProgram(sockshellPath, [], input: "s = socket tcp\nls\n")
+    #expect(result.status == 0)
+    #expect(result.stdout.contains("sockshell> s = socket tcp\nsocket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3"))
+    #expect(result.stdout.contains("sockshell> ls\nFD  NAME"))
+  }
+
+  @Test func missingScriptFile() throws {
+    let result = try runProgram(sockshellPath, ["run", "/nonexistent/script.ss"])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("cannot open /nonexistent/script.ss"))
+  }
+
+  @Test func hostileScriptBytesNeverReachTheTerminal() throws {
+    let result = try runScript("send 3 \"\u{1B}[2J\"\n\u{1B}]0;title\u{07}\n\u{9B}31m\n", arguments: ["--keep-going"])
+    #expect(result.status == 1)
+    #expect(!result.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B })
+    #expect(!result.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B })
+  }
+
+  @Test func descriptorLimitGivesEMFILE() throws {
+    let script = (1...12).map { _ in "socket udp" }.joined(separator: "\n") + "\n"
+    let path = NSTemporaryDirectory() + "emfile-\(UUID().uuidString).ss"
+    try script.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runProgram(
+      "/bin/sh", ["-c", "ulimit -n 10 && exec \"$0\" run --keep-going \"$1\"", sockshellPath, path])
+    #expect(result.stdout.contains("EMFILE (Too many open files)"))
+    #expect(result.stdout.contains("This process has no descriptors left"))
+  }
+
+  @Test func privilegedPortGivesEACCESForOrdinaryUsers() throws {
+    var command = [sockshellPath, "run", "-"]
+    if getuid() == 0 {
+      guard let setpriv = which("setpriv") else { return }
+      command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] + command
+    }
+    let result = try runProgram(
+      command[0], Array(command.dropFirst()), input: "s = socket tcp\nbind s 127.0.0.1:80 = -1 EACCES\n")
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("Ports below 1024 are privileged"))
+  }
+
+  /// Every ```sockshell block of the README runs and holds, so the README cannot go stale.
+  @Test func readmeExamplesRun() throws {
+    let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+    let blocks = fencedBlocks(readme, info: "sockshell")
+    #expect(blocks.count >= 2)
+    for block in blocks {
+      let result = try runScript(block)
+      #expect(result.status == 0, "README block failed:\n\(block)\n\(result.stdout)\(result.stderr)")
+    }
+  }
+}
+
+let packageRoot: String = {
+  var url = URL(fileURLWithPath: #filePath)
+  for _ in 0..<3 { url.deleteLastPathComponent() }
+  return url.path
+}()
+
+/// The contents of the fenced code blocks with this info string.
+func fencedBlocks(_ markdown: String, info: String) -> [String] {
+  var blocks: [String] = []
+  var current: [Substring]?
+  for line in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+    if current == nil, line == "```\(info)" {
+      current = []
+    } else if current != nil, line == "```" {
+      blocks.append(current!.joined(separator: "\n") + "\n")
+      current = nil
+    } else {
+      current?.append(line)
+    }
+  }
+  return blocks
+}

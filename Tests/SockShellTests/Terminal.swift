@@ -1,0 +1,238 @@
+import CSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The shell on a real pseudo-terminal: it sees a terminal, uses libedit, and gets Ctrl-C as
+/// SIGINT from the terminal driver, exactly as at a person's keyboard.
+final class TerminalSession {
+  let master: Int32
+  let pid: pid_t
+  private(set) var screen = ""
+
+  init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+    var name = [CChar](repeating: 0, count: 128)
+    master = csupport_open_pty(&name, name.count)
+    guard master >= 0 else {
+      throw TerminalError(message: "no pseudo-terminal: \(String(cString: strerror(errno)))")
+    }
+    let slavePath = String(cString: name)
+    var size = winsize(ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
+    _ = ioctl(master, UInt(TIOCSWINSZ), &size)
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    // After setsid, opening the terminal makes it the child's controlling terminal.
+    posix_spawn_file_actions_addopen(&actions, 0, slavePath, O_RDWR, 0)
+    posix_spawn_file_actions_adddup2(&actions, 0, 1)
+    posix_spawn_file_actions_adddup2(&actions, 0, 2)
+    posix_spawn_file_actions_addclose(&actions, master)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var defaults = sigset_t()
+    sigfillset(&defaults)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setflags(
+      &attributes, csupport_spawn_setsid() | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+    var env = ProcessInfo.processInfo.environment
+    env["TERM"] = "xterm"
+    env["NO_COLOR"] = "1"
+    env["LANG"] = "C.UTF-8"
+    for (key, value) in environment { env[key] = value }
+    let argv = [sockshellPath] + arguments
+    let cArguments = argv.map { strdup($0) } + [nil]
+    let cEnvironment = env.map { strdup("\($0)=\($1)") } + [nil]
+    defer {
+      cArguments.forEach { free($0) }
+      cEnvironment.forEach { free($0) }
+    }
+    var child: pid_t = 0
+    let status = posix_spawn(&child, sockshellPath, &actions, &attributes, cArguments, cEnvironment)
+    guard status == 0 else { throw TerminalError(message: "spawn failed: \(status)") }
+    pid = child
+    _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
+  }
+
+  deinit {
+    kill(pid, SIGKILL)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    close(master)
+  }
+
+  /// Types bytes as a person would.
+  func type(_ text: String) {
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+  }
+
+  /// Reads what the terminal shows until `text` appears after `from` (at most `seconds`).
+  @discardableResult
+  func waitFor(_ text: String, after from: String.Index? = nil, seconds: Double = 10) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      drain()
+      let start = from ?? screen.startIndex
+      if screen[start...].contains(text) { return true }
+      var entry = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+      _ = poll(&entry, 1, 50)
+    }
+    drain()
+    return screen[(from ?? screen.startIndex)...].contains(text)
+  }
+
+  /// Where the screen ends now: wait for text that comes after this point.
+  var mark: String.Index { drain(); return screen.endIndex }
+
+  func drain() {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let count = buffer.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
+      if count <= 0 { break }
+      screen += String(decoding: buffer.prefix(count), as: UTF8.self)
+    }
+  }
+
+  /// Waits for the shell to exit; its exit status, or nil if it did not exit in time.
+  func waitForExit(seconds: Double = 10) -> Int32? {
+    let deadline = Date().addingTimeInterval(seconds)
+    var status: Int32 = 0
+    while Date() < deadline {
+      drain()
+      if waitpid(pid, &status, WNOHANG) == pid {
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -(status & 0x7F)
+      }
+      usleep(20_000)
+    }
+    return nil
+  }
+}
+
+struct TerminalError: Error {
+  let message: String
+}
+
+@Suite struct TerminalTests {
+  func home() -> String {
+    let path = NSTemporaryDirectory() + "sockshell-home-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  /// The terminal shows libedit's redraws as escape sequences, so completion is judged by what
+  /// the completed line does when it runs.
+  @Test func tabCompletesCommandsWordsAndDescriptors() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    var mark = shell.mark
+    shell.type("srv = soc\tu\t")
+    // Two words start with u after socket: both are listed.
+    #expect(shell.waitFor("udp   unix", after: mark))
+    shell.type("d\t\r")
+    #expect(shell.waitFor("socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) = 3", after: mark))
+    mark = shell.mark
+    shell.type("getsockopt s\trcvb\t\r")
+    #expect(shell.waitFor("getsockopt(3, SOL_SOCKET, SO_RCVBUF", after: mark))
+    mark = shell.mark
+    shell.type("help expl\t\r")
+    #expect(shell.waitFor("explain ERRNO", after: mark))
+    mark = shell.mark
+    shell.type("send srv hi dontw\t\r")
+    #expect(shell.waitFor("MSG_DONTWAIT) = -1 EDESTADDRREQ", after: mark))
+  }
+
+  @Test func upArrowRecallsHistoryAndHistoryIsSaved() throws {
+    let state = home()
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": state])
+    #expect(shell.waitFor("sockshell> "))
+    shell.type("explain ECONNRESET\r")
+    #expect(shell.waitFor("ECONNRESET (104)"))
+    let mark = shell.mark
+    shell.type("\u{1B}[A\r")
+    #expect(shell.waitFor("ECONNRESET (104)", after: mark))
+    // Like a person, wait for the prompt before Ctrl-D (typed earlier, the terminal driver
+    // would take it as end-of-file of the cooked line and it would never reach libedit).
+    #expect(
+      shell.waitFor("sockshell> ", after: shell.screen.range(of: "ECONNRESET (104)", options: .backwards)?.upperBound))
+    shell.type("\u{04}")
+    #expect(shell.waitForExit() == 0)
+    // libedit's history file encodes blanks (vis(3)): "explain\\040ECONNRESET".
+    let saved = try String(contentsOfFile: state + "/history", encoding: .utf8)
+    #expect(saved.contains("explain\\040ECONNRESET"))
+
+    // A new session starts with the old history.
+    let again = try TerminalSession(environment: ["SOCKSHELL_HOME": state])
+    #expect(again.waitFor("sockshell> "))
+    let start = again.mark
+    again.type("\u{1B}[A\r")
+    #expect(again.waitFor("ECONNRESET (104)", after: start))
+  }
+
+  @Test func ctrlCInterruptsABlockingAcceptAndKeepsDescriptors() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    shell.type("srv = socket tcp\rbind srv 127.0.0.1:0\rlisten srv\raccept srv\r")
+    #expect(shell.waitFor("waiting for a connection on 127.0.0.1:"))
+    #expect(shell.waitFor("Ctrl-C to stop"))
+    usleep(200_000)  // a person reads the notice before pressing Ctrl-C
+    shell.type("\u{03}")
+    #expect(shell.waitFor("= -1 EINTR (Interrupted system call)"))
+    #expect(shell.waitFor("Every descriptor is still open"))
+    let mark = shell.mark
+    shell.type("ls\r")
+    #expect(shell.waitFor("LISTEN", after: mark))
+  }
+
+  @Test func ctrlCAtThePromptClearsTheLine() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    shell.type("socket garbage")
+    #expect(shell.waitFor("socket garbage"))
+    let mark = shell.mark
+    shell.type("\u{03}")
+    #expect(shell.waitFor("^C", after: mark))
+    shell.type("explain EPIPE\r")
+    #expect(shell.waitFor("EPIPE (32)", after: mark))
+    #expect(!shell.screen[mark...].contains("neither a type"), "the cleared line must not run")
+  }
+
+  @Test func ctrlDClosesEverythingAndExitsZero() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    shell.type("a = socket tcp\rb = socket udp\r")
+    #expect(shell.waitFor("= 4"))
+    #expect(shell.waitFor("sockshell> ", after: shell.screen.range(of: "= 4")?.upperBound))
+    shell.type("\u{04}")
+    #expect(shell.waitFor("closed 2 descriptors: 3 (a), 4 (b)"))
+    #expect(shell.waitForExit() == 0)
+  }
+
+  @Test func sigpipeNeverKillsTheShell() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    shell.type("srv = socket tcp\rbind srv 127.0.0.1:0\rlisten srv\rc = socket tcp\rconnect c srv\r")
+    shell.type("conn = accept srv\rclose conn\rsend c one\rsend c two\r")
+    #expect(shell.waitFor("= -1 EPIPE (Broken pipe)"))
+    let mark = shell.mark
+    shell.type("ls\r")
+    #expect(shell.waitFor("srv", after: mark))
+    #expect(shell.waitForExit(seconds: 0.2) == nil, "the shell must still run")
+  }
+
+  @Test func nonASCIIInputWorks() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    shell.type("srv = socket tcp\rbind srv 127.0.0.1:0\rlisten srv\rc = socket tcp\rconnect c srv\rconn = accept srv\r")
+    shell.type("send c \"café ✓\"\r")
+    #expect(shell.waitFor("send(4, \"café ✓\", 9, 0) = 9"))
+  }
+}
