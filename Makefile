@@ -19,7 +19,7 @@ run: release
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory lint
 
 lint:

@@ -17,7 +17,7 @@ final class TerminalSession {
     var name = [CChar](repeating: 0, count: 128)
     master = csupport_open_pty(&name, name.count)
     guard master >= 0 else {
-      throw TerminalError(message: "no pseudo-terminal: \(String(cString: strerror(errno)))")
+      throw TerminalError(message: "no pseudo-terminal: errno \(errno)")
     }
     let slavePath = String(cString: name)
     var size = winsize(ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
@@ -234,5 +234,26 @@ struct TerminalError: Error {
     shell.type("srv = socket tcp\rbind srv 127.0.0.1:0\rlisten srv\rc = socket tcp\rconnect c srv\rconn = accept srv\r")
     shell.type("send c \"café ✓\"\r")
     #expect(shell.waitFor("send(4, \"café ✓\", 9, 0) = 9"))
+  }
+}
+
+@Suite struct PresenterTests {
+  /// `run --step` shows each command and runs it only when Enter is pressed.
+  @Test func stepWaitsForEnterBeforeEachCommand() throws {
+    let path = NSTemporaryDirectory() + "step-\(UUID().uuidString).ss"
+    try "a = socket tcp\nb = socket udp\n".write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let shell = try TerminalSession(arguments: ["run", path, "--step"])
+    #expect(shell.waitFor("sockshell> a = socket tcp"))
+    usleep(300_000)
+    #expect(!shell.screen.contains("socket(AF_INET"), "nothing may run before Enter")
+    shell.type("\r")
+    #expect(shell.waitFor("socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3"))
+    #expect(shell.waitFor("sockshell> b = socket udp"))
+    usleep(300_000)
+    #expect(!shell.screen.contains("SOCK_DGRAM"))
+    shell.type("\r")
+    #expect(shell.waitFor("socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) = 4"))
+    #expect(shell.waitForExit() == 0)
   }
 }
