@@ -34,6 +34,9 @@ struct CloseCommand: ShellCommand {
       "close(\(descriptor.fd))", result.map { 0 }, syscall: "close", fd: descriptor.fd,
       context: ErrorContext(call: "close", descriptor: descriptor))
     guard case .success = result else { return outcome }
+    if let local = before.local, let peer = before.peer, before.tcpState != nil, before.tcpState != .listen {
+      session.closedConnections.append(ClosedConnection(local: local, peer: peer, label: descriptor.label))
+    }
     session.note("fd \(descriptor.label) is closed; the number \(descriptor.fd) is free again.")
     switch before.tcpState {
     case .established?, .closeWait?:

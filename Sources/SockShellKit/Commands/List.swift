@@ -1,38 +1,84 @@
 import SocketLayer
 
-/// `ls`: this shell's descriptors and what the kernel says of each.
+/// `ls [--json]`: this shell's descriptors and what the kernel says of each.
 struct ListCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "ls",
-    synopsis: "ls",
-    summary: "list this shell's descriptors with their state and addresses, read from the kernel",
+    synopsis: "ls [--json]",
+    summary: "list this shell's descriptors: state, addresses, queues, readiness, read from the kernel",
     example: "ls",
-    details: ["STATE is read from the kernel (TCP_INFO): LISTEN, ESTABLISHED, CLOSE_WAIT, FIN_WAIT2..."],
+    details: [
+      "STATE is read from the kernel (TCP_INFO): LISTEN, ESTABLISHED, CLOSE_WAIT, FIN_WAIT2...",
+      "RECV-Q/SEND-Q: unread and unsent bytes; for a listener, connections waiting to be accepted / its backlog.",
+      "READY: R readable, W writable, E error or urgent data (a zero-timeout poll).",
+      "Below the table: connections you closed that the kernel still keeps (TIME_WAIT...), with their timer.",
+    ],
+    completion: [.words(["--json"])],
     group: .options
   )
 
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+  var json = false
 
-  var arguments: [String] { [] }
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    while let token = arguments.peek {
+      guard token.text == "--json" else { throw arguments.error("ls takes only --json", at: token) }
+      json = true
+      arguments.index += 1
+    }
+  }
+
+  var arguments: [String] { json ? ["--json"] : [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
-    let snapshots = session.openDescriptors.map(SocketSnapshot.init)
-    if snapshots.isEmpty {
-      session.note("No descriptors yet: make one with socket (help socket).")
+    let snapshots = session.snapshots()
+    let lingering = session.lingeringConnections()
+    if json {
+      let closed = lingering.map { closed, entry in
+        JSON.object([
+          ("was", .string(closed.label)), ("local", .string(closed.local.description)),
+          ("peer", .string(closed.peer.description)), ("state", .string(entry.state?.name ?? "?")),
+          ("timer", .string(entry.timerName)), ("seconds_left", .number(entry.timerSeconds)),
+        ])
+      }
+      let document = JSON.object([("descriptors", .array(snapshots.map(\.json))), ("closed", .array(closed))])
+      session.out.line(document.text)
       return .done
     }
-    var rows = [["FD", "NAME", "FAMILY", "TYPE", "STATE", "LOCAL", "PEER"]]
-    for snapshot in snapshots {
-      let descriptor = snapshot.descriptor
-      rows.append([
-        "\(descriptor.fd)", descriptor.name ?? "-", descriptor.family.rawValue,
-        descriptor.type == .stream
-          ? (descriptor.family == .unix ? "stream" : "tcp") : (descriptor.family == .unix ? "dgram" : "udp"),
-        snapshot.state, snapshot.localText, snapshot.peerText,
-      ])
+    if snapshots.isEmpty {
+      session.note("No descriptors open: make one with socket (help socket).")
+    } else {
+      var rows = [["FD", "NAME", "FAMILY", "TYPE", "STATE", "LOCAL", "PEER", "RECV-Q", "SEND-Q", "READY", "FLAGS"]]
+      for snapshot in snapshots {
+        let descriptor = snapshot.descriptor
+        rows.append([
+          "\(descriptor.fd)", descriptor.name ?? "-", descriptor.family.rawValue, snapshot.typeText, snapshot.state,
+          snapshot.localText, snapshot.peerText, snapshot.recvQ.map(String.init) ?? "-",
+          snapshot.sendQ.map(String.init) ?? "-", snapshot.readiness,
+          snapshot.flags.isEmpty ? "-" : snapshot.flags.joined(separator: ","),
+        ])
+      }
+      for line in Table.render(rows) { session.out.line(line.text, line.isHeader ? .heading : .plain) }
+      if snapshots.contains(where: \.listening) {
+        session.note("For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog.")
+      }
     }
-    for line in Table.render(rows) { session.out.line(line.text, line.isHeader ? .heading : .plain) }
+    if !lingering.isEmpty {
+      session.out.line("Closed by you, still kept by the kernel (no descriptor):", .heading)
+      var rows = [["WAS", "STATE", "LOCAL", "PEER", "TIMER"]]
+      for (closed, entry) in lingering {
+        rows.append([
+          closed.label, entry.state?.name ?? "?", closed.local.description, closed.peer.description,
+          entry.timer == 0 ? "-" : "\(entry.timerName), \(Int(entry.timerSeconds.rounded())) s left",
+        ])
+      }
+      for line in Table.render(rows) { session.out.line("  " + line.text, line.isHeader ? .plain : .plain) }
+      if lingering.contains(where: { $0.1.state == .timeWait }) {
+        session.note(
+          "TIME_WAIT: the side that closed first keeps the address pair for 60 s, so that late packets of this connection cannot be taken for a new one."
+        )
+      }
+    }
     return .done
   }
 }

@@ -78,6 +78,8 @@ public final class Session {
   public var history: [String] = []
   /// Set by quit/exit.
   public var wantsExit = false
+  /// TCP connections this shell closed, to find again in TIME_WAIT and the like.
+  var closedConnections: [ClosedConnection] = []
   /// Whether the last EINTR came from the script time limit rather than Ctrl-C.
   var lastInterruptWasTimeout = false
 

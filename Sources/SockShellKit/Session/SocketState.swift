@@ -11,23 +11,69 @@ public struct SocketSnapshot: Sendable {
   /// TCP state, or for other sockets LISTEN / CONNECTED / UNCONN.
   public let state: String
   public let tcpState: TCPState?
+  public let tcpInfo: TCPInfo?
   public let local: SocketAddress?
   public let peer: SocketAddress?
+  public let listening: Bool
+  /// Unread bytes (SIOCINQ); for a listener, connections waiting in the accept queue.
+  public let recvQ: Int?
+  /// Unsent or unacknowledged bytes (SIOCOUTQ); for a listener, its backlog.
+  public let sendQ: Int?
+  public let nonBlocking: Bool
+  /// poll(2) revents of a zero-timeout poll (POLLIN|POLLOUT|POLLPRI|POLLRDHUP).
+  public let revents: Int16
+  /// Options that are on, and the shell's own shutdowns: nonblock, shut-rd, reuseaddr...
+  public let flags: [String]
 
-  /// Reads the kernel's view of a descriptor (TCP_INFO, getsockname, getpeername, SO_ACCEPTCONN).
-  public init(_ descriptor: Descriptor) {
+  static let flagOptions = ["reuseaddr", "reuseport", "keepalive", "broadcast", "nodelay"].compactMap(
+    SocketOption.named)
+
+  /// Reads the kernel's view of a descriptor (TCP_INFO, getsockname, getpeername, SO_ACCEPTCONN,
+  /// SIOCINQ/SIOCOUTQ, fcntl, options). `revents` comes from one poll over every descriptor.
+  public init(_ descriptor: Descriptor, revents: Int16? = nil) {
     self.descriptor = descriptor
     let fd = descriptor.fd
     local = try? Sys.getsockname(fd).get()
     peer = try? Sys.getpeername(fd).get()
-    if descriptor.family != .unix && descriptor.type == .stream {
-      tcpState = try? Sys.tcpInfo(fd).get().state
+    let isTCP = descriptor.family != .unix && descriptor.type == .stream
+    tcpInfo = isTCP ? try? Sys.tcpInfo(fd).get() : nil
+    tcpState = tcpInfo?.state
+    if isTCP {
+      listening = tcpState == .listen
       state = tcpState?.name ?? "?"
     } else {
-      tcpState = nil
-      let listening = (try? Sys.getsockopt(fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+      listening =
+        descriptor.type == .stream && (try? Sys.getsockopt(fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
       state = listening ? "LISTEN" : peer != nil ? "CONNECTED" : "UNCONN"
     }
+    if listening {
+      // For a listener TCP_INFO's unacked is the accept queue and sacked the backlog (as ss shows).
+      recvQ = tcpInfo.map { Int($0.unacked) }
+      sendQ = tcpInfo.map { Int($0.sacked) }
+    } else {
+      recvQ = (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init)
+      sendQ = (try? Sys.queueSize(fd, outgoing: true).get()).map(Int.init)
+    }
+    nonBlocking = (try? Sys.isNonBlocking(fd).get()) ?? false
+    self.revents =
+      revents ?? (try? Sys.poll([fd], events: PollCommand.requested, timeoutMilliseconds: 0).get().first ?? 0) ?? 0
+    var flags: [String] = []
+    if nonBlocking { flags.append("nonblock") }
+    if descriptor.shutRead { flags.append("shut-rd") }
+    if descriptor.shutWrite { flags.append("shut-wr") }
+    for option in SocketSnapshot.flagOptions where option.applies(family: descriptor.family, type: descriptor.type) {
+      if case .success(.integer(let value)) = option.get(fd), value != 0 { flags.append(option.name) }
+    }
+    self.flags = flags
+  }
+
+  /// R (readable), W (writable), E (error or urgent data), as select's three sets.
+  public var readiness: String {
+    var text = ""
+    if revents & Int16(POLLIN) != 0 { text += "R" }
+    if revents & Int16(POLLOUT) != 0 { text += "W" }
+    if revents & (Int16(POLLERR) | Int16(POLLPRI)) != 0 { text += "E" }
+    return text.isEmpty ? "-" : text
   }
 
   /// The local address as a person reads it: "-" when not bound.
@@ -38,4 +84,87 @@ public struct SocketSnapshot: Sendable {
   }
 
   public var peerText: String { peer.map(\.description) ?? "-" }
+
+  /// "tcp", "udp", "stream", "dgram".
+  public var typeText: String {
+    let descriptor = self.descriptor
+    if descriptor.family == .unix { return descriptor.type == .stream ? "stream" : "dgram" }
+    return descriptor.type == .stream ? "tcp" : "udp"
+  }
+
+  public var json: JSON {
+    var pairs: [(String, JSON)] = [
+      ("fd", .integer(Int(descriptor.fd))),
+      ("name", descriptor.name.map(JSON.string) ?? .null),
+      ("family", .string(descriptor.family.rawValue)),
+      ("type", .string(typeText)),
+      ("state", .string(state)),
+      ("local", local.map { .string($0.description) } ?? .null),
+      ("peer", peer.map { .string($0.description) } ?? .null),
+      ("recv_q", recvQ.map(JSON.integer) ?? .null),
+      ("send_q", sendQ.map(JSON.integer) ?? .null),
+    ]
+    if listening {
+      pairs.append(("accept_queue", recvQ.map(JSON.integer) ?? .null))
+      pairs.append(("backlog", sendQ.map(JSON.integer) ?? .null))
+    }
+    pairs.append(("ready", .string(readiness == "-" ? "" : readiness)))
+    pairs.append(("nonblocking", .bool(nonBlocking)))
+    pairs.append(("flags", .array(flags.map(JSON.string))))
+    return .object(pairs)
+  }
+}
+
+/// A connection this shell closed, looked for again in the kernel's tables (TIME_WAIT has no fd).
+public struct ClosedConnection: Sendable {
+  public let local: SocketAddress
+  public let peer: SocketAddress
+  /// "4 (c)": what the learner called it.
+  public let label: String
+}
+
+extension Session {
+  /// A snapshot of every descriptor, with one poll for all of them.
+  public func snapshots() -> [SocketSnapshot] {
+    let open = openDescriptors
+    let revents =
+      (try? Sys.poll(open.map(\.fd), events: PollCommand.requested, timeoutMilliseconds: 0).get())
+      ?? [Int16](repeating: 0, count: open.count)
+    return zip(open, revents).map { SocketSnapshot($0, revents: $1) }
+  }
+
+  /// Connections this shell closed that the kernel still keeps (TIME_WAIT, FIN_WAIT2, LAST_ACK...),
+  /// found by their address pair. Ones the kernel has let go are forgotten.
+  public func lingeringConnections() -> [(ClosedConnection, KernelConnection)] {
+    guard !closedConnections.isEmpty else { return [] }
+    let table = ProcNetTCP.connections()
+    var found: [(ClosedConnection, KernelConnection)] = []
+    var stillThere: [ClosedConnection] = []
+    for closed in closedConnections {
+      // A socket with an fd of ours has an inode; the leftover has none.
+      if let entry = table.first(where: {
+        Session.sameEndpoint($0.local, closed.local) && Session.sameEndpoint($0.remote, closed.peer)
+          && ($0.inode == 0 || $0.state != .established)
+      }) {
+        found.append((closed, entry))
+        stillThere.append(closed)
+      }
+    }
+    closedConnections = stillThere
+    return found
+  }
+
+  /// Equal addresses, with IPv4 and its v4-mapped IPv6 form counted as the same.
+  static func sameEndpoint(_ a: SocketAddress, _ b: SocketAddress) -> Bool {
+    func normal(_ address: SocketAddress) -> SocketAddress {
+      if case .ipv6(let bytes, let port, _) = address, bytes.prefix(10).allSatisfy({ $0 == 0 }),
+        bytes[10] == 0xFF, bytes[11] == 0xFF
+      {
+        return .ipv4(Array(bytes.suffix(4)), port: port)
+      }
+      if case .ipv6(let bytes, let port, _) = address { return .ipv6(bytes, port: port, scopeID: 0) }
+      return address
+    }
+    return normal(a) == normal(b)
+  }
 }

@@ -1,0 +1,109 @@
+import Foundation
+import SocketLayer
+import Testing
+
+@testable import SockShellKit
+
+/// `ls`, `inspect` and friends against real kernel state.
+@Suite struct InspectTests {
+  func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
+    let before = session.out.captured.count
+    #expect(session.execute(line).ok)
+    let text = String(session.out.captured.dropFirst(before))
+    return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+  }
+
+  @Test func acceptQueueUnreadBytesAndJSONAgreeWithTheTable() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv 4
+      a = socket tcp
+      connect a srv
+      b = socket tcp
+      connect b srv
+      conn = accept srv
+      send a "twelve bytes" = 12
+      """)
+    // Bounded wait: the bytes cross loopback at once, but let the kernel finish.
+    let conn = try #require(fd(session, "conn"))
+    for _ in 0..<100 where (try? Sys.queueSize(conn, outgoing: false).get()) != 12 { usleep(10_000) }
+    let document = try jsonObject(session, "ls --json")
+    let rows = try #require(document["descriptors"] as? [[String: Any]])
+    let listener = try #require(rows.first { $0["name"] as? String == "srv" })
+    #expect(listener["state"] as? String == "LISTEN")
+    #expect(listener["accept_queue"] as? Int == 1, "b waits in the accept queue")
+    #expect(listener["backlog"] as? Int == 4)
+    #expect(listener["ready"] as? String == "R")
+    let accepted = try #require(rows.first { $0["name"] as? String == "conn" })
+    #expect(accepted["recv_q"] as? Int == 12)
+    #expect(accepted["ready"] as? String == "RW")
+
+    session.execute("ls")
+    let table = session.out.captured.split(separator: "\n")
+    let line = try #require(table.last { $0.hasPrefix("\(conn) ") && $0.contains("conn") })
+    let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+    #expect(columns[4] == "ESTABLISHED")
+    #expect(columns[7] == "12", "RECV-Q in the table: \(line)")
+    #expect(columns[9] == "RW")
+  }
+
+  @Test func timeWaitIsListedWithItsTimerAfterClose() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      close c
+      """)
+    let cState = try jsonObject(session, "ls --json")
+    let closedFirst = try #require(cState["closed"] as? [[String: Any]])
+    #expect(
+      closedFirst.first?["state"] as? String == "FIN_WAIT2" || closedFirst.first?["state"] as? String == "FIN_WAIT1")
+    runAll(session, "close conn")
+    var closed: [[String: Any]] = []
+    for _ in 0..<100 {
+      closed = try #require(try jsonObject(session, "ls --json")["closed"] as? [[String: Any]])
+      if closed.first?["state"] as? String == "TIME_WAIT" { break }
+      usleep(10_000)
+    }
+    let entry = try #require(closed.first)
+    #expect(entry["state"] as? String == "TIME_WAIT")
+    #expect(entry["was"] as? String == "4 (c)" || (entry["was"] as? String)?.hasSuffix("(c)") == true)
+    let seconds = try #require(entry["seconds_left"] as? Double)
+    #expect(seconds > 50 && seconds <= 60)
+    session.execute("ls")
+    #expect(session.out.captured.contains("Closed by you, still kept by the kernel"))
+    #expect(session.out.captured.contains("timewait, "))
+  }
+
+  @Test func flagsShowOptionsNonBlockingAndShutdowns() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      setsockopt srv reuseaddr 1
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      setsockopt c nodelay 1
+      nonblock c on
+      shutdown c write
+      """)
+    let rows = try #require(try jsonObject(session, "ls --json")["descriptors"] as? [[String: Any]])
+    let c = try #require(rows.first { $0["name"] as? String == "c" })
+    #expect(c["flags"] as? [String] == ["nonblock", "shut-wr", "nodelay"])
+    let srv = try #require(rows.first { $0["name"] as? String == "srv" })
+    #expect(srv["flags"] as? [String] == ["reuseaddr"])
+  }
+}
