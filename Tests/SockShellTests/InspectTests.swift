@@ -2,6 +2,10 @@ import Foundation
 import SocketLayer
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 @testable import SockShellKit
 
 /// `ls`, `inspect` and friends against real kernel state.
@@ -105,5 +109,61 @@ import Testing
     #expect(c["flags"] as? [String] == ["nonblock", "shut-wr", "nodelay"])
     let srv = try #require(rows.first { $0["name"] as? String == "srv" })
     #expect(srv["flags"] as? [String] == ["reuseaddr"])
+  }
+}
+
+@Suite struct InspectCommandTests {
+  @Test func inspectShowsNoDelayStructuresAndTCPInfo() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      setsockopt c nodelay 1
+      send c "hello" = 5
+      recv conn = 5
+      """)
+    let before = session.out.captured.count
+    runAll(session, "inspect c")
+    let text = String(session.out.captured.dropFirst(before))
+    #expect(text.contains("nodelay    1 (on)"))
+    #expect(text.contains("struct sockaddr_in {sa_family=AF_INET, sin_port=htons(\(port(session, "srv") ?? 0))"))
+    #expect(text.contains("state          ESTABLISHED"))
+    #expect(text.contains("bytes_sent     5 "))
+
+    let jsonStart = session.out.captured.count
+    runAll(session, "inspect c --json")
+    let data = Data(session.out.captured.dropFirst(jsonStart).utf8)
+    let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    #expect((object["options"] as? [String: String])?["nodelay"] == "1 (on)")
+    let info = try #require(object["tcp_info"] as? [String: Any])
+    #expect(info["bytes_acked"] as? Int == 6, "5 bytes plus the SYN")
+    #expect(object["state"] as? String == "ESTABLISHED")
+  }
+
+  @Test func inspectReportsAPendingErrorOnce() throws {
+    let session = makeSession()
+    runAll(session, "probe = socket tcp\nbind probe 127.0.0.1:0")
+    let free = port(session, "probe") ?? 1
+    runAll(session, "close probe\nc = socket tcp\nnonblock c on\nconnect c 127.0.0.1:\(free) = -1 EINPROGRESS")
+    // The refusal arrives at once on loopback; wait (bounded) for POLLERR.
+    let c = try #require(fd(session, "c"))
+    for _ in 0..<100 {
+      if let events = try? Sys.poll([c], events: 0, timeoutMilliseconds: 10).get().first, events & Int16(POLLERR) != 0 {
+        break
+      }
+    }
+    let before = session.out.captured.count
+    runAll(session, "inspect c")
+    #expect(session.out.captured.dropFirst(before).contains("pending error ECONNREFUSED"))
+    runAll(session, "getsockopt c error = 0")
+    #expect(
+      session.out.captured.hasSuffix(
+        "error = 0 (none): a pending error, e.g. the result of a non-blocking connect; reading it clears it.\n"))
   }
 }

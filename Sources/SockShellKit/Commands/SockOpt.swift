@@ -156,6 +156,19 @@ enum OptionWords {
     }
   }
 
+  /// Every option that applies to the descriptor, read from the kernel and described. SO_ERROR
+  /// is left out unless asked for: reading it clears it.
+  static func readAll(_ descriptor: Descriptor, includeError: Bool) -> [(SocketOption, String)] {
+    SocketOption.all.filter {
+      $0.applies(family: descriptor.family, type: descriptor.type) && (includeError || $0.kind != .errno)
+    }.map { option in
+      switch option.get(descriptor.fd) {
+      case .success(let value): (option, describe(value, of: option))
+      case .failure(let errno): (option, "-1 \(errno.name)")
+      }
+    }
+  }
+
   static func flag(_ word: String) -> Bool? {
     switch word.lowercased() {
     case "1", "on", "yes", "true": true

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// `inspect FD [--json]`: everything the kernel holds about one descriptor.
+struct InspectCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "inspect",
+    synopsis: "inspect FD [--json]",
+    summary: "everything about one descriptor: state, addresses and their structures, queues, options, TCP_INFO",
+    example: "inspect conn",
+    details: [
+      "A pending error (SO_ERROR) is read only when poll shows POLLERR: reading it clears it.",
+      "TCP_INFO is Linux's per-connection record: round-trip time, congestion window, bytes and segments.",
+    ],
+    completion: [.descriptor, .words(["--json"])],
+    group: .options
+  )
+
+  var fd: DescriptorRef
+  var json = false
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    if let token = arguments.peek {
+      guard token.text == "--json" else { throw arguments.error("inspect takes only --json after FD", at: token) }
+      json = true
+      arguments.index += 1
+    }
+  }
+
+  var arguments: [String] { [fd.description] + (json ? ["--json"] : []) }
+
+  /// Each TCP_INFO field worth showing: name, value with unit, meaning.
+  static func tcpFields(_ info: TCPInfo) -> [(String, String, String)] {
+    [
+      ("state", info.state?.name ?? "?", "the connection's state (tcpi_state)"),
+      ("rtt", "\(info.rttMicroseconds) us", "smoothed round-trip time: how long a segment takes to be acknowledged"),
+      ("rttvar", "\(info.rttVarMicroseconds) us", "how much the round-trip time varies"),
+      ("min_rtt", "\(info.minRttMicroseconds) us", "the smallest round-trip time seen"),
+      ("rto", "\(info.rtoMicroseconds / 1000) ms", "retransmission timeout: wait this long for an ACK, then resend"),
+      ("snd_cwnd", "\(info.sndCwnd) segments", "congestion window: segments that may be in flight unacknowledged"),
+      ("snd_mss", "\(info.sndMss) bytes", "the largest segment sent"),
+      ("snd_wnd", "\(info.sndWnd) bytes", "the peer's receive window: how much more it can take now"),
+      ("retransmits", "\(info.retransmits)", "retransmissions of the current unacknowledged data"),
+      ("total_retrans", "\(info.totalRetrans)", "segments resent over the connection's life"),
+      ("bytes_sent", "\(info.bytesSent)", "bytes handed to the network (retransmissions counted)"),
+      ("bytes_acked", "\(info.bytesAcked)", "bytes the peer has acknowledged (the SYN and FIN count one each)"),
+      ("bytes_received", "\(info.bytesReceived)", "bytes received from the peer"),
+      ("segs_out", "\(info.segsOut)", "segments sent, ACKs included"),
+      ("segs_in", "\(info.segsIn)", "segments received"),
+      ("notsent_bytes", "\(info.notsentBytes)", "bytes written but not yet sent"),
+    ]
+  }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let snapshot = SocketSnapshot(descriptor)
+    let domain = (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_DOMAIN).get()) ?? 0
+    let protocolNumber = (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_PROTOCOL).get()) ?? 0
+    // SO_ERROR clears on read: read it only when poll says an error is pending.
+    var pending: Errno?
+    if snapshot.revents & Int16(POLLERR) != 0,
+      case .success(let code) = Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ERROR), code != 0
+    {
+      pending = Errno(code)
+    }
+    let options = OptionWords.readAll(descriptor, includeError: false)
+    if json {
+      var pairs: [(String, JSON)] = [
+        ("fd", .integer(Int(descriptor.fd))), ("name", descriptor.name.map(JSON.string) ?? .null),
+        ("family", .string(descriptor.family.rawValue)), ("domain", .integer(Int(domain))),
+        ("type", .string(snapshot.typeText)), ("protocol", .integer(Int(protocolNumber))),
+        ("state", .string(snapshot.state)), ("origin", .string(descriptor.origin)),
+        ("local", snapshot.local.map { .string($0.description) } ?? .null),
+        ("local_struct", snapshot.local.map { .string($0.cDescription) } ?? .null),
+        ("peer", snapshot.peer.map { .string($0.description) } ?? .null),
+        ("peer_struct", snapshot.peer.map { .string($0.cDescription) } ?? .null),
+        ("recv_q", snapshot.recvQ.map(JSON.integer) ?? .null), ("send_q", snapshot.sendQ.map(JSON.integer) ?? .null),
+        ("ready", .string(snapshot.readiness == "-" ? "" : snapshot.readiness)),
+        ("pending_error", pending.map { .string($0.name) } ?? .null),
+        ("options", .object(options.map { ($0.0.name, .string($0.1)) })),
+      ]
+      if let info = snapshot.tcpInfo {
+        pairs.append(
+          (
+            "tcp_info",
+            .object([
+              ("state", .string(info.state?.name ?? "?")), ("rtt_us", .integer(Int(info.rttMicroseconds))),
+              ("rttvar_us", .integer(Int(info.rttVarMicroseconds))), ("snd_cwnd", .integer(Int(info.sndCwnd))),
+              ("retransmits", .integer(Int(info.retransmits))), ("total_retrans", .integer(Int(info.totalRetrans))),
+              ("bytes_sent", .integer(Int(info.bytesSent))), ("bytes_acked", .integer(Int(info.bytesAcked))),
+              ("bytes_received", .integer(Int(info.bytesReceived))), ("segs_out", .integer(Int(info.segsOut))),
+              ("segs_in", .integer(Int(info.segsIn))),
+            ])
+          ))
+      }
+      session.out.line(JSON.object(pairs).text)
+      return .done
+    }
+    let out = session.out
+    out.line(
+      "fd \(descriptor.label): \(descriptor.kindText) socket, made by \(descriptor.origin)", .heading)
+    out.line(
+      "  family/type   \(descriptor.family.cName) (\(domain)), \(descriptor.type.cName), protocol \(protocolNumber)"
+        + (descriptor.family == .unix ? "" : " (\(descriptor.type.protocolCName(in: descriptor.family)))"))
+    out.line("  state         \(snapshot.state)" + (snapshot.tcpInfo != nil ? " (from TCP_INFO)" : ""))
+    for (label, address) in [("local", snapshot.local), ("peer", snapshot.peer)] {
+      if let address, !(label == "local" && snapshot.localText == "-") {
+        out.line("  \(label.padded(to: 13)) \(address)")
+        out.line(
+          "                \(InspectCommand.structName(address)) \(address.cDescription), \(address.length) bytes")
+      } else {
+        out.line("  \(label.padded(to: 13)) -" + (label == "local" ? " (not bound)" : " (not connected)"))
+      }
+    }
+    if snapshot.listening {
+      out.line(
+        "  accept queue  \(snapshot.recvQ.map(String.init) ?? "?") waiting, backlog \(snapshot.sendQ.map(String.init) ?? "?")"
+      )
+    } else {
+      out.line(
+        "  queues        \(snapshot.recvQ.map(String.init) ?? "?") bytes unread (SIOCINQ), \(snapshot.sendQ.map(String.init) ?? "?") bytes unsent or unacknowledged (SIOCOUTQ)"
+      )
+    }
+    let events = PollCommand.names(snapshot.revents)
+    out.line("  ready now     \(events.isEmpty ? "nothing" : events.joined(separator: "|")) (poll, timeout 0)")
+    out.line("  non-blocking  \(snapshot.nonBlocking ? "yes (O_NONBLOCK)" : "no")")
+    if descriptor.shutRead || descriptor.shutWrite {
+      out.line(
+        "  shut down     "
+          + [descriptor.shutRead ? "reading" : nil, descriptor.shutWrite ? "writing" : nil].compactMap { $0 }.joined(
+            separator: " and "))
+    }
+    if let pending {
+      out.line("  pending error \(pending.name) (\(pending.message)): reading SO_ERROR has now cleared it")
+    } else {
+      out.line("  pending error none (SO_ERROR)")
+    }
+    out.line("Options (getsockopt)", .heading)
+    for (option, shown) in options {
+      out.line("  " + option.name.padded(to: 11) + shown.padded(to: 18) + option.summary)
+    }
+    if let info = snapshot.tcpInfo {
+      out.line("TCP_INFO (getsockopt IPPROTO_TCP TCP_INFO)", .heading)
+      for (name, value, meaning) in InspectCommand.tcpFields(info) {
+        out.line("  " + name.padded(to: 15) + value.padded(to: 14) + meaning)
+      }
+    }
+    return .done
+  }
+
+  static func structName(_ address: SocketAddress) -> String {
+    switch address.family {
+    case .ipv4: "struct sockaddr_in"
+    case .ipv6: "struct sockaddr_in6"
+    case .unix: "struct sockaddr_un"
+    }
+  }
+}
