@@ -6,6 +6,7 @@ public enum Registry {
     ShutdownCommand.self, CloseCommand.self,
     GetSockNameCommand.self, GetPeerNameCommand.self, SetSockOptCommand.self, GetSockOptCommand.self,
     NonBlockCommand.self, PollCommand.self, ListCommand.self, InspectCommand.self,
+    TraceCommand.self, SaveCommand.self, ExportCommand.self,
     HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self,
   ]
 

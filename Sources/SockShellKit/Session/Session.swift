@@ -35,6 +35,25 @@ public struct CallRecord: Sendable {
   public let data: [UInt8]
 }
 
+/// A command that ran, and how it ended.
+public struct TranscriptEntry: Sendable {
+  public let line: ParsedLine
+  public let outcome: CommandOutcome
+  /// The family of the descriptor the command used (for exported addresses).
+  public var family: SocketFamily? = nil
+
+  /// The line with `= EXPECTED` set to what really came back.
+  public var checkedLine: ParsedLine {
+    var checked = line
+    switch outcome {
+    case .returned(let value): checked.expected = .value(value)
+    case .failed(let errno): checked.expected = .failure(errno)
+    default: break
+    }
+    return checked
+  }
+}
+
 /// What the session needs to know to explain a failure in this situation.
 public struct ErrorContext {
   public var call: String
@@ -74,10 +93,14 @@ public final class Session {
   public private(set) var descriptors: [Int32: Descriptor] = [:]
   var names: [String: Int32] = [:]
   public private(set) var records: [CallRecord] = []
+  /// Every command that ran, with how it ended: what `save` and `export` replay.
+  public private(set) var transcript: [TranscriptEntry] = []
   /// Lines entered, for `history`.
   public var history: [String] = []
   /// Set by quit/exit.
   public var wantsExit = false
+  /// The family of the descriptor the running command resolved first.
+  var lastFamily: SocketFamily?
   /// TCP connections this shell closed, to find again in TIME_WAIT and the like.
   var closedConnections: [ClosedConnection] = []
   /// Whether the last EINTR came from the script time limit rather than Ctrl-C.
@@ -118,7 +141,14 @@ public final class Session {
       out.line("error: \(name) already names fd \(fd); close it first or choose another name", .error)
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
     }
+    lastFamily = (parsed.command as? SocketCommand)?.family
     let outcome = parsed.command.run(CommandContext(session: self, name: parsed.name))
+    if parsed.spec.returnsValue, outcome != .done {
+      if case .refused = outcome {
+      } else {
+        transcript.append(TranscriptEntry(line: parsed, outcome: outcome, family: lastFamily))
+      }
+    }
     switch (parsed.expected, outcome) {
     case (_, .refused(let why)):
       return LineResult(ok: false, failure: why)
@@ -187,7 +217,8 @@ public final class Session {
 
   /// Resolves the descriptor argument of a command, printing the refusal when there is one.
   func descriptor(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
-    resolve(ref).mapError { refusal in
+    if case .success(let found) = resolve(ref) { lastFamily = found.family }
+    return resolve(ref).mapError { refusal in
       out.line("error: \(refusal.message)", .error)
       return refusal
     }

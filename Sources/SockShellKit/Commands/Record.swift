@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// `trace`: every system call of the session, as it was shown.
+struct TraceCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "trace",
+    synopsis: "trace",
+    summary: "every system call this session made, strace style, with its result",
+    group: .shell
+  )
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    if session.records.isEmpty { session.note("No system calls yet.") }
+    for record in session.records {
+      let result = record.errno.map { "-1 \($0.name) (\($0.message))" } ?? "\(record.result)"
+      session.out.line("\(record.call) = \(result)")
+    }
+    return .done
+  }
+}
+
+/// `save FILE`: the session as a script that `sockshell run` replays.
+struct SaveCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "save",
+    synopsis: "save FILE",
+    summary: "write the session as a script, each line with = EXPECTED (replay it with sockshell run FILE)",
+    example: "save session.ss",
+    group: .shell
+  )
+
+  var path: String
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    path = try arguments.word("FILE")
+  }
+
+  var arguments: [String] { [Lexer.quote(Array(path.utf8))] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    var text = "# Saved by sockshell: replay with  sockshell run \(path)\n"
+    for entry in session.transcript { text += entry.checkedLine.text + "\n" }
+    return FileWriter.write(text, to: path, what: "\(session.transcript.count) commands", session: session)
+  }
+}
+
+/// `export c|python FILE`: the session as a program.
+struct ExportCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "export",
+    synopsis: "export c|python FILE",
+    summary: "write the session as a C or Python program that makes the same calls and checks the results",
+    example: "export c session.c",
+    details: ["Build the C program with: cc -Wall -o session session.c && ./session"],
+    completion: [.words(["c", "python"])],
+    group: .shell
+  )
+
+  var language: String
+  var path: String
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    language = try arguments.choice("language", from: ["c", "python"])
+    path = try arguments.word("FILE")
+  }
+
+  var arguments: [String] { [language, Lexer.quote(Array(path.utf8))] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    let program = Export.program(session.transcript, language: language == "c" ? .c : .python)
+    let outcome = FileWriter.write(
+      program, to: path, what: "a \(language == "c" ? "C" : "Python") program of \(session.transcript.count) calls",
+      session: session)
+    if outcome == .done {
+      session.note(language == "c" ? "Run it: cc -Wall -o session \(path) && ./session" : "Run it: python3 \(path)")
+    }
+    return outcome
+  }
+}
+
+/// Writes a file whole or not at all (temporary file, fsync, rename).
+enum FileWriter {
+  static func write(_ text: String, to path: String, what: String, session: Session) -> CommandOutcome {
+    let temporary = path + ".tmp-\(getpid())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      let message = "cannot write \(path): \(Errno.current.message)"
+      session.out.line("error: \(message)", .error)
+      return .refused(message)
+    }
+    var bytes = Array(text.utf8)
+    var offset = 0
+    var failure: Errno?
+    while offset < bytes.count {
+      let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+      if written < 0 {
+        if errno == EINTR { continue }
+        failure = .current
+        break
+      }
+      offset += written
+    }
+    if failure == nil && fsync(fd) != 0 { failure = .current }
+    close(fd)
+    if failure == nil && rename(temporary, path) != 0 { failure = .current }
+    if let failure {
+      unlink(temporary)
+      let message = "cannot write \(path): \(failure.message)"
+      session.out.line("error: \(message)", .error)
+      return .refused(message)
+    }
+    session.note("Wrote \(what) to \(path).")
+    return .done
+  }
+}
