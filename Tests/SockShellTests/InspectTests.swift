@@ -167,3 +167,97 @@ import Testing
         "error = 0 (none): a pending error, e.g. the result of a non-blocking connect; reading it clears it.\n"))
   }
 }
+
+@Suite struct PictureTests {
+  @Test func addrDrawsTheStructureByteByByte() {
+    let session = makeSession()
+    runAll(session, "addr 127.0.0.1:8080 --ascii")
+    let out = session.out.captured
+    #expect(out.contains("127.0.0.1:8080: struct sockaddr_in, 16 bytes"))
+    #expect(out.contains("2       sin_port    2     htons(8080)  1f 90"))
+    #expect(out.contains("| 02 | 00 | 1f | 90 | 7f | 00 | 00 | 01 |"))
+    #expect(out.contains("8080 is 0x1f90"))
+    #expect(out.contains("network reads as port 36895"))
+    runAll(session, "addr [::1]:80")
+    #expect(session.out.captured.contains("[::1]:80: struct sockaddr_in6, 28 bytes"))
+    runAll(session, "addr @hidden")
+    #expect(session.out.captured.contains("sun_path    7     \\0hidden"))
+  }
+
+  @Test func everyPictureFitsEightyColumns() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      send c "hello"
+      recv conn
+      close c
+      recv conn
+      """)
+    session.out.width = 80
+    for picture in ["addr [::1]:8080", "tcp conn", "timeline", "addr /tmp/a-long-path/for-a.sock --ascii"] {
+      let start = session.out.captured.count
+      runAll(session, picture)
+      for line in session.out.captured.dropFirst(start).split(separator: "\n") {
+        #expect(line.count <= 80, "\(picture) is too wide: \(line)")
+      }
+    }
+  }
+
+  @Test func tcpDiagramMarksTheStateAndThePath() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      close c
+      recv conn = 0
+      tcp conn --ascii
+      """)
+    let out = session.out.captured
+    #expect(out.contains(">CLOSE_WAIT<"))
+    #expect(out.contains("*ESTABLISHED*"))
+    #expect(out.contains("Path seen: ESTABLISHED -> CLOSE_WAIT"))
+    #expect(!out.contains(">ESTABLISHED<"))
+    #expect(!session.execute("u = socket udp").ok == false)
+    #expect(!session.execute("tcp u").ok)
+  }
+
+  @Test func timelineJoinsBothEndsOfAConnection() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      send c "hi" = 2
+      recv conn = 2
+      shutdown c write
+      close conn
+      timeline --ascii
+      """)
+    let lines = session.out.captured.split(separator: "\n").map(String.init)
+    let header = try! #require(lines.first { $0.contains("(srv)") && $0.contains("(c)") && $0.contains("(conn)") })
+    #expect(!header.contains("127.0.0.1"), "no remote column when both ends are in the shell: \(header)")
+    #expect(lines.contains { $0.contains("|<") && $0.contains("connect") })
+    #expect(lines.contains { $0.contains("accept: new fd") && $0.contains(">|") })
+    #expect(lines.contains { $0.contains("2 \"hi\"") && $0.contains(">|") })
+    #expect(lines.contains { $0.contains("FIN (shu") })
+    #expect(lines.contains { $0.contains("X closed") })
+  }
+}

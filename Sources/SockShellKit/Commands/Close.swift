@@ -28,11 +28,12 @@ struct CloseCommand: ShellCommand {
     let before = SocketSnapshot(descriptor)
     let unread = descriptor.type == .stream ? (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0 : 0
     let result = Sys.close(descriptor.fd)
-    // close releases the descriptor even when it reports an error (close(2), NOTES).
-    session.forget(descriptor.fd)
     let outcome = session.report(
       "close(\(descriptor.fd))", result.map { 0 }, syscall: "close", fd: descriptor.fd,
-      context: ErrorContext(call: "close", descriptor: descriptor))
+      context: ErrorContext(call: "close", descriptor: descriptor), endpoints: (before.local, before.peer),
+      reset: unread > 0 && before.peer != nil)
+    // close releases the descriptor even when it reports an error (close(2), NOTES).
+    session.forget(descriptor.fd)
     guard case .success = result else { return outcome }
     if let local = before.local, let peer = before.peer, before.tcpState != nil, before.tcpState != .listen {
       session.closedConnections.append(ClosedConnection(local: local, peer: peer, label: descriptor.label))

@@ -5,7 +5,8 @@ public enum Registry {
     SendCommand.self, RecvCommand.self, SendToCommand.self, RecvFromCommand.self,
     ShutdownCommand.self, CloseCommand.self,
     GetSockNameCommand.self, GetPeerNameCommand.self, SetSockOptCommand.self, GetSockOptCommand.self,
-    NonBlockCommand.self, PollCommand.self, ListCommand.self, InspectCommand.self,
+    NonBlockCommand.self, PollCommand.self, ListCommand.self, InspectCommand.self, AddrCommand.self,
+    TCPDiagramCommand.self, TimelineCommand.self,
     TraceCommand.self, SaveCommand.self, ExportCommand.self,
     HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self,
   ]

@@ -72,11 +72,13 @@ struct SocketCommand: ShellCommand {
     let session = context.session
     let result = Sys.socket(family, type)
     let call = "socket(\(family.cName), \(type.cName), \(type.protocolCName(in: family)))"
+    if case .success(let fd) = result {
+      session.register(fd: fd, family: family, type: type, name: context.name, origin: "socket")
+    }
     let outcome = session.report(
-      call, result.map(Int.init), syscall: "socket", fd: nil, suffix: context.name,
-      context: ErrorContext(call: "socket"))
+      call, result.map(Int.init), syscall: "socket", fd: try? result.get(), suffix: context.name,
+      context: ErrorContext(call: "socket"), endpoints: (nil, nil))
     guard case .success(let fd) = result else { return outcome }
-    session.register(fd: fd, family: family, type: type, name: context.name, origin: "socket")
     let what = "\(type.displayName(in: family)) socket for \(family.displayName)"
     if type == .stream {
       session.note("fd \(fd) is a new \(what), with no address and no connection yet (state CLOSED).")

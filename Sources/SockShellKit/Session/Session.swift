@@ -33,6 +33,12 @@ public struct CallRecord: Sendable {
   public let errno: Errno?
   /// Bytes sent or received (the first 4 KiB).
   public let data: [UInt8]
+  /// The descriptor's label then ("3 (srv)"), and its addresses after the call (for `timeline`).
+  public var label: String? = nil
+  public var local: SocketAddress? = nil
+  public var peer: SocketAddress? = nil
+  /// close only: the kernel answered with a reset because unread data was waiting.
+  public var reset = false
 }
 
 /// A command that ran, and how it ended.
@@ -99,8 +105,12 @@ public final class Session {
   public var history: [String] = []
   /// Set by quit/exit.
   public var wantsExit = false
+  /// Descriptors the running command used.
+  var touched: [Int32] = []
   /// The family of the descriptor the running command resolved first.
   var lastFamily: SocketFamily?
+  /// The TCP states each descriptor was seen in, in order (read from TCP_INFO after each command).
+  public private(set) var stateHistory: [Int32: [TCPState]] = [:]
   /// TCP connections this shell closed, to find again in TIME_WAIT and the like.
   var closedConnections: [ClosedConnection] = []
   /// Whether the last EINTR came from the script time limit rather than Ctrl-C.
@@ -143,6 +153,7 @@ public final class Session {
     }
     lastFamily = (parsed.command as? SocketCommand)?.family
     let outcome = parsed.command.run(CommandContext(session: self, name: parsed.name))
+    recordStates()
     if parsed.spec.returnsValue, outcome != .done {
       if case .refused = outcome {
       } else {
@@ -217,7 +228,10 @@ public final class Session {
 
   /// Resolves the descriptor argument of a command, printing the refusal when there is one.
   func descriptor(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
-    if case .success(let found) = resolve(ref) { lastFamily = found.family }
+    if case .success(let found) = resolve(ref) {
+      lastFamily = found.family
+      touched.append(found.fd)
+    }
     return resolve(ref).mapError { refusal in
       out.line("error: \(refusal.message)", .error)
       return refusal
@@ -227,11 +241,27 @@ public final class Session {
   func register(fd: Int32, family: SocketFamily, type: SocketType, name: String?, origin: String) {
     descriptors[fd] = Descriptor(fd: fd, name: name, family: family, type: type, origin: origin)
     if let name { names[name] = fd }
+    stateHistory[fd] = []
+    touched.append(fd)
+  }
+
+  /// Notes each TCP descriptor's state when it changed. With many descriptors open, only those
+  /// the last command touched are read, so that a command stays cheap.
+  func recordStates() {
+    let candidates = descriptors.count <= 64 ? Array(descriptors.keys) : touched.filter { descriptors[$0] != nil }
+    touched.removeAll(keepingCapacity: true)
+    for fd in candidates {
+      guard let descriptor = descriptors[fd], descriptor.family != .unix, descriptor.type == .stream,
+        let state = try? Sys.tcpInfo(fd).get().state
+      else { continue }
+      if stateHistory[fd]?.last != state { stateHistory[fd, default: []].append(state) }
+    }
   }
 
   func forget(_ fd: Int32) {
     if let name = descriptors[fd]?.name { names[name] = nil }
     descriptors[fd] = nil
+    stateHistory[fd] = nil
   }
 
   func update(_ descriptor: Descriptor) {
@@ -264,19 +294,37 @@ public final class Session {
   /// Prints a system call and its result, records it, and explains a failure.
   func report(
     _ call: String, _ result: SysResult<Int>, syscall: String, fd: Int32?, data: [UInt8] = [],
-    suffix: String? = nil, context: ErrorContext? = nil
+    suffix: String? = nil, context: ErrorContext? = nil, endpoints: (SocketAddress?, SocketAddress?)? = nil,
+    reset: Bool = false
   ) -> CommandOutcome {
+    var record = CallRecord(syscall: syscall, fd: fd, call: call, result: -1, errno: nil, data: [])
+    if let fd, Session.timelineCalls.contains(syscall) {
+      // accept: the new descriptor's addresses; close: what the command read before closing.
+      let subject = syscall == "accept" ? Int32((try? result.get()) ?? -1) : fd
+      record.label = descriptors[subject]?.label ?? descriptors[fd]?.label ?? context?.descriptor?.label
+      if syscall == "accept", subject >= 0 { record.label = "\(subject)" + (suffix.map { " (\($0))" } ?? "") }
+      let addresses = endpoints ?? (try? Sys.getsockname(subject).get(), try? Sys.getpeername(subject).get())
+      record.local = addresses.0
+      record.peer = addresses.1
+      record.reset = reset
+      if syscall == "accept" { record.peer = record.peer ?? addresses.1 }
+    }
     switch result {
     case .success(let value):
       var text = "\(call) = \(value)"
       if let suffix { text = text.padded(to: 66) + " " + suffix }
       out.line(text, .call)
       records.append(
-        CallRecord(syscall: syscall, fd: fd, call: call, result: value, errno: nil, data: Array(data.prefix(4096))))
+        CallRecord(
+          syscall: syscall, fd: fd, call: call, result: value, errno: nil, data: Array(data.prefix(4096)),
+          label: record.label, local: record.local, peer: record.peer, reset: record.reset))
       return .returned(value)
     case .failure(let errno):
       out.line("\(call) = -1 \(errno.name) (\(errno.message))", .call)
-      records.append(CallRecord(syscall: syscall, fd: fd, call: call, result: -1, errno: errno, data: []))
+      records.append(
+        CallRecord(
+          syscall: syscall, fd: fd, call: call, result: -1, errno: errno, data: [], label: record.label,
+          local: record.local, peer: record.peer))
       let timedOut = errno.code == EINTR && lastInterruptWasTimeout
       lastInterruptWasTimeout = false
       for line in Explanations.lines(
@@ -287,6 +335,11 @@ public final class Session {
       return .failed(errno)
     }
   }
+
+  /// The calls `timeline` draws, whose addresses are kept.
+  static let timelineCalls: Set<String> = [
+    "socket", "bind", "listen", "connect", "accept", "send", "recv", "sendto", "recvfrom", "shutdown", "close",
+  ]
 
   /// A plain-language line under a call, wrapped to the terminal's width.
   func note(_ text: String) {

@@ -1,0 +1,115 @@
+import SocketLayer
+
+/// `tcp FD [--ascii]`: the TCP state diagram with the descriptor's state and path marked.
+struct TCPDiagramCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "tcp",
+    synopsis: "tcp FD [--ascii]",
+    summary: "the TCP state diagram (RFC 793), with this connection's state now and the path it took",
+    example: "tcp conn",
+    details: ["States are read from the kernel (TCP_INFO) after each command; a state passed in between is not seen."],
+    completion: [.descriptor, .words(["--ascii"])],
+    group: .options
+  )
+
+  var fd: DescriptorRef
+  var ascii = false
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    ascii = try arguments.asciiFlag()
+  }
+
+  var arguments: [String] { [fd.description] + (ascii ? ["--ascii"] : []) }
+
+  /// RFC 793's names.
+  static func rfcName(_ state: TCPState) -> String {
+    switch state {
+    case .synReceived: "SYN_RECEIVED"
+    case .finWait1: "FIN_WAIT_1"
+    case .finWait2: "FIN_WAIT_2"
+    default: state.name
+    }
+  }
+
+  /// The diagram; `{NAME}` marks a state (the braces become its markers).
+  static let template = """
+                             {CLOSED}
+               listen()    ╱        ╲    connect(): send SYN
+                          ↓          ↓
+                    {LISTEN}          {SYN_SENT}
+    recv SYN, send SYN+ACK │              │ recv SYN+ACK, send ACK
+                           ↓              │
+                   {SYN_RECEIVED}         │
+                recv ACK   │              │
+                           ↓              ↓
+                           {ESTABLISHED}
+         close(): send FIN ╱             ╲ recv FIN, send ACK
+                          ↓               ↓
+                 {FIN_WAIT_1}          {CLOSE_WAIT}
+       recv ACK │     recv FIN ╲              │ close(): send FIN
+                ↓               ↓             ↓
+           {FIN_WAIT_2}     {CLOSING}     {LAST_ACK}
+       recv FIN │     recv ACK │              │ recv ACK
+                ↓              ↓              ↓
+            {TIME_WAIT} ──── 2 MSL (60 s) ───▶ {CLOSED}
+    """
+
+  /// Draws the diagram with `current` and `seen` marked.
+  static func draw(current: TCPState?, seen: [TCPState], glyphs: Glyphs, color: Bool) -> [String] {
+    let unicode = glyphs.horizontal == "─"
+    var text = template
+    let seenNames = Set(seen.map(rfcName))
+    let currentName = current.map(rfcName)
+    for state in TCPState.allCases {
+      let name = rfcName(state)
+      let marked: String
+      if name == currentName {
+        let body = (unicode ? "▶" : ">") + name + (unicode ? "◀" : "<")
+        marked = color ? "\u{1B}[7m" + body + "\u{1B}[0m" : body
+      } else if seenNames.contains(name) {
+        marked = unicode ? "•" + name + "•" : "*" + name + "*"
+      } else {
+        marked = " " + name + " "
+      }
+      text = text.replacing("{\(name)}", with: marked)
+    }
+    if !unicode {
+      for (from, to) in [("╱", "/"), ("╲", "\\"), ("↓", "v"), ("│", "|"), ("─", "-"), ("▶", ">")] {
+        text = text.replacing(from, with: to)
+      }
+    }
+    return text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+  }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    guard descriptor.type == .stream, descriptor.family != .unix else {
+      let message = "fd \(descriptor.label) is not a TCP socket: only TCP has connection states"
+      session.out.line("error: \(message)", .error)
+      return .refused(message)
+    }
+    session.recordStates()
+    let current = try? Sys.tcpInfo(descriptor.fd).get().state
+    let seen = session.stateHistory[descriptor.fd] ?? []
+    let glyphs = Glyphs.choose(ascii: ascii)
+    session.out.line("TCP states of fd \(descriptor.label) (RFC 793)", .heading)
+    // Colour codes are added after Output's escaping: write the diagram lines directly.
+    for line in TCPDiagramCommand.draw(current: current, seen: seen, glyphs: glyphs, color: session.out.color) {
+      session.out.write("  " + line + "\n")
+    }
+    let unicode = glyphs.horizontal == "─"
+    session.note(
+      (unicode ? "▶NOW◀" : ">NOW<") + " is the state now (TCP_INFO); " + (unicode ? "•SEEN•" : "*SEEN*")
+        + " were seen after earlier commands.")
+    let arrow = unicode ? " → " : " -> "
+    session.note("Path seen: " + (seen.isEmpty ? "-" : seen.map(TCPDiagramCommand.rfcName).joined(separator: arrow)))
+    if current == .closed && seen.contains(where: { $0 != .closed }) {
+      session.note(
+        "CLOSED with the descriptor still open: the connection ended (reset, or both FINs done). A TIME_WAIT left behind has no descriptor: ls lists it."
+      )
+    }
+    return .done
+  }
+}

@@ -1,0 +1,258 @@
+import SocketLayer
+
+/// `timeline [--ascii]`: a sequence diagram of the session.
+struct TimelineCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "timeline",
+    synopsis: "timeline [--ascii]",
+    summary: "a sequence diagram of the session: a column per endpoint, arrows for set-up, data, FIN and RST",
+    example: "timeline",
+    details: ["When both ends of a connection are in this shell, the arrows join their two columns."],
+    completion: [.words(["--ascii"])],
+    group: .options
+  )
+
+  var ascii = false
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    ascii = try arguments.asciiFlag()
+  }
+
+  var arguments: [String] { ascii ? ["--ascii"] : [] }
+
+  /// One row of the diagram: an arrow between two columns, or a note at one.
+  enum Row {
+    case arrow(from: Int, to: Int, label: String)
+    case note(column: Int, text: String)
+  }
+
+  struct Diagram {
+    var columns: [String] = []
+    /// The local address each column had last (to find the other end of a connection).
+    var local: [SocketAddress?] = []
+    var peer: [SocketAddress?] = []
+    var open: [Bool] = []
+    var rows: [Row] = []
+    /// The column of each open descriptor number.
+    var byFD: [Int32: Int] = [:]
+
+    mutating func column(named name: String) -> Int {
+      columns.append(name)
+      local.append(nil)
+      peer.append(nil)
+      open.append(true)
+      return columns.count - 1
+    }
+
+    /// The column of the other end: a descriptor of this shell whose local address is `address`
+    /// (and, for a connection, whose peer is `me`), else a column for the remote peer.
+    mutating func other(_ address: SocketAddress, me: SocketAddress?) -> Int {
+      let candidates = columns.indices.filter {
+        open[$0] && local[$0].map { Session.sameEndpoint($0, address) } == true
+      }
+      if let joined = candidates.first(where: { index in
+        me != nil && peer[index].map { Session.sameEndpoint($0, me!) } == true
+      }) ?? candidates.first(where: { peer[$0] == nil }) {
+        return joined
+      }
+      let name = address.description
+      if let existing = columns.firstIndex(of: name) { return existing }
+      let index = column(named: name)
+      local[index] = address
+      return index
+    }
+  }
+
+  static func build(_ records: [CallRecord]) -> Diagram {
+    var diagram = Diagram()
+    for record in records {
+      guard Session.timelineCalls.contains(record.syscall), let fd = record.fd else { continue }
+      func mine() -> Int {
+        if let index = diagram.byFD[fd] { return index }
+        let index = diagram.column(named: record.label ?? "fd \(fd)")
+        diagram.byFD[fd] = index
+        return index
+      }
+      let failed = record.errno != nil
+      switch record.syscall {
+      case "socket":
+        let index = diagram.column(named: record.label ?? "fd \(fd)")
+        diagram.byFD[fd] = index
+      case "bind", "listen":
+        if !failed { diagram.local[mine()] = record.local }
+      case "connect":
+        let me = mine()
+        diagram.local[me] = record.local
+        if let errno = record.errno, let target = addressIn(record.call) {
+          let other = diagram.other(target, me: nil)
+          diagram.rows.append(.arrow(from: me, to: other, label: "SYN"))
+          if errno.code == ECONNREFUSED_ {
+            diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
+          } else {
+            diagram.rows.append(.note(column: me, text: "connect: \(errno.name)"))
+          }
+        } else if !failed, let target = record.peer {
+          let other = diagram.other(target, me: record.local)
+          diagram.peer[me] = target
+          diagram.rows.append(.arrow(from: me, to: other, label: "connect"))
+        }
+      case "accept":
+        guard !failed, let listener = diagram.byFD[fd] else { continue }
+        let index = diagram.column(named: record.label ?? "fd \(record.result)")
+        diagram.byFD[Int32(record.result)] = index
+        diagram.local[index] = record.local
+        diagram.peer[index] = record.peer
+        diagram.rows.append(.arrow(from: listener, to: index, label: "accept: new fd \(record.result)"))
+      case "send", "sendto":
+        let me = mine()
+        if failed {
+          diagram.rows.append(.note(column: me, text: "\(record.syscall): \(record.errno!.name)"))
+          continue
+        }
+        let target = record.syscall == "sendto" ? addressIn(record.call) ?? record.peer : record.peer
+        let label = "\(record.result) " + ByteText.quoted(record.data.prefix(record.result), limit: 6)
+        if let target {
+          diagram.rows.append(.arrow(from: me, to: diagram.other(target, me: record.local), label: label))
+        } else {
+          diagram.rows.append(.note(column: me, text: "send \(label)"))
+        }
+      case "recv", "recvfrom":
+        let me = mine()
+        if let errno = record.errno {
+          if errno.code == ECONNRESET_, let peer = record.peer ?? diagram.peer[me] {
+            diagram.rows.append(.arrow(from: diagram.other(peer, me: record.local), to: me, label: "RST"))
+          } else {
+            diagram.rows.append(.note(column: me, text: "\(record.syscall): \(errno.name)"))
+          }
+        } else {
+          diagram.rows.append(
+            .note(column: me, text: record.result == 0 ? "recv 0: end of stream" : "recv \(record.result)"))
+        }
+      case "shutdown":
+        let me = mine()
+        if !failed, record.call.contains("SHUT_WR") || record.call.contains("SHUT_RDWR"), let peer = record.peer {
+          diagram.rows.append(.arrow(from: me, to: diagram.other(peer, me: record.local), label: "FIN (shutdown)"))
+        } else {
+          diagram.rows.append(.note(column: me, text: failed ? "shutdown: \(record.errno!.name)" : "shutdown read"))
+        }
+      case "close":
+        let me = mine()
+        if let peer = record.peer {
+          let other = diagram.other(peer, me: record.local)
+          diagram.rows.append(
+            .arrow(from: me, to: other, label: record.reset ? "RST (close, unread data)" : "FIN (close)"))
+        }
+        diagram.rows.append(.note(column: me, text: "closed"))
+        diagram.open[me] = false
+        diagram.byFD[fd] = nil
+      default:
+        break
+      }
+    }
+    return diagram
+  }
+
+  /// The address inside a printed call (for connect and sendto, whose peer is not kept on failure).
+  static func addressIn(_ call: String) -> SocketAddress? {
+    guard let portStart = call.firstRange(of: "htons("), let addrStart = call.firstRange(of: "inet_addr(\"") else {
+      return nil
+    }
+    let port = UInt16(call[portStart.upperBound...].prefix { $0.isNumber })
+    let host = String(call[addrStart.upperBound...].prefix { $0 != "\"" })
+    return port.flatMap { SocketAddress.numeric(host, port: $0) }
+  }
+
+  static func render(_ diagram: Diagram, glyphs: Glyphs, width: Int = 80) -> [String] {
+    let count = diagram.columns.count
+    guard count > 0 else { return [] }
+    let columnWidth = max(12, min(24, (width - 2) / count))
+    let shown = min(count, max(1, (width - 2) / columnWidth))
+    func center(_ index: Int) -> Int { index * columnWidth + columnWidth / 2 }
+    let lineWidth = shown * columnWidth
+    var lines: [String] = []
+    // Header: each column's name, centred.
+    var header = [Character](repeating: " ", count: lineWidth)
+    for index in 0..<shown {
+      let name = Array(diagram.columns[index].prefix(columnWidth - 1))
+      let start = max(0, center(index) - name.count / 2)
+      for (offset, character) in name.enumerated() where start + offset < lineWidth {
+        header[start + offset] = character
+      }
+    }
+    lines.append(String(header).trimmingTrailingSpaces)
+    var alive = [Bool](repeating: true, count: count)
+    func bars() -> [Character] {
+      var line = [Character](repeating: " ", count: lineWidth)
+      for index in 0..<shown where alive[index] { line[center(index)] = Character(glyphs.vertical) }
+      return line
+    }
+    for row in diagram.rows {
+      var line = bars()
+      switch row {
+      case .arrow(let from, let to, let label):
+        guard from < shown, to < shown, from != to else {
+          if from < shown {
+            let text = Array(" " + (to < shown ? "" : "to " + diagram.columns[to] + ": ") + label)
+            for (offset, character) in text.enumerated() where center(from) + 1 + offset < lineWidth {
+              line[center(from) + 1 + offset] = character
+            }
+          }
+          lines.append(String(line).trimmingTrailingSpaces)
+          continue
+        }
+        let left = min(center(from), center(to))
+        let right = max(center(from), center(to))
+        for position in (left + 1)..<right { line[position] = Character(glyphs.horizontal) }
+        if from < to {
+          line[right - 1] = Character(glyphs.arrowRight)
+        } else {
+          line[left + 1] = Character(glyphs.arrowLeft)
+        }
+        let room = right - left - 4
+        let text = Array(label.prefix(max(0, room)))
+        let start = left + 2 + max(0, (room - text.count) / 2)
+        for (offset, character) in text.enumerated() { line[start + offset] = character }
+      case .note(let column, let text):
+        guard column < shown else { continue }
+        let characters = Array(" " + text)
+        for (offset, character) in characters.enumerated() where center(column) + 1 + offset < lineWidth {
+          line[center(column) + 1 + offset] = character
+        }
+        if text == "closed" {
+          line[center(column)] = Character(glyphs.horizontal == "─" ? "╳" : "X")
+          alive[column] = false
+        }
+      }
+      lines.append(String(line).trimmingTrailingSpaces)
+    }
+    if count > shown {
+      lines.append("(\(count - shown) more columns do not fit: \(diagram.columns[shown...].joined(separator: ", ")))")
+    }
+    return lines
+  }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    let diagram = TimelineCommand.build(session.records)
+    if diagram.columns.isEmpty {
+      session.note("Nothing happened yet: make a socket first.")
+      return .done
+    }
+    session.out.line("Timeline of this session (time runs down)", .heading)
+    for line in TimelineCommand.render(diagram, glyphs: .choose(ascii: ascii), width: session.out.width) {
+      session.out.line(line)
+    }
+    return .done
+  }
+}
+
+private let ECONNREFUSED_ = Errno(named: "ECONNREFUSED")!.code
+private let ECONNRESET_ = Errno(named: "ECONNRESET")!.code
+
+extension String {
+  var trimmingTrailingSpaces: String {
+    var copy = self
+    while copy.last == " " { copy.removeLast() }
+    return copy
+  }
+}

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// Box-drawing characters, in Unicode or plain ASCII (`--ascii`, or a terminal without UTF-8).
+struct Glyphs {
+  let horizontal: String
+  let vertical: String
+  let topLeft, topRight, bottomLeft, bottomRight: String
+  let topTee, bottomTee: String
+  let arrowRight, arrowLeft, arrowDown: String
+  let bracketLeft, bracketRight: String
+
+  static let unicode = Glyphs(
+    horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", topTee: "┬",
+    bottomTee: "┴", arrowRight: "▶", arrowLeft: "◀", arrowDown: "▼", bracketLeft: "└", bracketRight: "┘")
+  static let ascii = Glyphs(
+    horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+", topTee: "+",
+    bottomTee: "+", arrowRight: ">", arrowLeft: "<", arrowDown: "v", bracketLeft: "`", bracketRight: "'")
+
+  /// Unicode when the locale's character set is UTF-8 and `--ascii` was not asked for.
+  static func choose(ascii: Bool) -> Glyphs {
+    if ascii { return .ascii }
+    return Glyphs.terminalSpeaksUTF8 ? .unicode : .ascii
+  }
+
+  static let terminalSpeaksUTF8: Bool = {
+    setlocale(LC_CTYPE, "")
+    guard let codeset = nl_langinfo(nl_item(CODESET)) else { return false }
+    let name = String(cString: codeset).uppercased()
+    return name == "UTF-8" || name == "UTF8"
+  }()
+}
+
+/// Reads a trailing `--ascii` of a picture command.
+extension ArgumentReader {
+  mutating func asciiFlag() throws(ParseError) -> Bool {
+    guard let token = peek else { return false }
+    guard token.text == "--ascii" else { throw error("'\(token.text)' was not expected (only --ascii)", at: token) }
+    index += 1
+    return true
+  }
+}
