@@ -59,15 +59,9 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      close c
-      """)
+      connectedPair + """
+        close c
+        """)
     let cState = try jsonObject(session, "ls --json")
     let closedFirst = try #require(cState["closed"] as? [[String: Any]])
     #expect(
@@ -117,17 +111,11 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      setsockopt c nodelay 1
-      send c "hello" = 5
-      recv conn = 5
-      """)
+      connectedPair + """
+        setsockopt c nodelay 1
+        send c "hello" = 5
+        recv conn = 5
+        """)
     let before = session.out.captured.count
     runAll(session, "inspect c")
     let text = String(session.out.captured.dropFirst(before))
@@ -188,18 +176,12 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      send c "hello"
-      recv conn
-      close c
-      recv conn
-      """)
+      connectedPair + """
+        send c "hello"
+        recv conn
+        close c
+        recv conn
+        """)
     session.out.width = 80
     for picture in ["addr [::1]:8080", "tcp conn", "timeline", "addr /tmp/a-long-path/for-a.sock --ascii"] {
       let start = session.out.captured.count
@@ -214,17 +196,11 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      close c
-      recv conn = 0
-      tcp conn --ascii
-      """)
+      connectedPair + """
+        close c
+        recv conn = 0
+        tcp conn --ascii
+        """)
     let out = session.out.captured
     #expect(out.contains(">CLOSE_WAIT<"))
     #expect(out.contains("*ESTABLISHED*"))
@@ -238,19 +214,13 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      send c "hi" = 2
-      recv conn = 2
-      shutdown c write
-      close conn
-      timeline --ascii
-      """)
+      connectedPair + """
+        send c "hi" = 2
+        recv conn = 2
+        shutdown c write
+        close conn
+        timeline --ascii
+        """)
     let lines = session.out.captured.split(separator: "\n").map(String.init)
     let header = try! #require(lines.first { $0.contains("(srv)") && $0.contains("(c)") && $0.contains("(conn)") })
     #expect(!header.contains("127.0.0.1"), "no remote column when both ends are in the shell: \(header)")

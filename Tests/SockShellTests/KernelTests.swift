@@ -194,17 +194,11 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      close conn
-      send c "first" = 5
-      send c "second" = -1 EPIPE
-      """)
+      connectedPair + """
+        close conn
+        send c "first" = 5
+        send c "second" = -1 EPIPE
+        """)
     #expect(session.out.captured.contains("Without SIGPIPE ignored"))
   }
 
@@ -212,17 +206,11 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      send c "unread" = 6
-      close conn
-      recv c = -1 ECONNRESET
-      """)
+      connectedPair + """
+        send c "unread" = 6
+        close conn
+        recv c = -1 ECONNRESET
+        """)
     #expect(session.out.captured.contains("reset the connection (RST)"))
   }
 
@@ -306,16 +294,10 @@ import Testing
     let session = makeSession()
     runAll(
       session,
-      """
-      srv = socket tcp
-      bind srv 127.0.0.1:0
-      listen srv
-      c = socket tcp
-      connect c srv
-      conn = accept srv
-      send c "\\x1b[2J\\x1b]0;title\\x07\\xff\\xfe"
-      recv conn
-      """)
+      connectedPair + """
+        send c "\\x1b[2J\\x1b]0;title\\x07\\xff\\xfe"
+        recv conn
+        """)
     let out = session.out.captured
     #expect(!out.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
     #expect(out.contains(#"\x1b[2J"#))

@@ -36,3 +36,14 @@ func port(_ session: Session, _ name: String) -> UInt16? {
   guard let fd = fd(session, name) else { return nil }
   return (try? Sys.getsockname(fd).get())?.port
 }
+
+/// A listener `srv`, a client `c` connected to it, and the accepted `conn`: the start of most tests.
+let connectedPair = """
+  srv = socket tcp
+  bind srv 127.0.0.1:0
+  listen srv
+  c = socket tcp
+  connect c srv
+  conn = accept srv
+
+  """

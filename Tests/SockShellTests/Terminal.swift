@@ -31,6 +31,9 @@ final class TerminalSession {
     posix_spawn_file_actions_adddup2(&actions, 0, 1)
     posix_spawn_file_actions_adddup2(&actions, 0, 2)
     posix_spawn_file_actions_addclose(&actions, master)
+    // The test process holds many descriptors (other tests' sockets): the shell inherits none,
+    // so that its first socket is 3, as for a person.
+    csupport_spawn_closefrom(&actions, 3)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -106,10 +109,17 @@ final class TerminalSession {
   /// switches terminal modes can be lost, as at a real keyboard; like a person, press it again
   /// (at most three times).
   func pressCtrlDAndWait() -> Int32? {
+    // libedit draws the prompt a moment before it puts the terminal in raw mode; a key typed in
+    // that moment is taken by the terminal driver (Ctrl-D as end-of-file of a cooked line). No
+    // person types that fast: wait as one would.
+    usleep(150_000)
     for _ in 0..<3 {
       type("\u{04}")
       if let status = waitForExit(seconds: 3) { return status }
     }
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+    Issue.record("the shell did not exit: stat=\(stat) wchan=\(wchan) screen=\(screen.suffix(300).debugDescription)")
     return nil
   }
 

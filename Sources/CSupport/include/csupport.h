@@ -10,6 +10,10 @@ int csupport_gettid(void);
 /// writes the terminal's path into `name`, or returns -1 with errno set. For the tests.
 int csupport_open_pty(char *name, size_t size);
 
+/// Adds "close every descriptor from `low` up" to spawn file actions (glibc's
+/// posix_spawn_file_actions_addclosefrom_np), so that a child inherits none of ours.
+int csupport_spawn_closefrom(void *actions, int low);
+
 /// POSIX_SPAWN_SETSID (a GNU extension, hidden from Swift).
 short csupport_spawn_setsid(void);
 

@@ -55,15 +55,8 @@ struct AddrCommand: ShellCommand {
     out.line()
     for line in AddrCommand.box(bytes: bytes, fields: fields, glyphs: .choose(ascii: ascii)) { out.line("  " + line) }
     out.line()
-    for field in fields where !field.note.isEmpty {
-      for line in Session.wrap("\(field.name): \(field.note)", width: out.width - 2) { out.line("  " + line, .note) }
-    }
-    for line in Session.wrap(
-      "bind(fd, (struct sockaddr *)&addr, \(bytes.count)) and connect take this structure and its length: \(target.length).",
-      width: out.width - 2)
-    {
-      out.line("  " + line, .note)
-    }
+    for field in fields where !field.note.isEmpty { session.note("\(field.name): \(field.note)") }
+    session.note("bind(fd, (struct sockaddr *)&addr, \(bytes.count)) and connect take this structure and its length.")
     return .done
   }
 

@@ -39,6 +39,8 @@ public final class LineEditor {
     cedit_set_prompt(editLine, LineEditor.promptCallback)
     cedit_add_function(editLine, "sockshell-complete", "Complete a command or argument", LineEditor.completeCallback)
     cedit_bind(editLine, "^I", "sockshell-complete")
+    cedit_add_function(editLine, "sockshell-eof", "End of input on an empty line", LineEditor.endOfInputCallback)
+    cedit_bind(editLine, "^D", "sockshell-eof")
   }
 
   deinit {
@@ -83,6 +85,21 @@ public final class LineEditor {
   static let completeCallback: cedit_command_fn = { editLine, _ in
     guard let editLine, let data = cedit_get_client_data(editLine) else { return UInt8(CC_ERROR) }
     return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().complete()
+  }
+
+  static let endOfInputCallback: cedit_command_fn = { editLine, _ in
+    guard let editLine, let info = el_line(editLine)?.pointee, let start = info.buffer, let end = info.lastchar,
+      let cursor = info.cursor
+    else { return UInt8(CC_EOF) }
+    // A Ctrl-D typed while the terminal was still in cooked mode reaches libedit as a NUL byte,
+    // which lands in the line: a line of nothing but NULs counts as empty.
+    let content = UnsafeRawBufferPointer(start: start, count: max(0, end - start))
+    if content.allSatisfy({ $0 == 0 }) { return UInt8(CC_EOF) }
+    if cursor < end {
+      el_deletestr(editLine, 1)
+      return UInt8(CC_REFRESH)
+    }
+    return UInt8(CC_ERROR)
   }
 
   func complete() -> UInt8 {

@@ -61,6 +61,36 @@ public final class Output {
   /// text that came from a script, a peer or a file is escaped here as a last guard.
   public func line(_ text: String = "", _ style: Style = .plain) {
     let text = Output.isPlain(text) ? text : ByteText.sanitized(text)
+    // Explanations and errors are prose: wrap them to the terminal, continuing indented.
+    if (style == .note || style == .error) && text.count > width {
+      let indent = String(text.prefix { $0 == " " })
+      for (index, part) in Output.wrap(String(text.dropFirst(indent.count)), width: width - indent.count).enumerated() {
+        emit(indent + (index == 0 ? part : part), style)
+      }
+      return
+    }
+    emit(text, style)
+  }
+
+  /// Splits text at spaces into lines of at most `width` characters (a longer word stays whole);
+  /// lines after the first are indented by two spaces.
+  public static func wrap(_ text: String, width: Int) -> [String] {
+    guard text.count > width, width > 20 else { return [text] }
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+      if !current.isEmpty && current.count + 1 + word.count > width {
+        lines.append(current)
+        current = "  " + word
+      } else {
+        current += current.isEmpty ? String(word) : " " + word
+      }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines
+  }
+
+  func emit(_ text: String, _ style: Style) {
     if color, style != .plain, !text.isEmpty {
       write(Output.code(style) + text + "\u{1B}[0m\n")
     } else {

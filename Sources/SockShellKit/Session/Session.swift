@@ -341,26 +341,9 @@ public final class Session {
     "socket", "bind", "listen", "connect", "accept", "send", "recv", "sendto", "recvfrom", "shutdown", "close",
   ]
 
-  /// A plain-language line under a call, wrapped to the terminal's width.
+  /// A plain-language line under a call (Output wraps it to the terminal's width).
   func note(_ text: String) {
-    for line in Session.wrap(text, width: out.width - 2) { out.line("  " + line, .note) }
-  }
-
-  /// Splits text at spaces into lines of at most `width` characters (longer words stay whole).
-  static func wrap(_ text: String, width: Int) -> [String] {
-    guard text.count > width, width > 20 else { return [text] }
-    var lines: [String] = []
-    var current = ""
-    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-      if !current.isEmpty && current.count + 1 + word.count > width {
-        lines.append(current)
-        current = "  " + word
-      } else {
-        current += current.isEmpty ? String(word) : " " + word
-      }
-    }
-    if !current.isEmpty { lines.append(current) }
-    return lines
+    out.line("  " + text, .note)
   }
 
   /// Runs a call that may block. At a terminal it says what it waits for; in a script it gives up
