@@ -183,7 +183,9 @@ import Testing
         recv conn
         """)
     session.out.width = 80
-    for picture in ["addr [::1]:8080", "tcp conn", "timeline", "addr /tmp/a-long-path/for-a.sock --ascii"] {
+    for picture in [
+      "addr [::1]:8080", "tcp conn", "timeline", "addr /tmp/a-long-path/for-a.sock --ascii", "help",
+    ] {
       let start = session.out.captured.count
       runAll(session, picture)
       for line in session.out.captured.dropFirst(start).split(separator: "\n") {

@@ -61,7 +61,19 @@ struct HelpCommand: ShellCommand {
       for group in CommandSpec.Group.allCases {
         out.line(group.rawValue, .heading)
         for command in Registry.commands where command.spec.group == group {
-          out.line("  " + command.spec.synopsis.padded(to: 46) + " " + command.spec.summary)
+          // Synopsis, then the summary in a column of its own, wrapped to the terminal.
+          let column = 30
+          let summary = Output.wrap(command.spec.summary, width: max(30, out.width - column - 1))
+            .map { $0.hasPrefix("  ") ? String($0.dropFirst(2)) : $0 }
+          let synopsis = "  " + command.spec.synopsis
+          var lines: [String]
+          if synopsis.count < column {
+            lines = [synopsis.padded(to: column) + " " + summary[0]]
+          } else {
+            lines = [synopsis, String(repeating: " ", count: column + 1) + summary[0]]
+          }
+          lines += summary.dropFirst().map { String(repeating: " ", count: column + 1) + $0 }
+          for line in lines { out.line(line) }
         }
       }
       out.line("Topics: help addresses, help data, help expect, help names.  explain ERRNO explains an error.", .note)
