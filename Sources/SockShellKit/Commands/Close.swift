@@ -25,7 +25,12 @@ struct CloseCommand: ShellCommand {
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
     guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    let before = SocketSnapshot(descriptor)
+    // Only what close needs to explain itself: a full snapshot reads every option.
+    let isTCP = descriptor.type == .stream && descriptor.family != .unix
+    let before = (
+      local: try? Sys.getsockname(descriptor.fd).get(), peer: try? Sys.getpeername(descriptor.fd).get(),
+      tcpState: isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
+    )
     let unread = descriptor.type == .stream ? (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0 : 0
     let result = Sys.close(descriptor.fd)
     let outcome = session.report(
