@@ -47,13 +47,18 @@ struct TimelineCommand: ShellCommand {
     /// The column of the other end: a descriptor of this shell whose local address is `address`
     /// (and, for a connection, whose peer is `me`), else a column for the remote peer.
     mutating func other(_ address: SocketAddress, me: SocketAddress?) -> Int {
-      let candidates = columns.indices.filter {
-        open[$0] && local[$0].map { Session.sameEndpoint($0, address) } == true
+      func matches(_ index: Int) -> Bool { local[index].map { Session.sameEndpoint($0, address) } == true }
+      // The other end of this very connection (even if closed since: a late RST comes from it),
+      // else a listener on that address, else a column for the remote peer.
+      if let me,
+        let end = columns.indices.last(where: { index in
+          matches(index) && peer[index].map { Session.sameEndpoint($0, me) } == true
+        })
+      {
+        return end
       }
-      if let joined = candidates.first(where: { index in
-        me != nil && peer[index].map { Session.sameEndpoint($0, me!) } == true
-      }) ?? candidates.first(where: { peer[$0] == nil }) {
-        return joined
+      if let listener = columns.indices.first(where: { open[$0] && matches($0) && peer[$0] == nil }) {
+        return listener
       }
       let name = address.description
       if let existing = columns.firstIndex(of: name) { return existing }
