@@ -110,3 +110,59 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
   }
   return blocks
 }
+
+@Suite struct RobustnessTests {
+  /// Random and mutated lines: the shell never crashes or hangs, reports failures, and exits 1.
+  @Test func randomLinesNeverCrashTheShell() throws {
+    let words = [
+      "socket", "tcp", "udp", "ipv6", "unix", "bind", "listen", "accept", "connect", "send", "recv", "sendto",
+      "recvfrom", "close", "shutdown", "write", "getsockopt", "setsockopt", "nonblock", "poll", "ls", "--json",
+      "inspect", "addr", "timeline", "trace", "help", "explain", "=", "-1", "0", "3", "a", "b", "127.0.0.1:0",
+      "[::1]:0", "*:0", "@x", "\"hi\\n\"", "'x'", "hex:00ff", "--size", "10", "peek", "dontwait", "reuseaddr",
+      "linger", "\"\\x1b[2J\"", "#", "\u{1B}", "\u{9B}", "\u{FF}", "é", "\"", "\\", "[", "]:", ":",
+    ]
+    let steps = [
+      "a = socket tcp", "b = socket udp", "bind a 127.0.0.1:0", "listen a", "c = socket tcp", "connect c a",
+      "d = accept a", "send c x", "recv d dontwait", "close c", "close d", "close a", "close b", "tcp a", "timeline",
+    ]
+    var seed: UInt64 = 42
+    func next(_ bound: Int) -> Int {
+      seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int((seed >> 33) % UInt64(bound))
+    }
+    var lines: [String] = []
+    for _ in 0..<3000 {
+      if next(4) == 0 {
+        lines.append(steps[next(steps.count)])
+      } else {
+        lines.append((0...next(6)).map { _ in words[next(words.count)] }.joined(separator: " "))
+      }
+    }
+    // Run in a scratch folder: save/export with random names must not litter the project.
+    let folder = NSTemporaryDirectory() + "sockshell-random-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let script = folder + "/random.ss"
+    try (lines.joined(separator: "\n") + "\n").write(toFile: script, atomically: true, encoding: .utf8)
+    let result = try runProgram(
+      "/bin/sh", ["-c", "cd \"$1\" && exec \"$0\" run --keep-going --timeout 1 random.ss", sockshellPath, folder],
+      timeout: 120)
+    #expect(result.status == 1, "exit status \(result.status): \(result.stderr.suffix(500))")
+    #expect(result.stderr.contains("lines failed"))
+    #expect(!result.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x9B })
+  }
+
+  @Test func saveNeverOverwritesSomeoneElsesFile() throws {
+    let path = NSTemporaryDirectory() + "precious-\(UUID().uuidString).txt"
+    try "my notes\n".write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runScript("s = socket tcp\nsave \(path)\n")
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("exists and was not written by sockshell"))
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == "my notes\n")
+    // A file sockshell wrote may be written again.
+    let own = NSTemporaryDirectory() + "own-\(UUID().uuidString).ss"
+    defer { try? FileManager.default.removeItem(atPath: own) }
+    #expect(try runScript("s = socket tcp\nsave \(own)\nsave \(own)\n").status == 0)
+  }
+}

@@ -49,7 +49,7 @@ struct SaveCommand: ShellCommand {
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
-    var text = "# Saved by sockshell: replay with  sockshell run \(path)\n"
+    var text = "# Saved by sockshell: replay with  sockshell run \(ByteText.sanitized(path))\n"
     for entry in session.transcript { text += entry.checkedLine.text + "\n" }
     return FileWriter.write(text, to: path, what: "\(session.transcript.count) commands", session: session)
   }
@@ -93,6 +93,16 @@ struct ExportCommand: ShellCommand {
 /// Writes a file whole or not at all (temporary file, fsync, rename).
 enum FileWriter {
   static func write(_ text: String, to path: String, what: String, session: Session) -> CommandOutcome {
+    // Never overwrite someone's file: only one that sockshell wrote before may be replaced.
+    if case .success(let existing) = Transfer.readFile(path, limit: 1 << 30), !existing.isEmpty,
+      !existing.prefix(200).split(separator: 0x0A).prefix(3).contains(where: {
+        String(decoding: $0, as: UTF8.self).contains("by sockshell")
+      })
+    {
+      let message = "\(path) exists and was not written by sockshell: choose another name (nothing was written)"
+      session.out.line("error: \(message)", .error)
+      return .refused(message)
+    }
     let temporary = path + ".tmp-\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else {

@@ -99,6 +99,10 @@ enum Transfer {
     _ bytes: [UInt8], count: Int, flags: [String], descriptor: Descriptor, asked: Int, session: Session
   ) {
     for line in DataView.detail(bytes) { session.out.line(line) }
+    if asked == 0 {
+      session.note("You asked for 0 bytes, so 0 came back: that says nothing about the connection.")
+      return
+    }
     if count == 0 && descriptor.type == .stream {
       session.note(
         "0 means end of stream: the peer closed its side (or shut down writing). Nothing more will come: close fd \(descriptor.label) when you are done."

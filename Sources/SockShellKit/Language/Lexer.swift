@@ -38,11 +38,20 @@ public enum Lexer {
     let bytes = Array(line.utf8)
     var tokens: [Token] = []
     var index = 0
-    // Columns count characters, not bytes, so that carets line up under non-ASCII text.
+    // Columns count characters, not bytes, so that carets line up under non-ASCII text. They are
+    // counted incrementally: a long line must not cost quadratic time.
+    var countedTo = 0
+    var countedColumn = 1
     func column(_ byteIndex: Int) -> Int {
-      var count = 1
-      for offset in 0..<byteIndex where bytes[offset] & 0xC0 != 0x80 { count += 1 }
-      return count
+      if byteIndex < countedTo {
+        countedTo = 0
+        countedColumn = 1
+      }
+      while countedTo < byteIndex {
+        if bytes[countedTo] & 0xC0 != 0x80 { countedColumn += 1 }
+        countedTo += 1
+      }
+      return countedColumn
     }
     while index < bytes.count {
       let byte = bytes[index]

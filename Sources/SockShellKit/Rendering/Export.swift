@@ -239,7 +239,7 @@ enum Export {
     let declarations =
       variables.isEmpty ? "" : "  int " + variables.map { "\($0) = -1" }.joined(separator: ", ") + ";\n"
     return """
-      /* Made by sockshell's export: the session's system calls, in the same order, each checked
+      /* Made by sockshell export: the session's system calls, in the same order, each checked
        * against what the session saw. Build: cc -Wall -o session session.c && ./session */
       #define _GNU_SOURCE
       #include <arpa/inet.h>
@@ -504,7 +504,7 @@ enum Export {
   static func pythonProgram(body: [String]) -> String {
     """
     #!/usr/bin/env python3
-    # Made by sockshell's export: the session's system calls, in the same order, each checked
+    # Made by sockshell export: the session's system calls, in the same order, each checked
     # against what the session saw. Run: python3 session.py
     import errno, select, socket, struct, sys
 

@@ -111,7 +111,8 @@ public enum Runner {
         session.out.line(ByteText.sanitized(line), .note)
         continue
       }
-      session.out.line("sockshell> " + ByteText.sanitized(line))
+      let shown = line.count > 2000 ? String(line.prefix(2000)) + " ... (\(line.count - 2000) more characters)" : line
+      session.out.line("sockshell> " + ByteText.sanitized(shown))
       if let stepper {
         session.out.flush()
         if !stepper.waitForEnter() {

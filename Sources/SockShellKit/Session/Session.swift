@@ -188,8 +188,14 @@ public final class Session {
 
   func showParseError(_ error: ParseError, line: String) {
     if let column = error.column {
-      out.line("  " + ByteText.sanitized(line), .note)
-      out.line("  " + String(repeating: " ", count: max(0, column - 1)) + "^", .error)
+      // A long line is shown as a window around the problem.
+      let characters = Array(ByteText.sanitized(line))
+      let start = max(0, min(column - 1, characters.count) - 60)
+      let end = min(characters.count, start + 120)
+      let prefix = start > 0 ? "..." : ""
+      let suffix = end < characters.count ? "..." : ""
+      out.line("  " + prefix + String(characters[start..<end]) + suffix, .note)
+      out.line("  " + String(repeating: " ", count: max(0, column - 1 - start + prefix.count)) + "^", .error)
     }
     out.line("error: \(error.message)", .error)
     if let usage = error.usage { out.line("  \(usage)", .note) }
