@@ -44,10 +44,14 @@ public enum Explanations {
           "An earlier datagram reached \(address ?? "the peer")'s host, but no socket was bound there: the host answered with ICMP \"port unreachable\", reported now."
         ]
       }
-      return [
+      var lines = [
         "Nothing listens on \(address ?? "that address"): the other side's kernel answered the connection request with a reset.",
         "Start the server first (bind, then listen), and check the address and port.",
       ]
+      if context.address?.family == .ipv6 {
+        lines.append("If you wrote localhost: it may mean ::1 (IPv6) while the server listens on 127.0.0.1 only.")
+      }
+      return lines
     case EINVAL:
       switch call {
       case "listen" where context.descriptor?.type == .datagram:

@@ -148,7 +148,12 @@ enum Export {
       guard let address = cAddress(bind.address, family: family(of: bind.fd, entry), variables) else {
         return ["  /* skipped */"]
       }
-      return ["  " + address] + check("bind", "bind(\(fd(bind.fd)), (struct sockaddr *)&addr, len)")
+      // The path did not exist when the session bound it: start from the same state.
+      var prepare: [String] = []
+      if case .unixPath(let path) = bind.address, case .returned = entry.outcome {
+        prepare = ["  unlink(\(cString(Array(path.utf8))));"]
+      }
+      return prepare + ["  " + address] + check("bind", "bind(\(fd(bind.fd)), (struct sockaddr *)&addr, len)")
     case let connect as ConnectCommand:
       guard let address = cAddress(connect.address, family: family(of: connect.fd, entry), variables) else {
         return ["  /* skipped */"]
@@ -446,7 +451,12 @@ enum Export {
       return ["    \(variable) = make(lambda: \(fd(accept.fd)).accept()[0], 'accept')"]
     case let bind as BindCommand:
       guard let address = pyAddress(bind.address, family: entry.family ?? .ipv4, variables) else { return [] }
-      return check("bind", "\(fd(bind.fd)).bind(\(address))")
+      // The path did not exist when the session bound it: start from the same state.
+      var prepare: [String] = []
+      if case .unixPath(let path) = bind.address, case .returned = entry.outcome {
+        prepare = ["    remove_socket_file(\(pyString(path)))"]
+      }
+      return prepare + check("bind", "\(fd(bind.fd)).bind(\(address))")
     case let connect as ConnectCommand:
       guard let address = pyAddress(connect.address, family: entry.family ?? .ipv4, variables) else { return [] }
       return check("connect", "\(fd(connect.fd)).connect(\(address))")
@@ -506,7 +516,7 @@ enum Export {
     #!/usr/bin/env python3
     # Made by sockshell export: the session's system calls, in the same order, each checked
     # against what the session saw. Run: python3 session.py
-    import errno, select, socket, struct, sys
+    import errno, os, select, socket, struct, sys
 
     failures = 0
 
@@ -544,6 +554,12 @@ enum Export {
         if sock.family == socket.AF_INET6 and address[0] == '::':
             return ('::1',) + tuple(address[1:])
         return address
+
+    def remove_socket_file(path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
     def resolve(host, port, family):
         return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
