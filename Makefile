@@ -3,7 +3,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 
-.PHONY: deps build release run test lint format install clean
+.PHONY: deps build release run test lint format install clean bench
 
 deps:
 	@sh scripts/install-deps.sh
@@ -34,3 +34,9 @@ install: release
 
 clean:
 	rm -rf .build
+
+# Benchmarks (not part of make test): writes BENCHMARKS.md.
+bench: release
+	@command -v hyperfine >/dev/null || { echo "sockshell: installing hyperfine"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq hyperfine; else sudo apt-get install -y -qq hyperfine; fi; }
+	bash scripts/bench.sh
