@@ -6,7 +6,7 @@
 import SocketLayer
 
 /// `accept FD`: accept(2).
-struct AcceptCommand: ShellCommand {
+struct AcceptCommand: DescriptorCommand {
   static let spec = CommandSpec(
     name: "accept",
     synopsis: "accept FD",
@@ -23,12 +23,6 @@ struct AcceptCommand: ShellCommand {
   )
 
   var fd: DescriptorRef
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-  }
-
-  var arguments: [String] { [fd.description] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session

@@ -1,7 +1,7 @@
 import SocketLayer
 
 /// `bind FD ADDR`: bind(2).
-struct BindCommand: ShellCommand {
+struct BindCommand: DescriptorAddressCommand {
   static let spec = CommandSpec(
     name: "bind",
     synopsis: "bind FD ADDR",
@@ -19,13 +19,6 @@ struct BindCommand: ShellCommand {
 
   var fd: DescriptorRef
   var address: AddressSpec
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-    address = try arguments.address()
-  }
-
-  var arguments: [String] { [fd.description, address.description] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session

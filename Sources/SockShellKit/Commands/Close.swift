@@ -1,7 +1,7 @@
 import SocketLayer
 
 /// `close FD`: close(2).
-struct CloseCommand: ShellCommand {
+struct CloseCommand: DescriptorCommand {
   static let spec = CommandSpec(
     name: "close",
     synopsis: "close FD",
@@ -15,12 +15,6 @@ struct CloseCommand: ShellCommand {
   )
 
   var fd: DescriptorRef
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-  }
-
-  var arguments: [String] { [fd.description] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session

@@ -6,7 +6,7 @@
 import SocketLayer
 
 /// `connect FD ADDR`: connect(2).
-struct ConnectCommand: ShellCommand {
+struct ConnectCommand: DescriptorAddressCommand {
   static let spec = CommandSpec(
     name: "connect",
     synopsis: "connect FD ADDR",
@@ -24,13 +24,6 @@ struct ConnectCommand: ShellCommand {
 
   var fd: DescriptorRef
   var address: AddressSpec
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-    address = try arguments.address()
-  }
-
-  var arguments: [String] { [fd.description, address.description] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session

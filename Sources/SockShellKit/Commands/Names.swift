@@ -1,7 +1,7 @@
 import SocketLayer
 
 /// `getsockname FD`: getsockname(2).
-struct GetSockNameCommand: ShellCommand {
+struct GetSockNameCommand: DescriptorCommand {
   static let spec = CommandSpec(
     name: "getsockname",
     synopsis: "getsockname FD",
@@ -16,19 +16,13 @@ struct GetSockNameCommand: ShellCommand {
 
   var fd: DescriptorRef
 
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-  }
-
-  var arguments: [String] { [fd.description] }
-
   func run(_ context: CommandContext) -> CommandOutcome {
     NameQuery.run(fd, peer: false, session: context.session)
   }
 }
 
 /// `getpeername FD`: getpeername(2).
-struct GetPeerNameCommand: ShellCommand {
+struct GetPeerNameCommand: DescriptorCommand {
   static let spec = CommandSpec(
     name: "getpeername",
     synopsis: "getpeername FD",
@@ -42,12 +36,6 @@ struct GetPeerNameCommand: ShellCommand {
   )
 
   var fd: DescriptorRef
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-  }
-
-  var arguments: [String] { [fd.description] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     NameQuery.run(fd, peer: true, session: context.session)

@@ -59,7 +59,7 @@ struct SendToCommand: ShellCommand {
 }
 
 /// `recvfrom FD [LENGTH] [FLAGS]`: recvfrom(2).
-struct RecvFromCommand: ShellCommand {
+struct RecvFromCommand: ReceiveCommand {
   static let spec = CommandSpec(
     name: "recvfrom",
     synopsis: "recvfrom FD [LENGTH] [peek|dontwait|waitall|oob|trunc]...",
@@ -78,14 +78,6 @@ struct RecvFromCommand: ShellCommand {
   var fd: DescriptorRef
   var length: Int?
   var flags: [String]
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-    length = try arguments.optionalInteger("LENGTH", in: 0...Transfer.maximumLength)
-    flags = try arguments.flags(allowed: Transfer.recvFlagNames)
-  }
-
-  var arguments: [String] { [fd.description] + (length.map { ["\($0)"] } ?? []) + flags }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session

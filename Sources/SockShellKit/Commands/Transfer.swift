@@ -171,7 +171,7 @@ struct SendCommand: ShellCommand {
 }
 
 /// `recv FD [LENGTH] [FLAGS]`: recv(2).
-struct RecvCommand: ShellCommand {
+struct RecvCommand: ReceiveCommand {
   static let spec = CommandSpec(
     name: "recv",
     synopsis: "recv FD [LENGTH] [peek|dontwait|waitall|oob|trunc]...",
@@ -192,14 +192,6 @@ struct RecvCommand: ShellCommand {
   var fd: DescriptorRef
   var length: Int?
   var flags: [String]
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
-    length = try arguments.optionalInteger("LENGTH", in: 0...Transfer.maximumLength)
-    flags = try arguments.flags(allowed: Transfer.recvFlagNames)
-  }
-
-  var arguments: [String] { [fd.description] + (length.map { ["\($0)"] } ?? []) + flags }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session

@@ -1,0 +1,49 @@
+/// Argument lists that several commands share, read and written back in one place.
+
+/// `COMMAND FD`: accept, close, getsockname, getpeername.
+protocol DescriptorCommand: ShellCommand {
+  var fd: DescriptorRef { get }
+  init(fd: DescriptorRef)
+}
+
+extension DescriptorCommand {
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    self.init(fd: try arguments.descriptor())
+  }
+
+  var arguments: [String] { [fd.description] }
+}
+
+/// `COMMAND FD ADDR`: bind, connect.
+protocol DescriptorAddressCommand: ShellCommand {
+  var fd: DescriptorRef { get }
+  var address: AddressSpec { get }
+  init(fd: DescriptorRef, address: AddressSpec)
+}
+
+extension DescriptorAddressCommand {
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    let fd = try arguments.descriptor()
+    self.init(fd: fd, address: try arguments.address())
+  }
+
+  var arguments: [String] { [fd.description, address.description] }
+}
+
+/// `COMMAND FD [LENGTH] [FLAGS]`: recv, recvfrom.
+protocol ReceiveCommand: ShellCommand {
+  var fd: DescriptorRef { get }
+  var length: Int? { get }
+  var flags: [String] { get }
+  init(fd: DescriptorRef, length: Int?, flags: [String])
+}
+
+extension ReceiveCommand {
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    let fd = try arguments.descriptor()
+    let length = try arguments.optionalInteger("LENGTH", in: 0...Transfer.maximumLength)
+    self.init(fd: fd, length: length, flags: try arguments.flags(allowed: Transfer.recvFlagNames))
+  }
+
+  var arguments: [String] { [fd.description] + (length.map { ["\($0)"] } ?? []) + flags }
+}
