@@ -43,7 +43,10 @@ import Testing
   @Test func missingScriptFile() throws {
     let result = try runProgram(sockshellPath, ["run", "/nonexistent/script.ss"])
     #expect(result.status == 2)
-    #expect(result.stderr.contains("cannot open /nonexistent/script.ss"))
+    #expect(result.stderr.contains("cannot open /nonexistent/script.ss: No such file or directory"))
+    let folder = try runProgram(sockshellPath, ["run", "/tmp"])
+    #expect(folder.status == 2)
+    #expect(folder.stderr.contains("cannot open /tmp: Is a directory"))
   }
 
   @Test func hostileScriptBytesNeverReachTheTerminal() throws {
@@ -164,5 +167,19 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     let own = NSTemporaryDirectory() + "own-\(UUID().uuidString).ss"
     defer { try? FileManager.default.removeItem(atPath: own) }
     #expect(try runScript("s = socket tcp\nsave \(own)\nsave \(own)\n").status == 0)
+  }
+}
+
+@Suite struct RawBytesTests {
+  /// A script line that is not UTF-8 keeps its bytes: quoted data is sent as written.
+  @Test func invalidUTF8InAScriptIsSentUnchanged() throws {
+    var script = Data(connectedPair.utf8)
+    script += Data("send c \"".utf8) + Data([0xFF, 0xFE, 0x41]) + Data("\" = 3\nrecv conn = 3\n".utf8)
+    let path = NSTemporaryDirectory() + "raw-\(UUID().uuidString).ss"
+    try script.write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runProgram(sockshellPath, ["run", path])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains(#"recv(5, "\xff\xfeA", 1024, 0) = 3"#))
   }
 }

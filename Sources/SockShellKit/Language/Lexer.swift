@@ -35,7 +35,11 @@ public struct Token: Equatable, Sendable {
 /// `#` at the start of a word begins a comment.
 public enum Lexer {
   public static func tokenize(_ line: String) throws(ParseError) -> [Token] {
-    let bytes = Array(line.utf8)
+    try tokenize(bytes: Array(line.utf8))
+  }
+
+  /// Tokenizes raw bytes: a script line that is not valid UTF-8 keeps its bytes in quoted data.
+  public static func tokenize(bytes: [UInt8]) throws(ParseError) -> [Token] {
     var tokens: [Token] = []
     var index = 0
     // Columns count characters, not bytes, so that carets line up under non-ASCII text. They are

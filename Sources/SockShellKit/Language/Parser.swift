@@ -23,7 +23,13 @@ public struct ParsedLine: Sendable {
 public enum Parser {
   /// Parses a line; nil for a blank line or a comment.
   public static func parse(_ line: String) throws(ParseError) -> ParsedLine? {
-    var tokens = try Lexer.tokenize(line)
+    try parse(bytes: Array(line.utf8))
+  }
+
+  /// Parses a line's raw bytes (a script line need not be valid UTF-8: its data keeps every byte).
+  public static func parse(bytes: [UInt8]) throws(ParseError) -> ParsedLine? {
+    let line = String(decoding: bytes, as: UTF8.self)
+    var tokens = try Lexer.tokenize(bytes: bytes)
     guard !tokens.isEmpty else { return nil }
     let endColumn = line.count + 1
 

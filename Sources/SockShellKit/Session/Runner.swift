@@ -22,6 +22,12 @@ public final class LineReader {
   public init?(path: String) {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
+    var info = stat()
+    if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+      close(fd)
+      errno = EISDIR
+      return nil
+    }
     let high = fcntl(fd, F_DUPFD_CLOEXEC, 100)
     if high >= 0 { close(fd) }
     guard let opened = fdopen(high >= 0 ? high : fd, "r") else { return nil }
@@ -35,6 +41,11 @@ public final class LineReader {
 
   /// The next line without its newline, or nil at the end (or when Ctrl-C interrupts the read).
   public func next() -> String? {
+    nextBytes().map { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// The next line's raw bytes, without its newline.
+  public func nextBytes() -> [UInt8]? {
     var buffer: UnsafeMutablePointer<CChar>?
     var capacity = 0
     defer { free(buffer) }
@@ -48,7 +59,7 @@ public final class LineReader {
     var bytes = UnsafeRawBufferPointer(start: buffer, count: count).map { $0 }
     if bytes.last == 0x0A { bytes.removeLast() }
     if bytes.last == 0x0D { bytes.removeLast() }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
   }
 }
 
@@ -99,7 +110,8 @@ public enum Runner {
     var failures: [(Int, String)] = []
     var lineNumber = 0
     let stepper = options.step ? StepReader() : nil
-    while !session.wantsExit, let line = reader.next() {
+    while !session.wantsExit, let raw = reader.nextBytes() {
+      let line = String(decoding: raw, as: UTF8.self)
       lineNumber += 1
       if Signals.takeInterrupt() {
         failures.append((lineNumber, "interrupted by Ctrl-C"))
@@ -121,7 +133,7 @@ public enum Runner {
         }
       }
       session.history.append(line)
-      let result = session.execute(line)
+      let result = session.execute(bytes: raw)
       if !result.ok {
         failures.append((lineNumber, result.failure ?? "failed"))
         if !options.keepGoing { break }

@@ -133,11 +133,17 @@ public final class Session {
   /// Parses and runs one line, printing everything the learner should see.
   @discardableResult
   public func execute(_ line: String) -> LineResult {
+    execute(bytes: Array(line.utf8))
+  }
+
+  /// Runs a line given as raw bytes (from a script file, which need not be valid UTF-8).
+  @discardableResult
+  public func execute(bytes: [UInt8]) -> LineResult {
     let parsed: ParsedLine?
     do {
-      parsed = try Parser.parse(line)
+      parsed = try Parser.parse(bytes: bytes)
     } catch {
-      showParseError(error, line: line)
+      showParseError(error, line: String(decoding: bytes, as: UTF8.self))
       return LineResult(ok: false, failure: error.message)
     }
     guard let parsed else { return LineResult(ok: true) }
