@@ -20,6 +20,7 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+	.build/debug/sockshell lesson test --lessons Lessons
 	$(MAKE) --no-print-directory lint
 
 lint:
@@ -29,8 +30,9 @@ format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
 
 install: release
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sockshell/lessons
 	install -m 755 .build/release/sockshell $(DESTDIR)$(PREFIX)/bin/sockshell
+	install -m 644 Lessons/*.md $(DESTDIR)$(PREFIX)/share/sockshell/lessons/
 
 clean:
 	rm -rf .build

@@ -16,6 +16,9 @@ let package = Package(
       pkgConfig: "libedit",
       providers: [.apt(["libedit-dev"])]
     ),
+    // CommonMark (lesson files) and YAML (their front matter), from Debian's packages.
+    .systemLibrary(name: "CCMark", pkgConfig: "libcmark", providers: [.apt(["libcmark-dev"])]),
+    .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
     // Small C helpers (gettid) that Glibc's module does not import.
     .target(name: "CSupport"),
     // Every socket system call, typed: descriptors, addresses, errno.
@@ -23,7 +26,7 @@ let package = Package(
     // The shell: command language, commands, session, rendering, line editor.
     .target(
       name: "SockShellKit",
-      dependencies: ["SocketLayer", "CEditLine", "CSupport"]
+      dependencies: ["SocketLayer", "CEditLine", "CSupport", "CCMark", "CYAML"]
     ),
     // Thin executable: parses the command line and hands over.
     .executableTarget(

@@ -10,7 +10,7 @@ struct SockShellMain: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sockshell",
     abstract: "An interactive socket-programming tutorial: real sockets, one system call a line.",
-    subcommands: [Start.self, Run.self],
+    subcommands: [Start.self, Run.self, Lessons.self, LessonCommand.self],
     defaultSubcommand: Start.self
   )
 }
@@ -21,6 +21,10 @@ struct DisplayOptions: ParsableArguments {
 
   @Option(name: .long, help: "In scripts, how long a blocking call may wait, in seconds (0: for ever).")
   var timeout: Int = 10
+
+  @Option(
+    name: .long, help: "The folder of lesson files (default: SOCKSHELL_LESSONS, the installed ones, or ./Lessons).")
+  var lessons: String?
 
   func validate() throws {
     guard ["auto", "always", "never"].contains(color) else {
@@ -39,7 +43,7 @@ struct Start: ParsableCommand {
   @OptionGroup var display: DisplayOptions
 
   func run() throws {
-    throw ExitCode(SockShell.start(color: display.color, timeout: display.timeout))
+    throw ExitCode(SockShell.start(color: display.color, timeout: display.timeout, lessons: display.lessons))
   }
 }
 
@@ -62,5 +66,41 @@ struct Run: ParsableCommand {
   func run() throws {
     throw ExitCode(
       SockShell.run(file: file, keepGoing: keepGoing, step: step, color: display.color, timeout: display.timeout))
+  }
+}
+
+/// `sockshell lessons [--json]`.
+struct Lessons: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List the lessons and your progress.")
+
+  @Flag(name: .long, help: "Print the list and progress as JSON (for graders).")
+  var json = false
+
+  @OptionGroup var display: DisplayOptions
+
+  func run() throws {
+    throw ExitCode(SockShell.listLessons(json: json, lessons: display.lessons))
+  }
+}
+
+/// `sockshell lesson [ID]`, `sockshell lesson test [FILE...]`.
+struct LessonCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lesson",
+    abstract: "Start a lesson (or resume where you left off); 'lesson test [FILE...]' proves lessons work.")
+
+  @Argument(help: "A lesson id; or 'test' and lesson files (all lessons when none are given).")
+  var words: [String] = []
+
+  @OptionGroup var display: DisplayOptions
+
+  func run() throws {
+    if words.first == "test" {
+      throw ExitCode(SockShell.testLessons(files: Array(words.dropFirst()), lessons: display.lessons))
+    }
+    guard words.count <= 1 else { throw ValidationError("give one lesson id (sockshell lessons lists them)") }
+    throw ExitCode(
+      SockShell.start(
+        color: display.color, timeout: display.timeout, lessons: display.lessons, lesson: .some(words.first)))
   }
 }

@@ -8,6 +8,8 @@ public enum Registry {
     NonBlockCommand.self, PollCommand.self, ListCommand.self, InspectCommand.self, AddrCommand.self,
     TCPDiagramCommand.self, TimelineCommand.self,
     TraceCommand.self, SaveCommand.self, ExportCommand.self,
+    LessonsCommand.self, LessonCommand.self, LessonStepCommand.self, LessonCheckCommand.self, LessonHintCommand.self,
+    LessonSolutionCommand.self, LessonNextCommand.self, LessonPrevCommand.self,
     HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self,
   ]
 

@@ -78,6 +78,8 @@ public struct Completer {
       return Array(HelpCommand.topics.keys.sorted()) + Registry.commands.map { $0.spec.name }
     case .errno:
       return Errno.allNames
+    case .lessons:
+      return (session.library?.lessons.map(\.id) ?? []) + ["reset", "quit"]
     case .nothing:
       return []
     }

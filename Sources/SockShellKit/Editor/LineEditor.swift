@@ -154,10 +154,10 @@ public final class LineEditor {
     } else {
       return nil
     }
-    var path = ""
-    for part in directory.split(separator: "/", omittingEmptySubsequences: false) {
-      path += (path.isEmpty && directory.hasPrefix("/") ? "" : "/") + part
-      if path.isEmpty { continue }
+    // mkdir -p, one component at a time.
+    var path = directory.hasPrefix("/") ? "" : "."
+    for part in directory.split(separator: "/") {
+      path += "/" + part
       mkdir(path, 0o700)
     }
     return directory

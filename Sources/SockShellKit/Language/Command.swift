@@ -8,6 +8,7 @@ public enum Completion: Sendable, Equatable {
   case optionValue
   case topic
   case errno
+  case lessons
   case nothing
 }
 
@@ -41,6 +42,7 @@ public struct CommandSpec: Sendable {
     case sockets = "Sockets"
     case data = "Data"
     case options = "Options and state"
+    case lessons = "Lessons"
     case shell = "Shell"
   }
 

@@ -114,6 +114,12 @@ public final class Output {
     }
   }
 
+  /// Returns what was captured so far and forgets it.
+  public func takeCaptured() -> String {
+    defer { captured = "" }
+    return captured
+  }
+
   public func flush() {
     guard let fd, !buffer.isEmpty else { return }
     buffer.withUnsafeBytes { raw in

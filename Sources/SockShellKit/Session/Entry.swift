@@ -7,12 +7,22 @@
 /// Entry points for the executable.
 public enum SockShell {
   /// `sockshell`: the line editor at a terminal, otherwise a script from standard input.
-  public static func start(color: String, timeout: Int) -> Int32 {
+  public static func start(color: String, timeout: Int, lessons: String? = nil, lesson: String?? = nil) -> Int32 {
     Signals.install()
     let interactive = isatty(0) == 1
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
     let session = Session(
       output: out, options: Session.Options(interactive: interactive, waitLimit: timeout == 0 ? nil : timeout))
+    session.library = LessonLibrary(
+      directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
+    if let lesson {
+      // sockshell lesson [ID]: start it (or resume) before the first prompt.
+      let started = session.execute(lesson.map { "lesson \(Lexer.quote(Array($0.utf8)))" } ?? "lesson")
+      if !started.ok {
+        out.flush()
+        return 1
+      }
+    }
     if interactive && isatty(1) == 1 {
       return Runner.interactive(session: session)
     }
@@ -38,5 +48,55 @@ public enum SockShell {
     return Runner.script(
       reader, session: session,
       options: .init(keepGoing: keepGoing, step: step, sourceName: file == "-" ? "standard input" : file))
+  }
+}
+
+extension SockShell {
+  /// `sockshell lessons [--json]`.
+  public static func listLessons(json: Bool, lessons: String?) -> Int32 {
+    let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: nil))
+    let session = Session(output: out)
+    session.library = LessonLibrary(
+      directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
+    let result = session.execute(json ? "lessons --json" : "lessons")
+    out.flush()
+    return result.ok ? 0 : 1
+  }
+
+  /// `sockshell lesson test [FILE...]`: every lesson, or the files given.
+  public static func testLessons(files: [String], lessons: String?) -> Int32 {
+    Signals.install()
+    let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: nil))
+    var all: [Lesson] = []
+    var ok = true
+    if files.isEmpty {
+      let library = LessonLibrary(directory: lessons, progressPath: nil)
+      for problem in library.problems {
+        out.line(problem, .error)
+        ok = false
+      }
+      if library.lessons.isEmpty {
+        out.line("no lessons found in \(library.directory ?? "any lessons folder")", .error)
+        ok = false
+      }
+      all = library.lessons
+    } else {
+      for file in files {
+        do {
+          all.append(try LessonLoader.load(path: file))
+        } catch {
+          for problem in error.problems { out.line(problem, .error) }
+          ok = false
+        }
+      }
+    }
+    var passed = 0
+    for lesson in all {
+      if LessonTester.test(lesson, out: out) { passed += 1 } else { ok = false }
+      out.flush()
+    }
+    out.line("\(passed) of \(all.count) lessons passed")
+    out.flush()
+    return ok ? 0 : 1
   }
 }

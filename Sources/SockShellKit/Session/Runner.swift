@@ -71,6 +71,7 @@ public enum Runner {
     let editor = LineEditor(completer: Completer(session: session), historyPath: directory.map { $0 + "/history" })
     session.out.line("SockShell: real sockets, one system call a line. Type help, or Tab to complete.", .note)
     while !session.wantsExit {
+      editor.setPrompt(session.prompt)
       session.out.flush()
       switch editor.readLine() {
       case .endOfInput:
@@ -80,10 +81,12 @@ public enum Runner {
       case .interrupted:
         continue
       case .line(let text):
-        guard !text.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
-        editor.remember(text)
-        session.history.append(text)
-        session.execute(text)
+        if !text.allSatisfy({ $0 == " " || $0 == "\t" }) {
+          editor.remember(text)
+          session.history.append(text)
+          session.execute(text)
+          session.lessonRun?.tick()
+        }
       }
     }
     session.finish()
@@ -134,6 +137,7 @@ public enum Runner {
       }
       session.history.append(line)
       let result = session.execute(bytes: raw)
+      session.lessonRun?.tick()
       if !result.ok {
         failures.append((lineNumber, result.failure ?? "failed"))
         if !options.keepGoing { break }

@@ -103,6 +103,9 @@ public final class Session {
   public private(set) var transcript: [TranscriptEntry] = []
   /// Lines entered, for `history`.
   public var history: [String] = []
+  /// The lessons this shell offers, and the one being taken.
+  public var library: LessonLibrary?
+  public var lessonRun: LessonRun?
   /// Set by quit/exit.
   public var wantsExit = false
   /// Descriptors the running command used.
@@ -280,9 +283,13 @@ public final class Session {
     descriptors[descriptor.fd] = descriptor
   }
 
+  /// The prompt: with the lesson and step when one is being taken.
+  public var prompt: String { lessonRun?.prompt ?? "sockshell> " }
+
   /// Closes every descriptor the shell made (Ctrl-D, end of input); returns them.
   @discardableResult
   public func closeAll() -> [Descriptor] {
+    lessonRun?.end()
     let open = openDescriptors
     for descriptor in open {
       _ = Sys.close(descriptor.fd)
@@ -382,6 +389,20 @@ public final class Session {
     }
     let limit = !nonBlocking && !options.interactive ? options.waitLimit : nil
     let alarm = limit.flatMap { Signals.armAlarm(seconds: $0) }
+    // With a lesson partner, wait in short polls so that the partner can act meanwhile.
+    if let run = lessonRun, !nonBlocking, fd >= 0 {
+      while true {
+        if Signals.takeInterrupt() || alarm.map({ $0.fired }) == true {
+          if let alarm { lastInterruptWasTimeout = alarm.disarm() }
+          if options.interactive { out.write("\n") }
+          return .failure(Errno(EINTR))
+        }
+        let ready = (try? Sys.poll([fd], events: events, timeoutMilliseconds: 50).get().first) ?? 1
+        if ready != 0 { break }
+        run.partner.advance(learner: self)
+        out.flush()
+      }
+    }
     let result = body()
     if let alarm { lastInterruptWasTimeout = alarm.disarm() }
     // The terminal echoed ^C without a newline: start the report on a line of its own.

@@ -68,6 +68,9 @@ public enum Signals {
     let timer: timer_t
     let previousMask: sigset_t
 
+    /// Whether the timer has fired (without stopping it).
+    var fired: Bool { Signals.alarmed.load(ordering: .relaxed) }
+
     /// Stops the timer and restores the thread's signal mask; returns whether it fired.
     func disarm() -> Bool {
       timer_delete(timer)

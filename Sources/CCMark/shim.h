@@ -1,0 +1,2 @@
+// libcmark, the CommonMark reference parser (Debian's libcmark-dev).
+#include <cmark.h>

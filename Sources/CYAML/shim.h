@@ -1,0 +1,2 @@
+// libyaml, for lesson front matter (Debian's libyaml-dev).
+#include <yaml.h>

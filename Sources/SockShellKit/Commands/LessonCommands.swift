@@ -1,0 +1,255 @@
+import SocketLayer
+
+/// `lessons [--json]`: the lessons, with what they require and the learner's progress.
+struct LessonsCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "lessons",
+    synopsis: "lessons [--json]",
+    summary: "the lessons, with what each requires and how far you got",
+    completion: [.words(["--json"])],
+    group: .lessons
+  )
+
+  var json = false
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    if let token = arguments.peek {
+      guard token.text == "--json" else { throw arguments.error("lessons takes only --json", at: token) }
+      json = true
+      arguments.index += 1
+    }
+  }
+
+  var arguments: [String] { json ? ["--json"] : [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard let library = session.library else {
+      session.out.line("error: no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)", .error)
+      return .refused("no lessons")
+    }
+    if json {
+      let entries = library.lessons.map { lesson -> JSON in
+        let entry = library.progress.lessons[lesson.id]
+        return .object([
+          ("id", .string(lesson.id)), ("title", .string(lesson.title)), ("steps", .integer(lesson.steps.count)),
+          ("requires", .array(lesson.requires.map(JSON.string))),
+          ("step", entry.map { .integer($0.step + 1) } ?? .null), ("done", .bool(entry?.done ?? false)),
+        ])
+      }
+      session.out.line(
+        JSON.object([("lessons", .array(entries)), ("current", library.progress.current.map(JSON.string) ?? .null)])
+          .text)
+      return .done
+    }
+    for problem in library.problems { session.out.line(problem, .error) }
+    var rows = [["ID", "TITLE", "STEPS", "REQUIRES", "PROGRESS"]]
+    for lesson in library.lessons {
+      let entry = library.progress.lessons[lesson.id]
+      let progress = entry.map { $0.done ? "done" : "step \($0.step + 1)" } ?? "-"
+      rows.append([
+        lesson.id, lesson.title, "\(lesson.steps.count)",
+        lesson.requires.isEmpty ? "-" : lesson.requires.joined(separator: ", "),
+        progress,
+      ])
+    }
+    for line in Table.render(rows) { session.out.line(line.text, line.isHeader ? .heading : .plain) }
+    session.note("Start one with: lesson ID (lesson alone resumes where you left off).")
+    return .done
+  }
+}
+
+/// `lesson [ID|reset|quit]`.
+struct LessonCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "lesson",
+    synopsis: "lesson [ID|reset|quit]",
+    summary: "start or resume a lesson; lesson alone resumes where you left off",
+    example: "lesson first-server",
+    completion: [.lessons],
+    group: .lessons
+  )
+
+  var word: String?
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    word = arguments.isAtEnd ? nil : try arguments.word("ID")
+  }
+
+  var arguments: [String] { word.map { [Lexer.quote(Array($0.utf8))] } ?? [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    guard let library = session.library, !library.lessons.isEmpty else {
+      session.out.line("error: no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)", .error)
+      return .refused("no lessons")
+    }
+    switch word {
+    case "quit"?:
+      guard let run = session.lessonRun else {
+        session.note("No lesson is running.")
+        return .done
+      }
+      run.end()
+      session.lessonRun = nil
+      session.note("Left \(run.lesson.id); your progress is kept. lesson resumes it.")
+      return .done
+    case "reset"?:
+      guard let run = session.lessonRun else {
+        session.note("No lesson is running: lesson ID starts one.")
+        return .done
+      }
+      library.progress.lessons[run.lesson.id] = nil
+      _ = library.save()
+      return LessonCommand.start(run.lesson.id, step: 0, session: session)
+    case let id?:
+      guard library.lesson(id) != nil else {
+        let message = "no lesson '\(ByteText.sanitized(id))'; lessons lists them"
+        session.out.line("error: \(message)", .error)
+        return .refused(message)
+      }
+      let entry = library.progress.lessons[id]
+      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, session: session)
+    case nil:
+      // Resume: the current lesson, else the first not done, else the first.
+      let id =
+        library.progress.current.flatMap { library.lesson($0)?.id }
+        ?? library.lessons.first { library.progress.lessons[$0.id]?.done != true }?.id ?? library.lessons[0].id
+      let entry = library.progress.lessons[id]
+      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, session: session)
+    }
+  }
+
+  static func start(_ id: String, step: Int, session: Session) -> CommandOutcome {
+    guard let lesson = session.library?.lesson(id) else { return .refused("no lesson") }
+    session.lessonRun?.end()
+    let run = LessonRun(lesson: lesson, step: step, session: session)
+    session.lessonRun = run
+    session.out.line(lesson.title, .heading)
+    for line in run.lesson.introduction { session.out.line("  " + line) }
+    run.saveProgress(done: session.library?.progress.lessons[id]?.done == true)
+    run.begin()
+    return .done
+  }
+}
+
+/// The commands inside a lesson: step, check, hint, solution, next, prev.
+struct LessonStepCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "step",
+    synopsis: "step",
+    summary: "show the current lesson step again",
+    group: .lessons
+  )
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    run.show()
+    return .done
+  }
+
+  static func current(_ session: Session) -> LessonRun? {
+    if let run = session.lessonRun { return run }
+    session.out.line("error: no lesson is running: lesson starts one (lessons lists them)", .error)
+    return nil
+  }
+}
+
+struct LessonCheckCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "check",
+    synopsis: "check",
+    summary: "run the step's checks against your sockets and say what is missing",
+    group: .lessons
+  )
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    let failures = run.failures()
+    if failures.isEmpty {
+      context.session.out.line("Every check holds.", .success)
+      return .done
+    }
+    for (line, why) in failures {
+      context.session.out.line("✗ \(line)", .error)
+      context.session.note(why)
+    }
+    return .done
+  }
+}
+
+struct LessonHintCommand: ShellCommand {
+  static let spec = CommandSpec(name: "hint", synopsis: "hint", summary: "the next hint for this step", group: .lessons)
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    let hints = run.step.hints
+    guard !hints.isEmpty else {
+      context.session.note("This step has no hint: try check, or solution.")
+      return .done
+    }
+    let index = min(run.hintIndex, hints.count - 1)
+    context.session.out.line("Hint \(index + 1) of \(hints.count):", .heading)
+    for line in hints[index].split(separator: "\n", omittingEmptySubsequences: false) {
+      context.session.out.line("  " + line)
+    }
+    run.hintIndex += 1
+    return .done
+  }
+}
+
+struct LessonSolutionCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "solution", synopsis: "solution", summary: "the commands that solve this step (asks first)", group: .lessons)
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    if !run.solutionAsked {
+      run.solutionAsked = true
+      context.session.note("Sure? Trying first teaches more (hint gives a clue). Type solution again to see it.")
+      return .done
+    }
+    context.session.out.line("Solution:", .heading)
+    for line in run.step.solution { context.session.out.line("  " + line.text) }
+    return .done
+  }
+}
+
+struct LessonNextCommand: ShellCommand {
+  static let spec = CommandSpec(name: "next", synopsis: "next", summary: "skip to the next step", group: .lessons)
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    run.move(by: 1)
+    return .done
+  }
+}
+
+struct LessonPrevCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "prev", synopsis: "prev", summary: "go back to the previous step", group: .lessons)
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
+  var arguments: [String] { [] }
+
+  func run(_ context: CommandContext) -> CommandOutcome {
+    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    run.move(by: -1)
+    return .done
+  }
+}

@@ -1,0 +1,352 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// One assertion of a lesson step, in the check language:
+/// `socket [FD] KEY=VALUE...`, `no socket ...`, `sockets ... = N`, `called SYSCALL [ok|failed|errno=NAME]`,
+/// `received [FD] "TEXT"`, `sent [FD] "TEXT"`, `partner received "TEXT"`, `partner connected`, `partner closed`.
+public enum Check: Sendable, Equatable {
+  public enum Comparison: String, Sendable, Equatable {
+    case equal = "=", less = "<", greater = ">", lessOrEqual = "<=", greaterOrEqual = ">="
+
+    func holds(_ left: Int, _ right: Int) -> Bool {
+      switch self {
+      case .equal: left == right
+      case .less: left < right
+      case .greater: left > right
+      case .lessOrEqual: left <= right
+      case .greaterOrEqual: left >= right
+      }
+    }
+  }
+
+  /// `KEY=VALUE` (or `KEY>=VALUE`...).
+  public struct Condition: Sendable, Equatable {
+    public var key: String
+    public var comparison: Comparison
+    public var value: String
+  }
+
+  public enum CallOutcome: Sendable, Equatable {
+    case any, ok, failed
+    case errno(Errno)
+  }
+
+  case socket(DescriptorRef?, [Condition])
+  case noSocket([Condition])
+  case count([Condition], Comparison, Int)
+  case called(String, CallOutcome)
+  case received(DescriptorRef?, [UInt8])
+  case sent(DescriptorRef?, [UInt8])
+  case partnerReceived([UInt8])
+  case partnerConnected
+  case partnerClosed
+
+  static let keys: Set<String> = [
+    "family", "type", "state", "local", "peer", "backlog", "nonblocking", "recvq", "sendq",
+  ]
+  static let numericKeys: Set<String> = ["backlog", "recvq", "sendq"]
+  static let syscalls: Set<String> = [
+    "socket", "bind", "listen", "accept", "connect", "send", "recv", "sendto", "recvfrom", "close", "shutdown",
+    "getsockname", "getpeername", "setsockopt", "getsockopt", "fcntl", "poll",
+  ]
+
+  public static func parse(_ line: String) throws(ParseError) -> Check {
+    let tokens = try Lexer.tokenize(line)
+    guard let first = tokens.first else { throw ParseError("an empty check") }
+    let words = tokens.map(\.text)
+    func conditions(_ tokens: ArraySlice<Token>) throws(ParseError) -> [Condition] {
+      var result: [Condition] = []
+      for token in tokens {
+        let text = token.text
+        guard let condition = condition(text) else {
+          throw ParseError(
+            "'\(text)' is not KEY=VALUE (keys: \(keys.sorted().joined(separator: ", ")), or an option name)",
+            column: token.column)
+        }
+        let key = condition.key
+        guard keys.contains(key) || SocketOption.named(key) != nil else {
+          throw ParseError(
+            "unknown key '\(key)': use \(keys.sorted().joined(separator: ", ")) or an option name", column: token.column
+          )
+        }
+        if condition.comparison != .equal && !numericKeys.contains(key) {
+          throw ParseError("\(key) compares with = only", column: token.column)
+        }
+        if numericKeys.contains(key) && Int(condition.value) == nil {
+          throw ParseError("\(key) takes a number", column: token.column)
+        }
+        if key == "state" && TCPState(name: condition.value) == nil
+          && !["CONNECTED", "UNCONN"].contains(condition.value.uppercased())
+        {
+          throw ParseError(
+            "'\(condition.value)' is not a TCP state (LISTEN, ESTABLISHED, CLOSE_WAIT...)", column: token.column)
+        }
+        result.append(condition)
+      }
+      return result
+    }
+    func fdAndRest(_ tokens: ArraySlice<Token>) -> (DescriptorRef?, ArraySlice<Token>) {
+      if let token = tokens.first, token.isBare, !token.text.contains("="), !token.text.contains("<"),
+        !token.text.contains(">"), let ref = DescriptorRef(word: token.text)
+      {
+        return (ref, tokens.dropFirst())
+      }
+      return (nil, tokens)
+    }
+    switch words[0] {
+    case "socket":
+      let (fd, rest) = fdAndRest(tokens.dropFirst())
+      return .socket(fd, try conditions(rest))
+    case "no":
+      guard words.count >= 2, words[1] == "socket" else {
+        throw ParseError("write: no socket KEY=VALUE...", column: first.column)
+      }
+      return .noSocket(try conditions(tokens.dropFirst(2)))
+    case "sockets":
+      guard tokens.count >= 3, let last = Int(words[words.count - 1]),
+        let comparison = Comparison(rawValue: words[words.count - 2])
+      else {
+        throw ParseError("write: sockets KEY=VALUE... = N (or >= N, <= N...)", column: first.column)
+      }
+      return .count(try conditions(tokens.dropFirst().dropLast(2)), comparison, last)
+    case "called":
+      guard words.count >= 2, syscalls.contains(words[1]) else {
+        throw ParseError(
+          "called takes a system call: \(syscalls.sorted().joined(separator: ", "))", column: first.column)
+      }
+      guard words.count <= 3 else { throw ParseError("write: called SYSCALL [ok|failed|errno=NAME]") }
+      if words.count == 2 { return .called(words[1], .any) }
+      switch words[2] {
+      case "ok": return .called(words[1], .ok)
+      case "failed": return .called(words[1], .failed)
+      default:
+        guard words[2].hasPrefix("errno="), let errno = Errno(named: String(words[2].dropFirst(6))) else {
+          throw ParseError("after called \(words[1]): ok, failed or errno=NAME", column: tokens[2].column)
+        }
+        return .called(words[1], .errno(errno))
+      }
+    case "received", "sent":
+      let (fd, rest) = fdAndRest(tokens.dropFirst())
+      guard rest.count == 1, let text = rest.first, !text.isBare || text.text.isEmpty == false else {
+        throw ParseError("write: \(words[0]) [FD] \"TEXT\"", column: first.column)
+      }
+      return words[0] == "received" ? .received(fd, text.bytes) : .sent(fd, text.bytes)
+    case "partner":
+      guard words.count >= 2 else {
+        throw ParseError("write: partner received \"TEXT\", partner connected or partner closed")
+      }
+      switch words[1] {
+      case "received" where words.count == 3: return .partnerReceived(tokens[2].bytes)
+      case "connected" where words.count == 2: return .partnerConnected
+      case "closed" where words.count == 2: return .partnerClosed
+      default:
+        throw ParseError(
+          "write: partner received \"TEXT\", partner connected or partner closed", column: tokens[1].column)
+      }
+    default:
+      throw ParseError(
+        "unknown check '\(words[0])': use socket, no socket, sockets, called, received, sent or partner",
+        column: first.column)
+    }
+  }
+
+  /// Splits `key>=value` at its comparison.
+  static func condition(_ text: String) -> Condition? {
+    for symbol in [">=", "<=", "=", ">", "<"] {
+      if let range = text.firstRange(of: symbol) {
+        let key = String(text[..<range.lowerBound]).lowercased()
+        let value = String(text[range.upperBound...])
+        guard !key.isEmpty, !value.isEmpty, let comparison = Comparison(rawValue: symbol) else { return nil }
+        return Condition(key: key, comparison: comparison, value: value)
+      }
+    }
+    return nil
+  }
+}
+
+/// What checks look at: the learner's session (its descriptors, read from the kernel, and its
+/// calls since the step began) and the partner's calls.
+struct CheckContext {
+  let session: Session
+  let stepStart: Int
+  let partner: Session?
+  let partnerStart: Int
+}
+
+extension Check {
+  /// Whether the check holds now, and if not, why, from the difference between expected and actual.
+  func evaluate(_ context: CheckContext) -> (holds: Bool, why: String) {
+    let session = context.session
+    switch self {
+    case .socket(let ref, let conditions):
+      var snapshots = session.snapshots()
+      if let ref {
+        guard case .success(let descriptor) = session.resolve(ref) else {
+          return (false, "there is no descriptor \(ref) yet")
+        }
+        snapshots = snapshots.filter { $0.descriptor.fd == descriptor.fd }
+      }
+      if snapshots.contains(where: { Check.matches($0, conditions).isEmpty }) { return (true, "") }
+      let wanted =
+        "expected a socket with "
+        + conditions.map { "\($0.key)\($0.comparison.rawValue)\($0.value)" }.joined(separator: ", ")
+      guard
+        let closest = snapshots.min(by: { Check.matches($0, conditions).count < Check.matches($1, conditions).count })
+      else {
+        return (false, wanted + "; you have no socket yet")
+      }
+      let misses = Check.matches(closest, conditions).joined(separator: ", ")
+      return (false, "\(wanted); the closest, fd \(closest.descriptor.label), has \(misses)")
+    case .noSocket(let conditions):
+      if let found = session.snapshots().first(where: { Check.matches($0, conditions).isEmpty }) {
+        return (false, "expected no such socket, but fd \(found.descriptor.label) is one")
+      }
+      return (true, "")
+    case .count(let conditions, let comparison, let number):
+      let count = session.snapshots().filter { Check.matches($0, conditions).isEmpty }.count
+      return comparison.holds(count, number)
+        ? (true, "") : (false, "expected \(comparison.rawValue) \(number) such sockets, found \(count)")
+    case .called(let syscall, let outcome):
+      let calls = session.records.dropFirst(context.stepStart).filter { $0.syscall == syscall }
+      let found = calls.contains { record in
+        switch outcome {
+        case .any: true
+        case .ok: record.errno == nil
+        case .failed: record.errno != nil
+        case .errno(let errno): record.errno == errno
+        }
+      }
+      if found { return (true, "") }
+      if calls.isEmpty { return (false, "expected a call to \(syscall) in this step; there was none yet") }
+      let seen = calls.map { $0.errno.map { "-1 \($0.name)" } ?? "\($0.result)" }.joined(separator: ", ")
+      return (false, "expected \(syscall) to \(outcome.text); it returned \(seen)")
+    case .received(let ref, let text), .sent(let ref, let text):
+      let receiving = { if case .received = self { return true } else { return false } }()
+      let names = receiving ? ["recv", "recvfrom"] : ["send", "sendto"]
+      let fd = ref.flatMap { try? session.resolve($0).get().fd }
+      let records = session.records.dropFirst(context.stepStart).filter {
+        names.contains($0.syscall) && $0.errno == nil && (fd == nil || $0.fd == fd)
+      }
+      let joined = records.flatMap(\.data)
+      if Check.contains(joined, text) { return (true, "") }
+      return (
+        false,
+        "expected to have \(receiving ? "received" : "sent") \(ByteText.quoted(text)) in this step; so far: \(ByteText.quoted(joined, limit: 40))"
+      )
+    case .partnerReceived(let text):
+      let data = (context.partner?.records ?? []).dropFirst(context.partnerStart).filter {
+        ($0.syscall == "recv" || $0.syscall == "recvfrom") && $0.errno == nil
+      }.flatMap(\.data)
+      return Check.contains(data, text)
+        ? (true, "")
+        : (
+          false,
+          "the partner has not received \(ByteText.quoted(text)) yet (it got \(ByteText.quoted(data, limit: 40)))"
+        )
+    case .partnerConnected:
+      let ok = (context.partner?.records ?? []).contains {
+        ($0.syscall == "connect" || $0.syscall == "accept") && $0.errno == nil
+      }
+      return ok ? (true, "") : (false, "the partner is not connected yet")
+    case .partnerClosed:
+      let ok = (context.partner?.records ?? []).dropFirst(context.partnerStart).contains {
+        ($0.syscall == "close" && $0.errno == nil) || ($0.syscall == "recv" && $0.result == 0)
+      }
+      return ok ? (true, "") : (false, "the partner has not closed yet")
+    }
+  }
+
+  static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    if needle.isEmpty { return true }
+    guard haystack.count >= needle.count else { return false }
+    for start in 0...(haystack.count - needle.count) where haystack[start..<start + needle.count].elementsEqual(needle)
+    {
+      return true
+    }
+    return false
+  }
+
+  /// The conditions a snapshot misses, described ("state CLOSED", "local 0.0.0.0:8080"); empty when all hold.
+  static func matches(_ snapshot: SocketSnapshot, _ conditions: [Condition]) -> [String] {
+    var misses: [String] = []
+    for condition in conditions {
+      let value = condition.value
+      switch condition.key {
+      case "family":
+        if snapshot.descriptor.family.rawValue != value.lowercased() {
+          misses.append("family \(snapshot.descriptor.family.rawValue)")
+        }
+      case "type":
+        let type = snapshot.descriptor.type == .stream ? ["tcp", "stream"] : ["udp", "dgram", "datagram"]
+        if !type.contains(value.lowercased()) { misses.append("type \(snapshot.typeText)") }
+      case "state":
+        let wanted = TCPState(name: value)?.name ?? value.uppercased()
+        if snapshot.state != wanted {
+          misses.append(
+            "state \(snapshot.state)" + (wanted == "LISTEN" && snapshot.state != "LISTEN" ? " (not listening)" : ""))
+        }
+      case "local":
+        if !addressMatches(snapshot.local, pattern: value) { misses.append("local \(snapshot.localText)") }
+      case "peer":
+        if !addressMatches(snapshot.peer, pattern: value) { misses.append("peer \(snapshot.peerText)") }
+      case "backlog":
+        let backlog = snapshot.listening ? snapshot.sendQ ?? -1 : -1
+        if !condition.comparison.holds(backlog, Int(value) ?? 0) {
+          misses.append(snapshot.listening ? "backlog \(backlog)" : "no backlog (not listening)")
+        }
+      case "recvq", "sendq":
+        let actual = (condition.key == "recvq" ? snapshot.recvQ : snapshot.sendQ) ?? -1
+        if !condition.comparison.holds(actual, Int(value) ?? 0) { misses.append("\(condition.key) \(actual)") }
+      case "nonblocking":
+        let wanted = OptionWords.flag(value) ?? false
+        if snapshot.nonBlocking != wanted { misses.append(snapshot.nonBlocking ? "non-blocking" : "blocking") }
+      default:
+        guard let option = SocketOption.named(condition.key) else { continue }
+        let actual: Int32
+        switch option.get(snapshot.descriptor.fd) {
+        case .success(.integer(let number)): actual = number
+        case .success(.linger(let on, _)): actual = on ? 1 : 0
+        case .success(.milliseconds(let ms)): actual = Int32(ms)
+        case .failure: actual = -1
+        }
+        let wanted = OptionWords.flag(value).map { $0 ? Int32(1) : 0 } ?? Int32(value) ?? -1
+        if (option.kind == .flag ? (actual != 0 ? 1 : 0) : actual) != wanted {
+          misses.append("\(option.name)=\(actual)")
+        }
+      }
+    }
+    return misses
+  }
+
+  /// `127.0.0.1:*`, `*:8080`, `*:*`, `[::1]:*`, a path: `*` stands for any host or port.
+  static func addressMatches(_ address: SocketAddress?, pattern: String) -> Bool {
+    if pattern == "*" { return address != nil }
+    guard let address else { return pattern == "-" }
+    if address.family == .unix { return pattern == address.host }
+    var host = pattern
+    var port = "*"
+    if let colon = pattern.lastIndex(of: ":") {
+      host = String(pattern[..<colon])
+      port = String(pattern[pattern.index(after: colon)...])
+    }
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    let hostOK = host == "*" || host == address.host || (host == "0.0.0.0" && address.isWildcard)
+    let portOK = port == "*" || UInt16(port) == address.port
+    return hostOK && portOK
+  }
+}
+
+extension Check.CallOutcome {
+  var text: String {
+    switch self {
+    case .any: "be made"
+    case .ok: "succeed"
+    case .failed: "fail"
+    case .errno(let errno): "fail with \(errno.name)"
+    }
+  }
+}

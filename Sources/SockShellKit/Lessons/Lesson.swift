@@ -1,0 +1,256 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import CCMark
+import SocketLayer
+
+/// A line of a lesson block, with where it stands in the file.
+public struct LessonLine: Sendable, Equatable {
+  public var text: String
+  public var line: Int
+}
+
+/// One step: prose and examples to show, checks that decide when it is done, hints, a solution,
+/// and what the partner does when the step starts.
+public struct LessonStep: Sendable {
+  public var title: String
+  public var line: Int
+  /// What the learner reads (Markdown as written, with examples).
+  public var text: [String] = []
+  public var checks: [LessonLine] = []
+  public var hints: [String] = []
+  public var solution: [LessonLine] = []
+  public var partner: [LessonLine] = []
+}
+
+/// A lesson file: front matter, an introduction, steps.
+public struct Lesson: Sendable {
+  public var id: String
+  public var title: String
+  public var summary: String
+  public var requires: [String]
+  public var path: String
+  public var introduction: [String] = []
+  public var steps: [LessonStep] = []
+
+  /// The `{port}`, `{port2}`... placeholders the lesson uses.
+  public var portPlaceholders: [String] {
+    var found: Set<String> = []
+    func scan(_ text: String) {
+      var rest = Substring(text)
+      while let open = rest.firstRange(of: "{port") {
+        let after = rest[open.upperBound...]
+        let digits = after.prefix { $0.isASCIIDigitCharacter }
+        if after.dropFirst(digits.count).first == "}" { found.insert("{port\(digits)}") }
+        rest = after
+      }
+    }
+    for line in introduction { scan(line) }
+    for step in steps {
+      for line in step.text + step.hints + [step.title] { scan(line) }
+      for line in step.checks + step.solution + step.partner { scan(line.text) }
+    }
+    return found.sorted()
+  }
+
+  /// The lesson with each placeholder replaced (ports picked when the lesson starts).
+  public func substituting(_ values: [String: String]) -> Lesson {
+    func fill(_ text: String) -> String {
+      var result = text
+      for (key, value) in values { result = result.replacing(key, with: value) }
+      return result
+    }
+    func fill(_ line: LessonLine) -> LessonLine { LessonLine(text: fill(line.text), line: line.line) }
+    var copy = self
+    copy.introduction = introduction.map(fill)
+    copy.steps = steps.map { step in
+      var step = step
+      step.title = fill(step.title)
+      step.text = step.text.map(fill)
+      step.hints = step.hints.map(fill)
+      step.checks = step.checks.map(fill)
+      step.solution = step.solution.map(fill)
+      step.partner = step.partner.map(fill)
+      return step
+    }
+    return copy
+  }
+}
+
+/// Problems in a lesson file, each as `FILE:LINE: message`.
+public struct LessonError: Error, Sendable, CustomStringConvertible {
+  public var problems: [String]
+  public var description: String { problems.joined(separator: "\n") }
+}
+
+/// Reads lesson files with libcmark (CommonMark) and libyaml (front matter).
+public enum LessonLoader {
+  static let blockKinds: Set<String> = ["sockshell", "check", "hint", "solution", "partner"]
+  /// Code blocks that are only shown (C or Python next to the shell commands, output).
+  static let displayKinds: Set<String> = ["", "c", "python", "sh", "shell", "console", "text", "bash"]
+  static let frontMatterKeys: Set<String> = ["id", "title", "summary", "requires"]
+
+  public static func load(path: String) throws(LessonError) -> Lesson {
+    guard case .success(let bytes) = Transfer.readFile(path, limit: 1 << 20) else {
+      throw LessonError(problems: ["\(path):1: cannot read the lesson file (or it is over 1 MiB)"])
+    }
+    return try parse(String(decoding: bytes, as: UTF8.self), path: path)
+  }
+
+  public static func parse(_ source: String, path: String) throws(LessonError) -> Lesson {
+    var problems: [String] = []
+    func problem(_ line: Int, _ message: String) { problems.append("\(path):\(line): \(message)") }
+    var lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if lines.last == "" { lines.removeLast() }
+
+    // Front matter between --- lines.
+    var bodyStart = 0
+    var front = FrontMatter()
+    if lines.first == "---", let close = lines.dropFirst().firstIndex(of: "---") {
+      let yaml = lines[1..<close].joined(separator: "\n")
+      do {
+        front = try FrontMatter.parse(yaml)
+      } catch {
+        problem(error.line + 2, error.message)
+      }
+      bodyStart = close + 1
+    } else {
+      problem(1, "a lesson starts with front matter: ---, then id: and title:, then ---")
+    }
+    for key in front.values.keys where !frontMatterKeys.contains(key) {
+      problem((front.lines[key] ?? 0) + 2, "unknown front matter key '\(key)' (use id, title, summary, requires)")
+    }
+    func text(_ key: String) -> String? {
+      if case .text(let value)? = front.values[key] { return value }
+      return nil
+    }
+    let id = text("id") ?? ""
+    if id.isEmpty || !DescriptorRef.isValidName(id) {
+      problem(1, "the front matter needs an id: letters, digits, - and _ (id: first-server)")
+    }
+    let title = text("title") ?? ""
+    if title.isEmpty { problem(1, "the front matter needs a title") }
+    var requires: [String] = []
+    switch front.values["requires"] {
+    case .list(let list)?: requires = list
+    case .text(let one)?: requires = one.isEmpty ? [] : [one]
+    case nil: break
+    }
+    var lesson = Lesson(
+      id: id, title: title, summary: text("summary") ?? "", requires: requires, path: path)
+
+    // The body, parsed by libcmark. Line numbers from cmark are 1-based within the body.
+    let body = lines[bodyStart...].joined(separator: "\n")
+    let offset = bodyStart
+    guard let document = cmark_parse_document(body, body.utf8.count, CMARK_OPT_DEFAULT) else {
+      throw LessonError(problems: ["\(path):1: cannot parse the Markdown"])
+    }
+    defer { cmark_node_free(document) }
+    var node = cmark_node_first_child(document)
+    var current: LessonStep?
+    func appendText(_ newLines: [String]) {
+      if current != nil { current!.text += newLines } else { lesson.introduction += newLines }
+    }
+    while let this = node {
+      let start = Int(cmark_node_get_start_line(this))
+      let end = Int(cmark_node_get_end_line(this))
+      let fileLine = start + offset
+      let sourceLines = Array(lines[min(lines.count, offset + start - 1)..<min(lines.count, offset + end)])
+      switch cmark_node_get_type(this) {
+      case CMARK_NODE_HEADING:
+        let level = cmark_node_get_heading_level(this)
+        let heading = plainText(this)
+        if level == 2 {
+          if let finished = current { lesson.steps.append(finished) }
+          current = LessonStep(title: heading, line: fileLine)
+        } else if level > 2 {
+          appendText(sourceLines)
+        }
+      case CMARK_NODE_CODE_BLOCK:
+        let info = cmark_node_get_fence_info(this).map { String(cString: $0) } ?? ""
+        let kind = info.split(separator: " ").first.map(String.init) ?? ""
+        let literal = cmark_node_get_literal(this).map { String(cString: $0) } ?? ""
+        var blockLines: [LessonLine] = []
+        for (index, text) in literal.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+          let trimmed = text.drop { $0 == " " }
+          if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+          blockLines.append(LessonLine(text: String(text), line: fileLine + 1 + index))
+        }
+        if blockKinds.contains(kind) && kind != "sockshell" && current == nil {
+          problem(fileLine, "a \(kind) block belongs to a step: put a ## heading before it")
+          break
+        }
+        switch kind {
+        case "sockshell":
+          for line in blockLines {
+            do { _ = try Parser.parse(line.text) } catch { problem(line.line, "example: \(error.message)") }
+          }
+          appendText(["```sockshell"] + blockLines.map(\.text) + ["```"])
+        case "check":
+          current!.checks += blockLines
+        case "hint":
+          current!.hints.append(literal.trimmingTrailingNewlines)
+        case "solution":
+          current!.solution += blockLines
+        case "partner":
+          current!.partner += blockLines
+        default:
+          if displayKinds.contains(kind) {
+            appendText(sourceLines)
+          } else {
+            problem(
+              fileLine,
+              "unknown block kind '\(kind)': use sockshell, check, hint, solution or partner (or c, python, text to show code)"
+            )
+          }
+        }
+      default:
+        appendText(sourceLines + [""])
+      }
+      node = cmark_node_next(this)
+    }
+    if let finished = current { lesson.steps.append(finished) }
+    if lesson.steps.isEmpty { problem(offset + 1, "a lesson needs at least one step: a ## heading") }
+
+    // Validate each step against the languages, with stand-in ports.
+    var standIns: [String: String] = [:]
+    for (index, placeholder) in lesson.portPlaceholders.enumerated() { standIns[placeholder] = "\(40000 + index)" }
+    let checkable = lesson.substituting(standIns.merging(["{listening}": "127.0.0.1:40999"]) { $1 })
+    for step in checkable.steps {
+      if step.checks.isEmpty { problem(step.line, "step '\(step.title)' has no check block: how would it end?") }
+      for line in step.checks {
+        do { _ = try Check.parse(line.text) } catch { problem(line.line, "check: \(error.message)") }
+      }
+      for line in step.solution {
+        do { _ = try Parser.parse(line.text) } catch { problem(line.line, "solution: \(error.message)") }
+      }
+      for line in step.partner {
+        do { _ = try PartnerLine.parse(line.text) } catch { problem(line.line, "partner: \(error.message)") }
+      }
+    }
+    if !problems.isEmpty { throw LessonError(problems: problems) }
+    return lesson
+  }
+
+  /// The text of a heading (its text and code children).
+  static func plainText(_ node: OpaquePointer) -> String {
+    var text = ""
+    var child = cmark_node_first_child(node)
+    while let this = child {
+      if let literal = cmark_node_get_literal(this) { text += String(cString: literal) }
+      text += plainText(this)
+      child = cmark_node_next(this)
+    }
+    return text
+  }
+}
+
+extension String {
+  var trimmingTrailingNewlines: String {
+    var copy = self
+    while copy.last == "\n" { copy.removeLast() }
+    return copy
+  }
+}

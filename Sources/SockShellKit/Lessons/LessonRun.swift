@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import SocketLayer
+
+/// The lessons a shell can offer: found in a folder, loaded and validated, with the learner's progress.
+public final class LessonLibrary {
+  public let directory: String?
+  public private(set) var lessons: [Lesson] = []
+  public private(set) var problems: [String] = []
+  public var progress = Progress()
+  let progressPath: String?
+
+  /// Lessons from, in order: `--lessons DIR`, `SOCKSHELL_LESSONS`, the installed share folder, the
+  /// source tree's Lessons/.
+  public init(directory explicit: String?, progressPath: String?) {
+    directory = LessonLibrary.findDirectory(explicit)
+    self.progressPath = progressPath
+    if let directory {
+      for file in LessonLibrary.markdownFiles(in: directory) where !file.hasSuffix("/README.md") {
+        do {
+          lessons.append(try LessonLoader.load(path: file))
+        } catch {
+          problems += error.problems
+        }
+      }
+    }
+    let ids = Set(lessons.map(\.id))
+    for lesson in lessons {
+      for required in lesson.requires where !ids.contains(required) {
+        problems.append("\(lesson.path):1: requires names a lesson that does not exist: \(required)")
+      }
+    }
+    if let progressPath {
+      let (loaded, warning) = Progress.load(path: progressPath)
+      progress = loaded
+      if let warning { problems.append("warning: " + warning) }
+    }
+  }
+
+  public func lesson(_ id: String) -> Lesson? { lessons.first { $0.id == id } }
+
+  public func save() -> String? { progressPath.flatMap { progress.save(path: $0) } }
+
+  static func findDirectory(_ explicit: String?) -> String? {
+    if let explicit { return explicit }
+    if let env = getenv("SOCKSHELL_LESSONS"), env.pointee != 0 { return String(cString: env) }
+    // Next to the executable: PREFIX/bin/sockshell -> PREFIX/share/sockshell/lessons; a build in
+    // .build/<config>/ -> the source tree's Lessons/.
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    if count > 0 {
+      var folder = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      folder = String(folder[..<(folder.lastIndex(of: "/") ?? folder.endIndex)])
+      let installed = folder + "/../share/sockshell/lessons"
+      if isDirectory(installed) { return installed }
+      var up = folder
+      for _ in 0..<5 {
+        if isDirectory(up + "/Lessons") && access(up + "/Package.swift", F_OK) == 0 { return up + "/Lessons" }
+        up += "/.."
+      }
+    }
+    return isDirectory("Lessons") ? "Lessons" : nil
+  }
+
+  static func isDirectory(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+  }
+
+  static func markdownFiles(in directory: String) -> [String] {
+    guard let handle = opendir(directory) else { return [] }
+    defer { closedir(handle) }
+    var files: [String] = []
+    while let entry = readdir(handle) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name.hasSuffix(".md") { files.append(directory + "/" + name) }
+    }
+    return files.sorted()
+  }
+}
+
+/// A lesson being taken: the current step, its checks run after every command, the partner.
+public final class LessonRun {
+  public let lesson: Lesson
+  public private(set) var stepIndex: Int
+  let session: Session
+  let partner: Partner
+  var stepStart = 0
+  var partnerStart = 0
+  var hintIndex = 0
+  var solutionAsked = false
+  public private(set) var finished = false
+  /// Print step texts and partner output (false for `lesson test`).
+  let verbose: Bool
+
+  init(lesson template: Lesson, step: Int, session: Session, verbose: Bool = true) {
+    // Free ports for {port}, {port2}...: picked now, so that learners on one machine never clash.
+    var values: [String: String] = [:]
+    for placeholder in template.portPlaceholders { values[placeholder] = String(LessonRun.freePort()) }
+    lesson = template.substituting(values)
+    stepIndex = min(max(0, step), max(0, template.steps.count - 1))
+    self.session = session
+    self.verbose = verbose
+    partner = Partner(out: verbose ? session.out : nil)
+  }
+
+  static func freePort() -> UInt16 {
+    guard case .success(let fd) = Sys.socket(.ipv4, .stream) else { return 0 }
+    defer { _ = Sys.close(fd) }
+    _ = Sys.bind(fd, .loopback(.ipv4, port: 0))
+    return (try? Sys.getsockname(fd).get().port) ?? 0
+  }
+
+  public var step: LessonStep { lesson.steps[stepIndex] }
+
+  /// `[first-server 2/5] sockshell> `
+  public var prompt: String { "[\(lesson.id) \(stepIndex + 1)/\(lesson.steps.count)] sockshell> " }
+
+  /// Starts (or restarts) the current step: shows it and starts its partner block.
+  func begin() {
+    stepStart = session.records.count
+    partnerStart = partner.session.records.count
+    hintIndex = 0
+    solutionAsked = false
+    partner.start(step.partner)
+    if verbose { show() }
+    partner.advance(learner: session)
+  }
+
+  func show() {
+    let out = session.out
+    out.line("")
+    out.line("\(lesson.title): step \(stepIndex + 1) of \(lesson.steps.count): \(step.title)", .heading)
+    var example = false
+    for line in step.text {
+      if line == "```sockshell" || line == "```" {
+        example = line == "```sockshell"
+        continue
+      }
+      // Examples look like what to type at the prompt.
+      out.line(example ? "    sockshell> " + line : "  " + line, example ? .call : .plain)
+    }
+    out.line("  (check: see what is missing; hint: a clue; solution: the answer)", .note)
+  }
+
+  func checks() -> [(Check, String)] {
+    step.checks.compactMap { line in (try? Check.parse(line.text)).map { ($0, line.text) } }
+  }
+
+  /// Each failing check line and why.
+  func failures() -> [(String, String)] {
+    let context = CheckContext(
+      session: session, stepStart: stepStart, partner: partner.session, partnerStart: partnerStart)
+    return checks().compactMap { check, text in
+      let (holds, why) = check.evaluate(context)
+      return holds ? nil : (text, why)
+    }
+  }
+
+  /// After each command (and while the learner waits on a blocking call): let the partner run,
+  /// check the step, and move on when it holds.
+  public func tick() {
+    guard !finished else { return }
+    var rounds = 0
+    while rounds < 20 {
+      rounds += 1
+      partner.advance(learner: session)
+      guard failures().isEmpty else { return }
+      complete()
+      if finished { return }
+    }
+  }
+
+  func complete() {
+    let out = session.out
+    if verbose { out.line("✓ Step \(stepIndex + 1) done: \(step.title)", .success) }
+    partner.stop()
+    if stepIndex + 1 < lesson.steps.count {
+      stepIndex += 1
+      saveProgress(done: false)
+      begin()
+    } else {
+      finished = true
+      saveProgress(done: true)
+      if verbose {
+        out.line("Lesson complete: \(lesson.title). Type lessons for the next one.", .success)
+      }
+    }
+  }
+
+  func saveProgress(done: Bool) {
+    guard let library = session.library else { return }
+    library.progress.current = lesson.id
+    let old = library.progress.lessons[lesson.id]
+    library.progress.lessons[lesson.id] = Progress.Entry(step: stepIndex, done: done || old?.done == true)
+    if let problem = library.save() { session.out.line("warning: \(problem)", .error) }
+  }
+
+  func move(by delta: Int) {
+    let target = stepIndex + delta
+    guard target >= 0 && target < lesson.steps.count else {
+      session.note(delta > 0 ? "This is the last step." : "This is the first step.")
+      return
+    }
+    partner.stop()
+    stepIndex = target
+    finished = false
+    saveProgress(done: false)
+    begin()
+  }
+
+  /// Ends the lesson: the partner's descriptors are closed.
+  func end() {
+    partner.stop()
+    partner.session.closeAll()
+  }
+}
