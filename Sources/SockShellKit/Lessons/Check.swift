@@ -33,6 +33,8 @@ public enum Check: Sendable, Equatable {
   public enum CallOutcome: Sendable, Equatable {
     case any, ok, failed
     case errno(Errno)
+    /// `result=N`: returned exactly N (recv returning 0 at end of stream).
+    case result(Int)
   }
 
   case socket(DescriptorRef?, [Condition])
@@ -118,14 +120,17 @@ public enum Check: Sendable, Equatable {
         throw ParseError(
           "called takes a system call: \(syscalls.sorted().joined(separator: ", "))", column: first.column)
       }
-      guard words.count <= 3 else { throw ParseError("write: called SYSCALL [ok|failed|errno=NAME]") }
+      guard words.count <= 3 else { throw ParseError("write: called SYSCALL [ok|failed|errno=NAME|result=N]") }
       if words.count == 2 { return .called(words[1], .any) }
       switch words[2] {
       case "ok": return .called(words[1], .ok)
       case "failed": return .called(words[1], .failed)
       default:
+        if words[2].hasPrefix("result="), let value = Int(words[2].dropFirst(7)) {
+          return .called(words[1], .result(value))
+        }
         guard words[2].hasPrefix("errno="), let errno = Errno(named: String(words[2].dropFirst(6))) else {
-          throw ParseError("after called \(words[1]): ok, failed or errno=NAME", column: tokens[2].column)
+          throw ParseError("after called \(words[1]): ok, failed, errno=NAME or result=N", column: tokens[2].column)
         }
         return .called(words[1], .errno(errno))
       }
@@ -218,6 +223,7 @@ extension Check {
         case .ok: record.errno == nil
         case .failed: record.errno != nil
         case .errno(let errno): record.errno == errno
+        case .result(let value): record.errno == nil && record.result == value
         }
       }
       if found { return (true, "") }
@@ -347,6 +353,7 @@ extension Check.CallOutcome {
     case .ok: "succeed"
     case .failed: "fail"
     case .errno(let errno): "fail with \(errno.name)"
+    case .result(let value): "return \(value)"
     }
   }
 }

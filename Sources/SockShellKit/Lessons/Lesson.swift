@@ -55,6 +55,25 @@ public struct Lesson: Sendable {
     return found.sorted()
   }
 
+  /// The text with every `{portN}` replaced by a valid port, for checking syntax.
+  static func withStandInPorts(_ text: String) -> String {
+    var result = ""
+    var rest = Substring(text)
+    while let open = rest.firstRange(of: "{port") {
+      let after = rest[open.upperBound...]
+      let digits = after.prefix { $0.isASCIIDigitCharacter }
+      result += rest[..<open.lowerBound]
+      if after.dropFirst(digits.count).first == "}" {
+        result += "40000"
+        rest = after.dropFirst(digits.count + 1)
+      } else {
+        result += "{port"
+        rest = after
+      }
+    }
+    return result + rest
+  }
+
   /// The lesson with each placeholder replaced (ports picked when the lesson starts).
   public func substituting(_ values: [String: String]) -> Lesson {
     func fill(_ text: String) -> String {
@@ -185,7 +204,9 @@ public enum LessonLoader {
         switch kind {
         case "sockshell":
           for line in blockLines {
-            do { _ = try Parser.parse(line.text) } catch { problem(line.line, "example: \(error.message)") }
+            do { _ = try Parser.parse(Lesson.withStandInPorts(line.text)) } catch {
+              problem(line.line, "example: \(error.message)")
+            }
           }
           appendText(["```sockshell"] + blockLines.map(\.text) + ["```"])
         case "check":

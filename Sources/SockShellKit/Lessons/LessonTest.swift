@@ -43,12 +43,9 @@ public enum LessonTester {
           "FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)' passes before its solution runs", .error)
         ok = false
       }
+      // A solution line may fail on purpose (an error is the lesson); the checks decide.
       for line in run.step.solution {
-        let result = session.execute(line.text)
-        if !result.ok {
-          out.line("FAIL \(lesson.path):\(line.line): solution line failed: \(result.failure ?? "")", .error)
-          ok = false
-        }
+        session.execute(line.text)
         run.tick()
       }
       settle(run, until: { run.stepIndex != index || run.finished })
