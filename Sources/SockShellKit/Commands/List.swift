@@ -4,7 +4,7 @@ import SocketLayer
 struct ListCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "ls",
-    synopsis: "ls [--json]",
+    synopsis: "ls [--json] [--all]",
     summary: "list this shell's descriptors: state, addresses, queues, readiness, read from the kernel",
     example: "ls",
     details: [
@@ -12,26 +12,32 @@ struct ListCommand: ShellCommand {
       "RECV-Q/SEND-Q: unread and unsent bytes; for a listener, connections waiting to be accepted / its backlog.",
       "READY: R readable, W writable, E error or urgent data (a zero-timeout poll).",
       "Below the table: connections you closed that the kernel still keeps (TIME_WAIT...), with their timer.",
+      "--all adds the lesson partner's descriptors.",
     ],
-    completion: [.words(["--json"])],
+    completion: [.words(["--json", "--all"])],
     group: .options
   )
 
   var json = false
+  var all = false
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     while let token = arguments.peek {
-      guard token.text == "--json" else { throw arguments.error("ls takes only --json", at: token) }
-      json = true
+      switch token.text {
+      case "--json": json = true
+      case "--all": all = true
+      default: throw arguments.error("ls takes only --json and --all", at: token)
+      }
       arguments.index += 1
     }
   }
 
-  var arguments: [String] { json ? ["--json"] : [] }
+  var arguments: [String] { (json ? ["--json"] : []) + (all ? ["--all"] : []) }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
     let snapshots = session.snapshots()
+    let partner = all ? session.lessonRun?.partner.session.snapshots() ?? [] : []
     let lingering = session.lingeringConnections()
     if json {
       let closed = lingering.map { closed, entry in
@@ -41,18 +47,22 @@ struct ListCommand: ShellCommand {
           ("timer", .string(entry.timerName)), ("seconds_left", .number(entry.timerSeconds)),
         ])
       }
-      let document = JSON.object([("descriptors", .array(snapshots.map(\.json))), ("closed", .array(closed))])
+      var pairs: [(String, JSON)] = [("descriptors", .array(snapshots.map(\.json))), ("closed", .array(closed))]
+      if all { pairs.append(("partner", .array(partner.map(\.json)))) }
+      let document = JSON.object(pairs)
       session.out.line(document.text)
       return .done
     }
-    if snapshots.isEmpty {
+    if snapshots.isEmpty && partner.isEmpty {
       session.note("No descriptors open: make one with socket (help socket).")
     } else {
       var rows = [["FD", "NAME", "FAMILY", "TYPE", "STATE", "LOCAL", "PEER", "RECV-Q", "SEND-Q", "READY", "FLAGS"]]
-      for snapshot in snapshots {
+      for (index, snapshot) in (snapshots + partner).enumerated() {
         let descriptor = snapshot.descriptor
+        let owner = index >= snapshots.count ? "partner:" : ""
         rows.append([
-          "\(descriptor.fd)", descriptor.name ?? "-", descriptor.family.rawValue, snapshot.typeText, snapshot.state,
+          "\(descriptor.fd)", owner + (descriptor.name ?? "-"), descriptor.family.rawValue, snapshot.typeText,
+          snapshot.state,
           snapshot.localText, snapshot.peerText, snapshot.recvQ.map(String.init) ?? "-",
           snapshot.sendQ.map(String.init) ?? "-", snapshot.readiness,
           snapshot.flags.isEmpty ? "-" : snapshot.flags.joined(separator: ","),

@@ -40,7 +40,7 @@ public enum LessonTester {
       let before = run.failures()
       if before.isEmpty {
         out.line(
-          "FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)' passes before its solution runs", .error)
+          "FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)' passes before its solution runs")
         ok = false
       }
       // A solution line may fail on purpose (an error is the lesson); the checks decide.
@@ -51,7 +51,7 @@ public enum LessonTester {
       settle(run, until: { run.stepIndex != index || run.finished })
       if run.stepIndex == index && !run.finished {
         for (line, why) in run.failures() {
-          out.line("FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)': \(line): \(why)", .error)
+          out.line("FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)': \(line): \(why)")
         }
         ok = false
       } else if !before.isEmpty {

@@ -72,7 +72,7 @@ extension SockShell {
     if files.isEmpty {
       let library = LessonLibrary(directory: lessons, progressPath: nil)
       for problem in library.problems {
-        out.line(problem, .error)
+        out.line(problem)  // FILE:LINE: message, whole on one line
         ok = false
       }
       if library.lessons.isEmpty {
@@ -85,7 +85,7 @@ extension SockShell {
         do {
           all.append(try LessonLoader.load(path: file))
         } catch {
-          for problem in error.problems { out.line(problem, .error) }
+          for problem in error.problems { out.line(problem) }
           ok = false
         }
       }

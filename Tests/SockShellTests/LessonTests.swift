@@ -1,0 +1,282 @@
+import Foundation
+import SocketLayer
+import Testing
+
+@testable import SockShellKit
+
+@Suite struct LessonLoaderTests {
+  let good = """
+    ---
+    id: tiny
+    title: Tiny
+    summary: One step.
+    requires: []
+    ---
+
+    # Tiny
+
+    Intro text.
+
+    ## Make a socket
+
+    Prose.
+
+    ```sockshell
+    s = socket tcp
+    ```
+
+    ```check
+    socket type=tcp local=127.0.0.1:{port}
+    ```
+
+    ```hint
+    First hint.
+    ```
+
+    ```hint
+    Second hint.
+    ```
+
+    ```solution
+    s = socket tcp
+    bind s 127.0.0.1:{port}
+    ```
+
+    ```partner
+    wait listening 127.0.0.1:*
+    p = socket tcp
+    connect p {listening}
+    sleep 10
+    ```
+
+    ```c
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    ```
+    """
+
+  @Test func everyBlockKindLands() throws {
+    let lesson = try LessonLoader.parse(good, path: "tiny.md")
+    #expect(lesson.id == "tiny" && lesson.title == "Tiny" && lesson.summary == "One step.")
+    #expect(lesson.requires.isEmpty)
+    #expect(lesson.introduction.contains("Intro text."))
+    let step = try #require(lesson.steps.first)
+    #expect(step.title == "Make a socket")
+    #expect(step.line == 12)
+    #expect(step.checks.map(\.text) == ["socket type=tcp local=127.0.0.1:{port}"])
+    #expect(step.checks.first?.line == 21)
+    #expect(step.hints == ["First hint.", "Second hint."])
+    #expect(step.solution.map(\.text) == ["s = socket tcp", "bind s 127.0.0.1:{port}"])
+    #expect(step.partner.count == 4)
+    #expect(step.text.contains("int s = socket(AF_INET, SOCK_STREAM, 0);"))
+    #expect(lesson.portPlaceholders == ["{port}"])
+  }
+
+  /// Each problem is reported as FILE:LINE: message, all at once.
+  @Test(arguments: [
+    (
+      "---\nid: x\ntitle: X\ncolour: red\n---\n## S\n```check\nsocket\n```\n",
+      "x.md:4: unknown front matter key 'colour'"
+    ),
+    ("---\nid: x\ntitle: X\n---\n## S\nno check here\n", "x.md:5: step 'S' has no check block"),
+    ("---\nid: x\ntitle: X\n---\n## S\n```chek\nsocket\n```\n", "x.md:6: unknown block kind 'chek'"),
+    ("---\nid: x\ntitle: X\n---\n## S\n```check\nsocket colour=red\n```\n", "x.md:7: check: unknown key 'colour'"),
+    (
+      "---\nid: x\ntitle: X\n---\n## S\n```check\ncalled frobnicate\n```\n", "x.md:7: check: called takes a system call"
+    ),
+    (
+      "---\nid: x\ntitle: X\n---\n## S\n```check\nsocket\n```\n```solution\nlisen s\n```\n",
+      "x.md:10: solution: unknown command 'lisen'"
+    ),
+    (
+      "---\nid: x\ntitle: X\n---\n## S\n```check\nsocket\n```\n```partner\nwait sideways\n```\n",
+      "x.md:10: partner: write: wait listening"
+    ),
+    ("---\nid: x\ntitle: [unclosed\n---\n## S\n```check\nsocket\n```\n", "x.md:"),
+    ("no front matter\n## S\n```check\nsocket\n```\n", "x.md:1: a lesson starts with front matter"),
+    ("---\nid: x\ntitle: X\n---\n```hint\nearly\n```\n", "x.md:5: a hint block belongs to a step"),
+  ])
+  func problemsCarryFileAndLine(source: String, expected: String) {
+    do {
+      _ = try LessonLoader.parse(source, path: "x.md")
+      Issue.record("no error for: \(source)")
+    } catch {
+      #expect(error.problems.contains { $0.hasPrefix(expected) }, "\(error.problems)")
+    }
+  }
+
+  @Test func aRequiredLessonMustExist() throws {
+    let folder = NSTemporaryDirectory() + "lessons-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try "---\nid: a\ntitle: A\nrequires: [nowhere]\n---\n## S\n```check\nsocket\n```\n".write(
+      toFile: folder + "/01-a.md", atomically: true, encoding: .utf8)
+    let library = LessonLibrary(directory: folder, progressPath: nil)
+    #expect(library.problems.contains { $0.hasSuffix("requires names a lesson that does not exist: nowhere") })
+  }
+
+  @Test func shippedLessonsLoadWithoutProblems() {
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    #expect(library.problems.isEmpty, "\(library.problems)")
+    #expect(library.lessons.count == 8)
+    for lesson in library.lessons {
+      #expect((3...7).contains(lesson.steps.count), "\(lesson.id) has \(lesson.steps.count) steps")
+      for step in lesson.steps { #expect(!step.hints.isEmpty && !step.solution.isEmpty, "\(lesson.id): \(step.title)") }
+    }
+  }
+}
+
+@Suite struct CheckLanguageTests {
+  func evaluate(_ session: Session, _ line: String, since start: Int = 0) throws -> (Bool, String) {
+    let check = try Check.parse(line)
+    return check.evaluate(CheckContext(session: session, stepStart: start, partner: nil, partnerStart: 0))
+  }
+
+  @Test func eachKeyAgainstRealSockets() throws {
+    let session = makeSession()
+    runAll(session, connectedPair + "setsockopt c nodelay 1\nnonblock c on\nsend c \"hello\"\nu = socket udp ipv6")
+    let port = port(session, "srv") ?? 0
+    // Let the five bytes arrive (bounded).
+    let conn = try #require(fd(session, "conn"))
+    for _ in 0..<100 where (try? Sys.queueSize(conn, outgoing: false).get()) != 5 { usleep(10_000) }
+    for line in [
+      "socket srv state=LISTEN local=127.0.0.1:\(port) backlog=5",
+      "socket state=listen", "socket state=Close-Wait", "no socket state=close_wait",
+      "socket c family=ipv4 type=tcp peer=127.0.0.1:\(port) nonblocking=yes nodelay=1",
+      "socket conn recvq=5", "socket conn recvq>=5", "socket conn recvq<6", "socket conn sendq=0",
+      "socket u family=ipv6 type=udp", "sockets type=tcp = 3", "sockets type=tcp >= 2", "sockets local=*:\(port) = 2",
+      "no socket family=unix", "called connect ok", "called socket", "sent c \"hell\"",
+    ] {
+      let holds = line != "socket state=Close-Wait"
+      let (result, why) = try evaluate(session, line)
+      #expect(result == holds, "\(line): \(why)")
+    }
+  }
+
+  @Test func failuresSayWhatDiffers() throws {
+    let session = makeSession()
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0")
+    let port = port(session, "srv") ?? 0
+    let (holds, why) = try evaluate(session, "socket state=LISTEN local=127.0.0.1:\(port)")
+    #expect(!holds)
+    #expect(
+      why
+        == "expected a socket with state=LISTEN, local=127.0.0.1:\(port); the closest, fd \(fd(session, "srv")!) (srv), has state CLOSED (not listening)"
+    )
+    let (called, calledWhy) = try evaluate(session, "called listen ok")
+    #expect(!called && calledWhy == "expected a call to listen in this step; there was none yet")
+    runAll(session, "other = socket udp\nlisten other = -1 EOPNOTSUPP")
+    let (_, failedWhy) = try evaluate(session, "called listen ok")
+    #expect(failedWhy == "expected listen to succeed; it returned -1 EOPNOTSUPP")
+    let (errnoHolds, _) = try evaluate(session, "called listen errno=EOPNOTSUPP")
+    #expect(errnoHolds)
+  }
+
+  @Test func callsCountOnlySinceTheStepBegan() throws {
+    let session = makeSession()
+    runAll(session, "a = socket tcp")
+    let start = session.records.count
+    #expect(try evaluate(session, "called socket", since: start).0 == false)
+    runAll(session, "b = socket tcp")
+    #expect(try evaluate(session, "called socket", since: start).0)
+  }
+
+  @Test(arguments: ["", "sockets type=tcp", "socket state=NOWHERE", "called", "received", "partner waved", "frob x"])
+  func malformedChecks(line: String) {
+    #expect(throws: ParseError.self) { try Check.parse(line) }
+  }
+}
+
+@Suite struct ProgressTests {
+  func folder() throws -> String {
+    let path = NSTemporaryDirectory() + "progress-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  @Test func savesAtomicallyAndReadsBack() throws {
+    let path = try folder() + "/progress.json"
+    var progress = Progress()
+    progress.current = "bind"
+    progress.lessons["bind"] = .init(step: 2, done: false)
+    progress.lessons["sockets"] = .init(step: 2, done: true)
+    #expect(progress.save(path: path) == nil)
+    let (loaded, warning) = Progress.load(path: path)
+    #expect(warning == nil)
+    #expect(loaded == progress)
+    // No temporary file is left behind.
+    let files = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
+    #expect(files == ["progress.json"])
+  }
+
+  @Test func aCorruptFileIsSetAsideNotFatal() throws {
+    let directory = try folder()
+    let path = directory + "/progress.json"
+    try "{\"current\": 12, oops".write(toFile: path, atomically: true, encoding: .utf8)
+    let (loaded, warning) = Progress.load(path: path)
+    #expect(loaded == Progress())
+    #expect(warning?.contains("set aside") == true)
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+    #expect(files.count == 1 && files[0].hasPrefix("progress.json.corrupt-"))
+  }
+
+  @Test func anUnwritableFolderKeepsTheOldFile() throws {
+    var progress = Progress()
+    progress.current = "x"
+    let problem = progress.save(path: "/nonexistent-folder/progress.json")
+    #expect(problem?.contains("cannot save progress") == true)
+  }
+}
+
+@Suite struct LessonRunTests {
+  /// Every shipped lesson passes lesson test (as make test also runs it from the command line).
+  @Test func lessonTestPassesForTheShippedLessons() throws {
+    let result = try runProgram(sockshellPath, ["lesson", "test", "--lessons", packageRoot + "/Lessons"], timeout: 300)
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("8 of 8 lessons passed"))
+  }
+
+  /// The example in Lessons/README.md is a working lesson.
+  @Test func theAuthorsGuideExampleWorks() throws {
+    let guide = try String(contentsOfFile: packageRoot + "/Lessons/README.md", encoding: .utf8)
+    let start = try #require(guide.firstRange(of: "````markdown\n"))
+    let end = try #require(guide[start.upperBound...].firstRange(of: "\n````"))
+    let path = NSTemporaryDirectory() + "example-\(UUID().uuidString).md"
+    try String(guide[start.upperBound..<end.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runProgram(sockshellPath, ["lesson", "test", path])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("ok   echo-server step 2: Echo"))
+  }
+
+  @Test func lessonTestCatchesAStepThatPassesTooEarly() throws {
+    let path = NSTemporaryDirectory() + "early-\(UUID().uuidString).md"
+    try "---\nid: early\ntitle: Early\n---\n## S\n```check\nno socket type=udp\n```\n```solution\nls\n```\n".write(
+      toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runProgram(sockshellPath, ["lesson", "test", path])
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("passes before its solution runs"))
+  }
+
+  @Test func thePartnerRunsAndLsAllShowsIt() throws {
+    let session = makeSession()
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    runAll(session, "lesson accept")
+    let run = try #require(session.lessonRun)
+    let port = run.lesson.steps[0].checks[0].text.split(separator: ":").last.map(String.init) ?? ""
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:\(port)\nlisten srv")
+    run.tick()
+    #expect(run.stepIndex == 1, "the first step passed")
+    #expect(session.out.captured.contains("partner> connect("))
+    runAll(session, "ls --all")
+    #expect(session.out.captured.contains("partner:p"))
+    runAll(session, "conn = accept srv")
+    run.tick()
+    #expect(run.stepIndex == 2)
+    run.tick()  // the partner sends "hi" when the step starts
+    runAll(session, "recv srv = -1 ENOTCONN\nrecv conn = 2")
+    run.tick()
+    #expect(run.finished)
+    #expect(session.out.captured.contains("Lesson complete"))
+  }
+}
