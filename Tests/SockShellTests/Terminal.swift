@@ -276,3 +276,40 @@ struct TerminalError: Error {
     #expect(shell.waitForExit() == 0)
   }
 }
+
+@Suite struct LessonTerminalTests {
+  /// A learner takes lesson 1 at a real terminal: a hint, a wrong command, and the automatic
+  /// advance after each step; progress is saved.
+  @Test func aLearnerTakesTheFirstLesson() throws {
+    let home = NSTemporaryDirectory() + "sockshell-learner-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let shell = try TerminalSession(
+      arguments: ["lesson", "--lessons", packageRoot + "/Lessons"], environment: ["SOCKSHELL_HOME": home])
+    #expect(shell.waitFor("step 1 of 3: Make a TCP socket"))
+    #expect(shell.waitFor("[sockets 1/3] sockshell> "))
+    var mark = shell.mark
+    shell.type("hint\r")
+    #expect(shell.waitFor("Type `socket tcp`", after: mark))
+    mark = shell.mark
+    shell.type("socket udp\r")
+    #expect(shell.waitFor("= 3", after: mark))
+    shell.type("check\r")
+    #expect(shell.waitFor("the closest, fd 3, has type udp", after: mark))
+    #expect(!shell.screen[mark...].contains("Step 1 done"))
+    mark = shell.mark
+    shell.type("socket tcp\r")
+    #expect(shell.waitFor("✓ Step 1 done: Make a TCP socket", after: mark))
+    #expect(shell.waitFor("step 2 of 3: Make a UDP socket", after: mark))
+    #expect(shell.waitFor("[sockets 2/3] sockshell> ", after: mark))
+    mark = shell.mark
+    shell.type("u = socket udp\r")
+    #expect(shell.waitFor("step 3 of 3", after: mark))
+    mark = shell.mark
+    shell.type("close u\rclose 3\r")
+    #expect(shell.waitFor("Lesson complete", after: mark))
+    #expect(shell.pressCtrlDAndWait() == 0)
+    let progress = try String(contentsOfFile: home + "/progress.json", encoding: .utf8)
+    #expect(progress.contains("\"sockets\":{\"step\":2,\"done\":true}"))
+  }
+}
