@@ -112,9 +112,11 @@ struct LessonCommand: ShellCommand {
       return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, session: session)
     case nil:
       // Resume: the current lesson, else the first not done, else the first.
-      let id =
-        library.progress.current.flatMap { library.lesson($0)?.id }
-        ?? library.lessons.first { library.progress.lessons[$0.id]?.done != true }?.id ?? library.lessons[0].id
+      let notDone = library.lessons.first { library.progress.lessons[$0.id]?.done != true }?.id
+      let current = library.progress.current.flatMap { library.lesson($0)?.id }.flatMap {
+        library.progress.lessons[$0]?.done == true ? nil : $0
+      }
+      let id = current ?? notDone ?? library.lessons[0].id
       let entry = library.progress.lessons[id]
       return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, session: session)
     }

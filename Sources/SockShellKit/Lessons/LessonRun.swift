@@ -188,7 +188,10 @@ public final class LessonRun {
       finished = true
       saveProgress(done: true)
       if verbose {
-        out.line("Lesson complete: \(lesson.title). Type lessons for the next one.", .success)
+        out.line("Lesson complete: \(lesson.title).", .success)
+        let next = session.library?.lessons.first { session.library?.progress.lessons[$0.id]?.done != true }
+        session.note(
+          next.map { "Next: lesson \($0.id) (\($0.title)), or lessons for the list." } ?? "You have done every lesson.")
       }
     }
   }
