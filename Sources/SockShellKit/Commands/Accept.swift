@@ -32,7 +32,8 @@ struct AcceptCommand: DescriptorCommand {
     let result = session.blocking(
       fd: listener.fd, events: Int16(POLLIN),
       waitingFor: "a connection on \(local?.description ?? "fd \(listener.fd)")",
-      hint: hint
+      hint: hint,
+      canWait: (try? Sys.getsockopt(listener.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
     ) { Sys.accept(listener.fd) }
     let call: String
     if case .success(let accepted) = result, let peer = accepted.peer {

@@ -85,7 +85,8 @@ struct RecvFromCommand: ReceiveCommand {
     let asked = length ?? Transfer.defaultLength
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let result = session.blocking(
-      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "a datagram"
+      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "a datagram",
+      canWait: Transfer.canReceive(descriptor) && !flags.contains("dontwait")
     ) { Sys.recvfrom(descriptor.fd, maxLength: asked, flags: bits) }
     let call: String
     if case .success(let received) = result {

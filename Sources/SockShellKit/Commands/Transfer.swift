@@ -34,6 +34,12 @@ enum Transfer {
     return (bits, text.isEmpty ? "0" : text.joined(separator: "|"))
   }
 
+  /// Whether a receive can wait for data: a datagram socket, or a connected stream (on a listener
+  /// or an unconnected stream, recv fails at once with ENOTCONN).
+  static func canReceive(_ descriptor: Descriptor) -> Bool {
+    descriptor.type == .datagram || (try? Sys.getpeername(descriptor.fd).get()) != nil
+  }
+
   /// The largest receive length: 16 MiB.
   static let maximumLength = 16 << 20
   static let defaultLength = 1024
@@ -199,7 +205,8 @@ struct RecvCommand: ReceiveCommand {
     let asked = length ?? Transfer.defaultLength
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let result = session.blocking(
-      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "data from the peer"
+      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "data from the peer",
+      canWait: Transfer.canReceive(descriptor) && !flags.contains("dontwait")
     ) { Sys.recv(descriptor.fd, maxLength: asked, flags: bits) }
     let buffer: String
     if case .success(let received) = result { buffer = DataView.preview(received.bytes) } else { buffer = "0x..." }

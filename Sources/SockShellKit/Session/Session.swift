@@ -367,10 +367,13 @@ public final class Session {
 
   /// Runs a call that may block. At a terminal it says what it waits for; in a script it gives up
   /// after the wait limit. Either way Ctrl-C interrupts it with EINTR.
+  /// `canWait` is false when the call will fail at once whatever arrives (recv on a listener,
+  /// accept on a socket that does not listen): then nothing is announced and nothing waited for.
   func blocking<T>(
-    fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, _ body: () -> SysResult<T>
+    fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool = true,
+    _ body: () -> SysResult<T>
   ) -> SysResult<T> {
-    let nonBlocking = (try? Sys.isNonBlocking(fd).get()) ?? false
+    let nonBlocking = !canWait || ((try? Sys.isNonBlocking(fd).get()) ?? false)
     // Forget older Ctrl-Cs first: one pressed after the notice below must stop this call.
     _ = Signals.takeInterrupt()
     if !nonBlocking && options.interactive,
