@@ -127,6 +127,7 @@ public final class Partner {
   func show() {
     let text = session.out.takeCaptured()
     guard let out else { return }
-    for line in text.split(separator: "\n") { out.line("  partner> " + line, .note) }
+    // The calls and their results; the explanations are for the learner's own calls.
+    for line in text.split(separator: "\n") where !line.hasPrefix("  ") { out.line("  partner> " + line, .note) }
   }
 }

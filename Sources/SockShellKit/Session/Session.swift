@@ -284,7 +284,7 @@ public final class Session {
   }
 
   /// The prompt: with the lesson and step when one is being taken.
-  public var prompt: String { lessonRun?.prompt ?? "sockshell> " }
+  public var prompt: String { lessonRun.flatMap { $0.finished ? nil : $0.prompt } ?? "sockshell> " }
 
   /// Closes every descriptor the shell made (Ctrl-D, end of input); returns them.
   @discardableResult
