@@ -103,18 +103,25 @@ enum FileWriter {
       session.out.line("error: \(message)", .error)
       return .refused(message)
     }
-    let temporary = path + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-      let message = "cannot write \(path): \(Errno.current.message)"
+    if let failure = FileWriter.writeAtomically(Array(text.utf8), to: path, mode: 0o644) {
+      let message = "cannot write \(path): \(failure.message)"
       session.out.line("error: \(message)", .error)
       return .refused(message)
     }
-    var bytes = Array(text.utf8)
-    var offset = 0
+    session.note("Wrote \(what) to \(path).")
+    return .done
+  }
+
+  /// Writes a file whole or not at all: a temporary file beside it, fsync, then rename. A crash or
+  /// a full disk leaves the old file as it was. Returns the errno on failure.
+  static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) -> Errno? {
+    let temporary = path + ".tmp-\(getpid())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { return .current }
     var failure: Errno?
+    var offset = 0
     while offset < bytes.count {
-      let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+      let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
       if written < 0 {
         if errno == EINTR { continue }
         failure = .current
@@ -125,13 +132,7 @@ enum FileWriter {
     if failure == nil && fsync(fd) != 0 { failure = .current }
     close(fd)
     if failure == nil && rename(temporary, path) != 0 { failure = .current }
-    if let failure {
-      unlink(temporary)
-      let message = "cannot write \(path): \(failure.message)"
-      session.out.line("error: \(message)", .error)
-      return .refused(message)
-    }
-    session.note("Wrote \(what) to \(path).")
-    return .done
+    if failure != nil { unlink(temporary) }
+    return failure
   }
 }

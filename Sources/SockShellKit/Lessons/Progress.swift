@@ -65,31 +65,12 @@ public struct Progress: Sendable, Equatable {
     return progress
   }
 
-  /// Writes the file whole or not at all.
+  /// Writes the file whole or not at all; on failure the previous file is kept.
   public func save(path: String) -> String? {
-    let temporary = path + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { return "cannot save progress to \(path): \(Errno.current.message)" }
-    var bytes = Array((json.text + "\n").utf8)
-    var offset = 0
-    var failure: Errno?
-    while offset < bytes.count {
-      let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-      if written < 0 {
-        if errno == EINTR { continue }
-        failure = .current
-        break
-      }
-      offset += written
+    guard let failure = FileWriter.writeAtomically(Array((json.text + "\n").utf8), to: path, mode: 0o600) else {
+      return nil
     }
-    if failure == nil && fsync(fd) != 0 { failure = .current }
-    close(fd)
-    if failure == nil && rename(temporary, path) != 0 { failure = .current }
-    if let failure {
-      unlink(temporary)
-      return "cannot save progress to \(path): \(failure.message) (the previous progress is kept)"
-    }
-    return nil
+    return "cannot save progress to \(path): \(failure.message) (the previous progress is kept)"
   }
 }
 
