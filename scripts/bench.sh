@@ -53,6 +53,7 @@ hyperfine --warmup 1 --runs "${RUNS:-20}" --export-json "$work/pytcp.json" "$pyt
 py_tcp=$(median "$work/pytcp.json")
 read -r tcp < <(run tcp "$bin run $work/tcp.ss")
 read -r base ls json < <(run ls "$bin run $work/5k.ss" "$bin run $work/5k-ls.ss" "$bin run $work/5k-json.ss")
+read -r empty_run load_lessons test_lessons < <(run lessons "$bin run $work/empty.ss" "$bin lessons --lessons Lessons" "$bin lesson test --lessons Lessons")
 idle=$(peak "$bin" run "$work/empty.ss")
 big=$(peak "$bin" run "$work/5k-ls.ss")
 
@@ -67,6 +68,8 @@ table=$(cat <<TABLE
 | 10,000 send/recv lines of 100 bytes | $tcp ms | python3 REPL: $py_tcp ms | $(calc "$py_tcp / $tcp")x faster than python3 | faster than python3 |
 | ls, 5,000 descriptors | $(calc "$ls - $base") ms | | | < 50 ms |
 | ls --json, 5,000 descriptors | $(calc "$json - $base") ms | | | < 50 ms |
+| load and validate all lessons | $(calc "$load_lessons - $empty_run") ms | | | < 20 ms |
+| lesson test, all lessons | $test_lessons ms | | | |
 | peak memory, idle | $idle MB | | | < 25 MB |
 | peak memory, 5,000 descriptors and ls | $big MB | | | |
 TABLE
