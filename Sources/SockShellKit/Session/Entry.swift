@@ -15,16 +15,18 @@ public enum SockShell {
       output: out, options: Session.Options(interactive: interactive, waitLimit: timeout == 0 ? nil : timeout))
     session.library = LessonLibrary(
       directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
+    let terminal = interactive && isatty(1) == 1
     if let lesson {
       // sockshell lesson [ID]: start it (or resume) before the first prompt.
+      if terminal { out.line(Runner.banner, .note) }
       let started = session.execute(lesson.map { "lesson \(Lexer.quote(Array($0.utf8)))" } ?? "lesson")
       if !started.ok {
         out.flush()
         return 1
       }
     }
-    if interactive && isatty(1) == 1 {
-      return Runner.interactive(session: session)
+    if terminal {
+      return Runner.interactive(session: session, showBanner: lesson == nil)
     }
     return Runner.script(LineReader(), session: session, options: .init(sourceName: "standard input"))
   }

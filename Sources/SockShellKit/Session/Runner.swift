@@ -66,10 +66,21 @@ public final class LineReader {
 /// Runs the shell: at a terminal with the line editor, or over lines from a script or a pipe.
 public enum Runner {
   /// The interactive shell. Returns the exit code.
-  public static func interactive(session: Session) -> Int32 {
+  static let banner = "SockShell: real sockets, one system call a line. Type help, or Tab to complete."
+
+  public static func interactive(session: Session, showBanner: Bool = true) -> Int32 {
     let directory = LineEditor.stateDirectory()
     let editor = LineEditor(completer: Completer(session: session), historyPath: directory.map { $0 + "/history" })
-    session.out.line("SockShell: real sockets, one system call a line. Type help, or Tab to complete.", .note)
+    if showBanner { session.out.line(banner, .note) }
+    // While the learner is idle at the prompt, a lesson's partner goes on (a sleep, then a send):
+    // when it acts, or the step passes because of it, that shows at once.
+    editor.idle = { [unowned session] in
+      guard let run = session.lessonRun, !run.finished else { return false }
+      run.tick()
+      return session.out.hasPending
+    }
+    editor.showPending = { [unowned session] in session.out.flush() }
+    editor.currentPrompt = { [unowned session] in session.prompt }
     while !session.wantsExit {
       editor.setPrompt(session.prompt)
       session.out.flush()
