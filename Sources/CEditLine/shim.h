@@ -35,14 +35,6 @@ static inline int cedit_set_signal(EditLine *el, int on) {
   return el_set(el, EL_SIGNAL, on);
 }
 
-typedef int (*cedit_read_fn)(EditLine *, wchar_t *);
-static inline int cedit_set_getc(EditLine *el, cedit_read_fn fn) {
-  return el_set(el, EL_GETCFN, fn);
-}
-static inline int cedit_refresh(EditLine *el) {
-  return el_set(el, EL_REFRESH);
-}
-
 static inline int cedit_history_set_size(History *h, int size) {
   HistEvent ev;
   return history(h, &ev, H_SETSIZE, size);
