@@ -3,7 +3,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 
-.PHONY: deps build release run test lint format install clean bench
+.PHONY: deps build release run test lint format install clean bench fuzz
 
 deps:
 	@sh scripts/install-deps.sh
@@ -42,3 +42,7 @@ bench: release
 	@command -v hyperfine >/dev/null || { echo "sockshell: installing hyperfine"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq hyperfine; else sudo apt-get install -y -qq hyperfine; fi; }
 	bash scripts/bench.sh
+
+# Fuzzing (not part of make test): libFuzzer targets in Tests/Fuzz, FUZZ_SECONDS each (default 600).
+fuzz: deps
+	bash scripts/fuzz.sh

@@ -137,6 +137,8 @@ import Testing
     "setsockopt s nodelay 1", "getsockopt s", "getsockopt s error", "nonblock s on", "nonblock s",
     "poll a b --timeout 100", "ls", "help bind", "explain EADDRINUSE", "history", "quit",
     #"send c "caf\u{e9} \"q\" \\ '""#,
+    // Found by the parser fuzzer (make fuzz): addresses with blanks, quotes or invalid UTF-8.
+    "bind srv /27=\"\u{ff}0 =\"0", #"bind u "/tmp/a b.sock""#, #"connect c "unix:x y""#, #"sendto u "@has space" x"#,
   ])
   func roundTrip(text: String) throws {
     let first = try #require(try Parser.parse(text))

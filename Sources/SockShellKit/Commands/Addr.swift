@@ -23,7 +23,7 @@ struct AddrCommand: ShellCommand {
     ascii = try arguments.asciiFlag()
   }
 
-  var arguments: [String] { [address.description] + (ascii ? ["--ascii"] : []) }
+  var arguments: [String] { [address.word] + (ascii ? ["--ascii"] : []) }
 
   struct Field {
     let name: String

@@ -27,7 +27,7 @@ extension DescriptorAddressCommand {
     self.init(fd: fd, address: try arguments.address())
   }
 
-  var arguments: [String] { [fd.description, address.description] }
+  var arguments: [String] { [fd.description, address.word] }
 }
 
 /// `COMMAND FD [LENGTH] [FLAGS]`: recv, recvfrom.

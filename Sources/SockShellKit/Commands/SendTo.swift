@@ -34,7 +34,7 @@ struct SendToCommand: ShellCommand {
     flags = try arguments.flags(allowed: Transfer.sendFlagNames)
   }
 
-  var arguments: [String] { [fd.description, address.description] + data.words + flags }
+  var arguments: [String] { [fd.description, address.word] + data.words + flags }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session

@@ -58,6 +58,9 @@ public enum AddressSpec: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// The address as one word of the language (quoted when it holds blanks, quotes or `#`).
+  public var word: String { Lexer.quote(Array(description.utf8)) }
+
   static let help =
     "write an address as 127.0.0.1:8080, [::1]:8080, *:8080, localhost:8080, /path/to.sock, unix:NAME, @name, or a descriptor of this shell"
 

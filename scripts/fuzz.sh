@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make fuzz: builds the libraries with -sanitize=fuzzer,address, links each libFuzzer target in
+# Tests/Fuzz, and runs it for FUZZ_SECONDS (default 600) on a corpus seeded from the README, the
+# lessons and the tests. Crashes and broken properties are written to fuzz-out/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-600}
+build=.build-fuzz
+swift build -c release --scratch-path "$build" -Xswiftc -sanitize=fuzzer,address --target SockShellKit
+lib=$build/release
+mkdir -p fuzz-out
+seed() { # target, files... -> corpus of lines (or whole files for lessons)
+  local dir=fuzz-out/$1/corpus; mkdir -p "$dir"; shift
+  if [ "$1" = whole ]; then shift; for f in "$@"; do cp "$f" "$dir/"; done; return; fi
+  local n=0
+  cat "$@" | grep -v '^\s*$' | head -2000 | while IFS= read -r line; do n=$((n+1)); printf '%s\n' "$line" > "$dir/seed-$n"; done
+}
+seed parser README.md Lessons/*.md
+grep -h -A0 '^[a-z]' Lessons/*.md | grep -E '^(socket|no socket|sockets|called|received|sent|partner) ' > fuzz-out/checks.txt || true
+seed checks fuzz-out/checks.txt
+seed lessons whole Lessons/*.md
+printf 'GET / HTTP/1.1\r\n\x1b[2J\xff\xfe\xc2\x9b\xe2\x80\xae' > fuzz-out/render.seed
+seed render fuzz-out/render.seed
+for target in Parser Checks Lessons Render; do
+  name=$(echo "$target" | tr 'A-Z' 'a-z')
+  swiftc -O -sanitize=fuzzer,address -parse-as-library "Tests/Fuzz/Fuzz$target.swift" -I "$lib/Modules" \
+    -Xcc -fmodule-map-file="$lib/CSupport.build/module.modulemap" \
+    -Xcc -fmodule-map-file=Sources/CEditLine/module.modulemap -Xcc -fmodule-map-file=Sources/CCMark/module.modulemap \
+    -Xcc -fmodule-map-file=Sources/CYAML/module.modulemap -Xcc -I/usr/include/editline \
+    "$lib"/SockShellKit.build/*.o "$lib"/SocketLayer.build/*.o "$lib"/CSupport.build/*.o \
+    -ledit -lcmark -lyaml -o "fuzz-out/fuzz-$name" 2>&1 | grep -v warning || true
+  echo "fuzzing $name for $seconds s"
+  (cd "fuzz-out/$name" && SWIFT_BACKTRACE=enable=no ../fuzz-$name -max_total_time="$seconds" -max_len=4096 \
+    -print_final_stats=1 corpus 2>&1 | tail -12) || echo "fuzz-$name found a problem: see fuzz-out/$name/crash-*"
+done
