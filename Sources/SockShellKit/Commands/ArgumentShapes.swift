@@ -47,3 +47,14 @@ extension ReceiveCommand {
 
   var arguments: [String] { [fd.description] + (length.map { ["\($0)"] } ?? []) + flags }
 }
+
+/// `COMMAND` alone: history, quit, trace, and the lesson commands.
+protocol PlainCommand: ShellCommand {
+  init()
+}
+
+extension PlainCommand {
+  init(reading arguments: inout ArgumentReader) throws(ParseError) { self.init() }
+
+  var arguments: [String] { [] }
+}

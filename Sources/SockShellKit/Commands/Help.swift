@@ -143,17 +143,13 @@ struct ExplainCommand: ShellCommand {
 }
 
 /// `history`.
-struct HistoryCommand: ShellCommand {
+struct HistoryCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "history",
     synopsis: "history",
     summary: "the lines typed in this session (Up and Down recall them)",
     group: .shell
   )
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
@@ -165,7 +161,7 @@ struct HistoryCommand: ShellCommand {
 }
 
 /// `quit` / `exit`.
-struct QuitCommand: ShellCommand {
+struct QuitCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "quit",
     aliases: ["exit"],
@@ -173,10 +169,6 @@ struct QuitCommand: ShellCommand {
     summary: "close every descriptor and leave (Ctrl-D does the same)",
     group: .shell
   )
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     context.session.wantsExit = true

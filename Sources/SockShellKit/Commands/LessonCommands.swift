@@ -136,16 +136,13 @@ struct LessonCommand: ShellCommand {
 }
 
 /// The commands inside a lesson: step, check, hint, solution, next, prev.
-struct LessonStepCommand: ShellCommand {
+struct LessonStepCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "step",
     synopsis: "step",
     summary: "show the current lesson step again",
     group: .lessons
   )
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
@@ -160,16 +157,13 @@ struct LessonStepCommand: ShellCommand {
   }
 }
 
-struct LessonCheckCommand: ShellCommand {
+struct LessonCheckCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "check",
     synopsis: "check",
     summary: "run the step's checks against your sockets and say what is missing",
     group: .lessons
   )
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
@@ -186,11 +180,8 @@ struct LessonCheckCommand: ShellCommand {
   }
 }
 
-struct LessonHintCommand: ShellCommand {
+struct LessonHintCommand: PlainCommand {
   static let spec = CommandSpec(name: "hint", synopsis: "hint", summary: "the next hint for this step", group: .lessons)
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
@@ -209,12 +200,9 @@ struct LessonHintCommand: ShellCommand {
   }
 }
 
-struct LessonSolutionCommand: ShellCommand {
+struct LessonSolutionCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "solution", synopsis: "solution", summary: "the commands that solve this step (asks first)", group: .lessons)
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
@@ -229,11 +217,8 @@ struct LessonSolutionCommand: ShellCommand {
   }
 }
 
-struct LessonNextCommand: ShellCommand {
+struct LessonNextCommand: PlainCommand {
   static let spec = CommandSpec(name: "next", synopsis: "next", summary: "skip to the next step", group: .lessons)
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
@@ -242,12 +227,9 @@ struct LessonNextCommand: ShellCommand {
   }
 }
 
-struct LessonPrevCommand: ShellCommand {
+struct LessonPrevCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "prev", synopsis: "prev", summary: "go back to the previous step", group: .lessons)
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }

@@ -6,17 +6,13 @@
 import SocketLayer
 
 /// `trace`: every system call of the session, as it was shown.
-struct TraceCommand: ShellCommand {
+struct TraceCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "trace",
     synopsis: "trace",
     summary: "every system call this session made, strace style, with its result",
     group: .shell
   )
-
-  init(reading arguments: inout ArgumentReader) throws(ParseError) {}
-
-  var arguments: [String] { [] }
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
