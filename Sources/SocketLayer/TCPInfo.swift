@@ -28,7 +28,7 @@ public enum TCPState: UInt8, Sendable, CaseIterable, Codable {
 
   /// Reads a state name in any common spelling: `ESTABLISHED`, `estab`, `close-wait`, `FIN_WAIT_1`.
   public init?(name: String) {
-    let key = name.uppercased().replacingOccurrences("-", with: "_").replacingOccurrences("_", with: "")
+    let key = name.uppercased().replacing("-", with: "").replacing("_", with: "")
     switch key {
     case "ESTABLISHED", "ESTAB": self = .established
     case "SYNSENT": self = .synSent
@@ -43,17 +43,6 @@ public enum TCPState: UInt8, Sendable, CaseIterable, Codable {
     case "CLOSING": self = .closing
     default: return nil
     }
-  }
-}
-
-extension String {
-  /// Replaces every `target` character (no Foundation needed).
-  public func replacingOccurrences(_ target: Character, with replacement: String) -> String {
-    var out = ""
-    for character in self {
-      if character == target { out += replacement } else { out.append(character) }
-    }
-    return out
   }
 }
 

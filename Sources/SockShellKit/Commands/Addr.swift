@@ -152,7 +152,7 @@ struct AddrCommand: ShellCommand {
       let row = Array(bytes[start..<min(start + perRow, bytes.count)])
       let count = row.count
       let numbers = (0..<count).map { String(start + $0).padded(to: cell) }.joined(separator: " ")
-      lines.append(String(("byte " + numbers).reversed().drop { $0 == " " }.reversed()))
+      lines.append(("byte " + numbers).trimmingTrailingSpaces)
       let horizontal = String(repeating: glyphs.horizontal, count: cell)
       lines.append(
         "     " + glyphs.topLeft + Array(repeating: horizontal, count: count).joined(separator: glyphs.topTee)
@@ -184,7 +184,7 @@ struct AddrCommand: ShellCommand {
           + String(repeating: glyphs.horizontal, count: fill - left) + glyphs.bracketRight + " "
         position = end
       }
-      lines.append(String(labels.reversed().drop { $0 == " " }.reversed()))
+      lines.append(labels.trimmingTrailingSpaces)
       start += perRow
       if bytes.count > 32 && start >= 32 && start < bytes.count {
         lines.append("     ... \(bytes.count - start) more bytes")

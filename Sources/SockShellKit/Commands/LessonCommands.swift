@@ -12,6 +12,13 @@ struct LessonsCommand: ShellCommand {
 
   var json = false
 
+  /// Says that no lessons were found, and where they are looked for.
+  static func noLessons(_ session: Session) -> CommandOutcome {
+    let message = "no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)"
+    session.out.line("error: \(message)", .error)
+    return .refused(message)
+  }
+
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     if let token = arguments.peek {
       guard token.text == "--json" else { throw arguments.error("lessons takes only --json", at: token) }
@@ -25,8 +32,7 @@ struct LessonsCommand: ShellCommand {
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
     guard let library = session.library else {
-      session.out.line("error: no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)", .error)
-      return .refused("no lessons")
+      return LessonsCommand.noLessons(session)
     }
     if json {
       let entries = library.lessons.map { lesson -> JSON in
@@ -81,8 +87,7 @@ struct LessonCommand: ShellCommand {
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
     guard let library = session.library, !library.lessons.isEmpty else {
-      session.out.line("error: no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)", .error)
-      return .refused("no lessons")
+      return LessonsCommand.noLessons(session)
     }
     switch word {
     case "quit"?:

@@ -1,3 +1,5 @@
+import SocketLayer
+
 /// A problem in a typed line, a script or a lesson block, with the column it points at.
 public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
   public var message: String
@@ -200,15 +202,10 @@ public enum Lexer {
       case 0x22: out += "\\\""
       case 0x20...0x7E: out.unicodeScalars.append(Unicode.Scalar(byte))
       default:
-        out += "\\x" + hex2(byte)
+        out += "\\x" + ByteText.hex2(byte)
       }
       index += 1
     }
     return out
-  }
-
-  static func hex2(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
   }
 }

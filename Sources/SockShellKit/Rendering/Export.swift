@@ -13,7 +13,7 @@ enum Export {
     var all: [String] = []
 
     mutating func create(fd: Int32, name: String?) -> String {
-      var base = name.map { "s_" + $0.replacingOccurrences("-", with: "_") } ?? "fd\(fd)"
+      var base = name.map { "s_" + $0.replacing("-", with: "_") } ?? "fd\(fd)"
       if all.contains(base) { base += "_\(all.count)" }
       all.append(base)
       byNumber[fd] = base
@@ -47,7 +47,7 @@ enum Export {
       case .python: lines = pythonStatements(entry, &variables)
       }
       body.append(
-        (language == .c ? "  /* " : "    # ") + ByteText.sanitized(entry.line.text).replacingOccurrences("*", with: "+")
+        (language == .c ? "  /* " : "    # ") + ByteText.sanitized(entry.line.text).replacing("*", with: "+")
           + (language == .c ? " */" : ""))
       body += lines
     }
@@ -395,7 +395,7 @@ enum Export {
   }
 
   static func pyString(_ text: String) -> String {
-    String(pyBytes(Array(text.utf8)).dropFirst()).replacingOccurrences("\u{0}", with: "")
+    String(pyBytes(Array(text.utf8)).dropFirst())
   }
 
   static func pyAddress(_ spec: AddressSpec, family: SocketFamily, _ variables: Variables) -> String? {

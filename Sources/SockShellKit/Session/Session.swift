@@ -243,11 +243,12 @@ public final class Session {
 
   /// Resolves the descriptor argument of a command, printing the refusal when there is one.
   func descriptor(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
-    if case .success(let found) = resolve(ref) {
+    let result = resolve(ref)
+    if case .success(let found) = result {
       lastFamily = found.family
       touched.append(found.fd)
     }
-    return resolve(ref).mapError { refusal in
+    return result.mapError { refusal in
       out.line("error: \(refusal.message)", .error)
       return refusal
     }
