@@ -20,7 +20,7 @@ struct AddrCommand: ShellCommand {
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     address = try arguments.address()
-    ascii = try arguments.asciiFlag()
+    ascii = try arguments.flags(allowed: ["--ascii"]).contains("--ascii")
   }
 
   var arguments: [String] { [address.word] + (ascii ? ["--ascii"] : []) }

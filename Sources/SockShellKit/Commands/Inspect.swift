@@ -25,11 +25,7 @@ struct InspectCommand: ShellCommand {
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     fd = try arguments.descriptor()
-    if let token = arguments.peek {
-      guard token.text == "--json" else { throw arguments.error("inspect takes only --json after FD", at: token) }
-      json = true
-      arguments.index += 1
-    }
+    json = try arguments.flags(allowed: ["--json"]).contains("--json")
   }
 
   var arguments: [String] { [fd.description] + (json ? ["--json"] : []) }

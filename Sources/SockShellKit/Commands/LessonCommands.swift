@@ -20,11 +20,7 @@ struct LessonsCommand: ShellCommand {
   }
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    if let token = arguments.peek {
-      guard token.text == "--json" else { throw arguments.error("lessons takes only --json", at: token) }
-      json = true
-      arguments.index += 1
-    }
+    json = try arguments.flags(allowed: ["--json"]).contains("--json")
   }
 
   var arguments: [String] { json ? ["--json"] : [] }

@@ -22,14 +22,9 @@ struct ListCommand: ShellCommand {
   var all = false
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    while let token = arguments.peek {
-      switch token.text {
-      case "--json": json = true
-      case "--all": all = true
-      default: throw arguments.error("ls takes only --json and --all", at: token)
-      }
-      arguments.index += 1
-    }
+    let flags = try arguments.flags(allowed: ["--json", "--all"])
+    json = flags.contains("--json")
+    all = flags.contains("--all")
   }
 
   var arguments: [String] { (json ? ["--json"] : []) + (all ? ["--all"] : []) }

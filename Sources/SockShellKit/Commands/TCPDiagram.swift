@@ -17,7 +17,7 @@ struct TCPDiagramCommand: ShellCommand {
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     fd = try arguments.descriptor()
-    ascii = try arguments.asciiFlag()
+    ascii = try arguments.flags(allowed: ["--ascii"]).contains("--ascii")
   }
 
   var arguments: [String] { [fd.description] + (ascii ? ["--ascii"] : []) }

@@ -15,7 +15,7 @@ struct TimelineCommand: ShellCommand {
   var ascii = false
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    ascii = try arguments.asciiFlag()
+    ascii = try arguments.flags(allowed: ["--ascii"]).contains("--ascii")
   }
 
   var arguments: [String] { ascii ? ["--ascii"] : [] }

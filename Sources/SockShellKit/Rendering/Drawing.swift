@@ -33,13 +33,3 @@ struct Glyphs {
     return name == "UTF-8" || name == "UTF8"
   }()
 }
-
-/// Reads a trailing `--ascii` of a picture command.
-extension ArgumentReader {
-  mutating func asciiFlag() throws(ParseError) -> Bool {
-    guard let token = peek else { return false }
-    guard token.text == "--ascii" else { throw error("'\(token.text)' was not expected (only --ascii)", at: token) }
-    index += 1
-    return true
-  }
-}
