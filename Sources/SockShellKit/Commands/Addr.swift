@@ -51,7 +51,7 @@ struct AddrCommand: ShellCommand {
         : slice.map(ByteText.hex2).joined(separator: " ")
       rows.append(["\(field.offset)", field.name, "\(field.size)", field.value, hex])
     }
-    for line in Table.render(rows) { out.line("  " + line.text) }
+    out.table(rows, indent: "  ", header: .plain)
     out.line()
     for line in AddrCommand.box(bytes: bytes, fields: fields, glyphs: .choose(ascii: ascii)) { out.line("  " + line) }
     out.line()

@@ -55,7 +55,7 @@ struct LessonsCommand: ShellCommand {
         progress,
       ])
     }
-    for line in Table.render(rows) { session.out.line(line.text, line.isHeader ? .heading : .plain) }
+    session.out.table(rows)
     session.note("Start one with: lesson ID (lesson alone resumes where you left off).")
     return .done
   }

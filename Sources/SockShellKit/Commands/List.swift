@@ -63,7 +63,7 @@ struct ListCommand: ShellCommand {
           snapshot.flags.isEmpty ? "-" : snapshot.flags.joined(separator: ","),
         ])
       }
-      for line in Table.render(rows) { session.out.line(line.text, line.isHeader ? .heading : .plain) }
+      session.out.table(rows)
       if snapshots.contains(where: \.listening) {
         session.note("For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog.")
       }
@@ -77,7 +77,7 @@ struct ListCommand: ShellCommand {
           entry.timer == 0 ? "-" : "\(entry.timerName), \(Int(entry.timerSeconds.rounded())) s left",
         ])
       }
-      for line in Table.render(rows) { session.out.line("  " + line.text, line.isHeader ? .plain : .plain) }
+      session.out.table(rows, indent: "  ", header: .plain)
       if lingering.contains(where: { $0.1.state == .timeWait }) {
         session.note(
           "TIME_WAIT: the side that closed first keeps the address pair for 60 s, so that late packets of this connection cannot be taken for a new one."
@@ -85,6 +85,13 @@ struct ListCommand: ShellCommand {
       }
     }
     return .done
+  }
+}
+
+extension Output {
+  /// Writes rows as aligned columns, the first row (the header) in `header` style.
+  func table(_ rows: [[String]], indent: String = "", header: Style = .heading) {
+    for line in Table.render(rows) { self.line(indent + line.text, line.isHeader ? header : .plain) }
   }
 }
 
