@@ -34,6 +34,11 @@ static inline void *cedit_get_client_data(EditLine *el) {
 static inline int cedit_set_signal(EditLine *el, int on) {
   return el_set(el, EL_SIGNAL, on);
 }
+// In edit mode, the terminal sends Ctrl-C as a key (no SIGINT): it then arrives in order with
+// the other keys, and a key binding can act on it.
+static inline int cedit_edit_mode_without_signals(EditLine *el) {
+  return el_set(el, EL_SETTY, "-d", "-isig", NULL);
+}
 
 static inline int cedit_history_set_size(History *h, int size) {
   HistEvent ev;

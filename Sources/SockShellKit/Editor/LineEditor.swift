@@ -21,6 +21,8 @@ public final class LineEditor {
   let historyPath: String?
   let completer: Completer
   var prompt: UnsafeMutablePointer<CChar>
+  /// Set by the Ctrl-C key binding; read and cleared by `readLine`.
+  var interruptPressed = false
 
   public init(completer: Completer, historyPath: String?) {
     setlocale(LC_ALL, "")  // or libedit drops non-ASCII input
@@ -41,6 +43,12 @@ public final class LineEditor {
     cedit_bind(editLine, "^I", "sockshell-complete")
     cedit_add_function(editLine, "sockshell-eof", "End of input on an empty line", LineEditor.endOfInputCallback)
     cedit_bind(editLine, "^D", "sockshell-eof")
+    // Ctrl-C at the prompt is a key, not a signal: a SIGINT arriving between two reads of
+    // libedit (while it echoes a key) would interrupt nothing and be lost, and the next line
+    // would run with the text the learner meant to discard. As a key it is read in order.
+    cedit_edit_mode_without_signals(editLine)
+    cedit_add_function(editLine, "sockshell-interrupt", "Discard the line", LineEditor.interruptCallback)
+    cedit_bind(editLine, "^C", "sockshell-interrupt")
   }
 
   deinit {
@@ -58,8 +66,10 @@ public final class LineEditor {
   public func readLine() -> Input {
     var count: Int32 = 0
     errno = 0
+    interruptPressed = false
     guard let line = el_gets(editLine, &count) else {
-      if count == -1 && errno == EINTR {
+      // The key binding, or a SIGINT in the moment before libedit set up the terminal.
+      if interruptPressed || (count == -1 && errno == EINTR) {
         el_reset(editLine)
         LineEditor.writeOut("^C\n")
         return .interrupted
@@ -85,6 +95,12 @@ public final class LineEditor {
   static let completeCallback: cedit_command_fn = { editLine, _ in
     guard let editLine, let data = cedit_get_client_data(editLine) else { return UInt8(CC_ERROR) }
     return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().complete()
+  }
+
+  static let interruptCallback: cedit_command_fn = { editLine, _ in
+    guard let editLine, let data = cedit_get_client_data(editLine) else { return UInt8(CC_ERROR) }
+    Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().interruptPressed = true
+    return UInt8(CC_EOF)  // el_gets returns no line; readLine reports the interrupt
   }
 
   static let endOfInputCallback: cedit_command_fn = { editLine, _ in
