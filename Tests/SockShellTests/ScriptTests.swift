@@ -115,6 +115,27 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
 }
 
 @Suite struct RobustnessTests {
+  /// A script never hangs: every blocking call gives up after --timeout, the first of the process
+  /// too (the kernel numbers that timer 0; the 100,000-line run of make fuzz found it hanging).
+  @Test func everyBlockingCallOfAScriptGivesUpAfterTheTimeout() throws {
+    let script = """
+      u = socket udp
+      recv u
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      accept srv
+      recvfrom u
+      ls
+      """
+    let result = try runScript(script, arguments: ["--keep-going", "--timeout", "1"])
+    #expect(result.status == 1)
+    let gaveUp = result.stdout.components(separatedBy: "Gave up after 1 s").count - 1
+    #expect(gaveUp == 3, "\(result.stdout)")
+    #expect(result.stdout.contains("recv(3, 0x..., 1024, 0) = -1 EINTR"))
+    #expect(result.stdout.contains("LISTEN"), "the descriptors are still there after the timeouts")
+  }
+
   /// Random and mutated lines: the shell never crashes or hangs, reports failures, and exits 1.
   @Test func randomLinesNeverCrashTheShell() throws {
     let words = [

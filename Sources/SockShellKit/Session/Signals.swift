@@ -49,8 +49,10 @@ public enum Signals {
     event.sigev_notify = Int32(SIGEV_THREAD_ID)
     event.sigev_signo = SIGALRM
     event._sigev_un._tid = csupport_gettid()
+    // The kernel numbers timers from 0, which Swift sees as a nil pointer: a valid timer all
+    // the same (unwrapping it lost the first timeout of every process).
     var timer: timer_t?
-    guard timer_create(CLOCK_MONOTONIC, &event, &timer) == 0, let timer else { return nil }
+    guard timer_create(CLOCK_MONOTONIC, &event, &timer) == 0 else { return nil }
     // The calling thread may block signals (a worker thread does): let SIGALRM in while waiting.
     var alarmOnly = sigset_t()
     sigemptyset(&alarmOnly)
@@ -65,7 +67,7 @@ public enum Signals {
 
   /// A running alarm.
   struct AlarmTimer {
-    let timer: timer_t
+    let timer: timer_t?
     let previousMask: sigset_t
 
     /// Whether the timer has fired (without stopping it).
