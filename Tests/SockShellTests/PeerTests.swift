@@ -107,4 +107,18 @@ import Testing
     #expect(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "PONG\n")
     #expect(client.terminationStatus == 0)
   }
+
+  /// Hostile peers (scripts/hostile.py, which make fuzz runs too): 100 MiB that the shell must
+  /// read through, a reset in the middle of a transfer, escape sequences and invalid UTF-8, and
+  /// 1,000 connections to a listener with backlog 5. The script fails a scenario when the shell
+  /// dies, hangs, loses the learner's socket, or lets a raw control byte through.
+  @Test func hostilePeersNeverBreakTheShell() throws {
+    guard let python = which("python3") else { Issue.record("python3 is not installed"); return }
+    let result = try runProgram(python, [packageRoot + "/scripts/hostile.py", sockshellPath], timeout: 600)
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n")
+    for scenario in ["flood", "reset", "escapes", "backlog"] {
+      #expect(lines.contains { $0.hasPrefix(scenario + " ") && $0.hasSuffix(" ok") }, "\(scenario): \(result.stdout)")
+    }
+  }
 }

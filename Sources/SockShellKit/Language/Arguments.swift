@@ -148,7 +148,10 @@ public enum DataSpec: Hashable, Sendable {
   /// learner can see where a cut happened.
   public static func pattern(size: Int) -> [UInt8] {
     let line = Array("abcdefghijklmnopqrstuvwxyz0123456789\n".utf8)
-    return (0..<size).map { line[$0 % line.count] }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(size)
+    while bytes.count < size { bytes += line.prefix(size - bytes.count) }
+    return bytes
   }
 }
 
