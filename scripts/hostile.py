@@ -90,13 +90,17 @@ def backlog(port, done):
         peer.close()
 
 
+# Every scenario starts so: the learner's own socket, and a listener for the peer.
+PRELUDE = """
+    keep = socket udp
+    bind keep 127.0.0.1:0
+    srv = socket tcp
+    bind srv 127.0.0.1:{port}
+    listen srv 5
+    """
+
 SCENARIOS = {
     "flood": (flood, """
-        keep = socket udp
-        bind keep 127.0.0.1:0
-        srv = socket tcp
-        bind srv 127.0.0.1:{port}
-        listen srv
         conn = accept srv
         recv conn 16777216 waitall = 16777216
         recv conn 16777216 waitall = 16777216
@@ -114,11 +118,6 @@ SCENARIOS = {
         ls
         """, [r"recv\(5, .*\) = 4194304", r"send\(5, .*16777216, 0\) = \d+", r"bytes_received 104857600"]),
     "reset": (reset, """
-        keep = socket udp
-        bind keep 127.0.0.1:0
-        srv = socket tcp
-        bind srv 127.0.0.1:{port}
-        listen srv
         conn = accept srv
         send conn --size 16777216
         send conn --size 16777216
@@ -132,11 +131,6 @@ SCENARIOS = {
         ls
         """, [r"= -1 (ECONNRESET|EPIPE)", r"reset"]),
     "escapes": (escapes, """
-        keep = socket udp
-        bind keep 127.0.0.1:0
-        srv = socket tcp
-        bind srv 127.0.0.1:{port}
-        listen srv
         u = socket udp
         bind u 127.0.0.1:{port1}
         conn = accept srv
@@ -151,11 +145,6 @@ SCENARIOS = {
         trace
         """, [r"\\x1b\]0;owned", r"\\xff", r"recvfrom\(5, "]),
     "backlog": (backlog, """
-        keep = socket udp
-        bind keep 127.0.0.1:0
-        srv = socket tcp
-        bind srv 127.0.0.1:{port}
-        listen srv 5
         a = accept srv
         close a
         recv keep  # nothing comes: gives up after 2 s, while the peer opens its 1,000 connections
@@ -206,7 +195,7 @@ def run(shell, name):
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, name + ".ss")
-        lines = [line.strip() for line in script.strip().splitlines()]
+        lines = [line.strip() for line in (PRELUDE + script).strip().splitlines()]
         with open(path, "w") as file:
             file.write("\n".join(lines).format(port=port, port1=port + 1) + "\n")
         out_path, err_path = os.path.join(folder, "out"), os.path.join(folder, "err")
