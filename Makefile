@@ -39,10 +39,11 @@ clean:
 
 # Benchmarks (not part of make test): writes BENCHMARKS.md.
 bench: release
-	@command -v hyperfine >/dev/null || { echo "sockshell: installing hyperfine"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq hyperfine; else sudo apt-get install -y -qq hyperfine; fi; }
+	@sh scripts/install-deps.sh scripts/debian-packages-measure.txt
 	bash scripts/bench.sh
 
-# Fuzzing (not part of make test): libFuzzer targets in Tests/Fuzz, FUZZ_SECONDS each (default 600).
-fuzz: deps
+# Fuzzing (not part of make test): libFuzzer targets in Tests/Fuzz, FUZZ_SECONDS each (default
+# 600), then FUZZ_LINES random lines (default 100,000) and the hostile peers against the shell.
+fuzz: release
+	@sh scripts/install-deps.sh scripts/debian-packages-measure.txt
 	bash scripts/fuzz.sh

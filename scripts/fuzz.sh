@@ -2,9 +2,16 @@
 # make fuzz: builds the libraries with -sanitize=fuzzer,address, links each libFuzzer target in
 # Tests/Fuzz, and runs it for FUZZ_SECONDS (default 600) on a corpus seeded from the README, the
 # lessons and the tests. Crashes and broken properties are written to fuzz-out/<target>/.
+# Then the shell itself (release build): FUZZ_LINES (default 100,000) random and mutated lines
+# through `sockshell run --keep-going` (scripts/random-lines.py), and the hostile peers of
+# scripts/hostile.py. FUZZ_TARGETS chooses targets (default: parser checks lessons render).
+# Exits 1 when anything broke.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-600}
+lines=${FUZZ_LINES:-100000}
+targets=${FUZZ_TARGETS:-parser checks lessons render}
+failed=0
 build=.build-fuzz
 swift build -c release --scratch-path "$build" -Xswiftc -sanitize=fuzzer,address --target SockShellKit
 lib=$build/release
@@ -21,8 +28,8 @@ seed checks fuzz-out/checks.txt
 seed lessons whole Lessons/*.md
 printf 'GET / HTTP/1.1\r\n\x1b[2J\xff\xfe\xc2\x9b\xe2\x80\xae' > fuzz-out/render.seed
 seed render fuzz-out/render.seed
-for target in Parser Checks Lessons Render; do
-  name=$(echo "$target" | tr 'A-Z' 'a-z')
+for name in $targets; do
+  target="$(echo "${name:0:1}" | tr a-z A-Z)${name:1}"
   swiftc -O -sanitize=fuzzer,address -parse-as-library "Tests/Fuzz/Fuzz$target.swift" -I "$lib/Modules" \
     -Xcc -fmodule-map-file="$lib/CSupport.build/module.modulemap" \
     -Xcc -fmodule-map-file=Sources/CEditLine/module.modulemap -Xcc -fmodule-map-file=Sources/CCMark/module.modulemap \
@@ -31,5 +38,25 @@ for target in Parser Checks Lessons Render; do
     -ledit -lcmark -lyaml -o "fuzz-out/fuzz-$name" 2>&1 | grep -v warning || true
   echo "fuzzing $name for $seconds s"
   (cd "fuzz-out/$name" && SWIFT_BACKTRACE=enable=no ../fuzz-$name -max_total_time="$seconds" -max_len=4096 \
-    -print_final_stats=1 corpus 2>&1 | tail -12) || echo "fuzz-$name found a problem: see fuzz-out/$name/crash-*"
+    -print_final_stats=1 corpus 2>&1 | tail -12) || { echo "fuzz-$name found a problem: see fuzz-out/$name/crash-*"; failed=1; }
 done
+
+# The whole shell on random lines: no crash (a signal), no hang (the timeout), exit status 1.
+shell=$PWD/.build/release/sockshell
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 scripts/random-lines.py "$lines" "${FUZZ_SEED:-1}" README.md Lessons/*.md > "$work/random.ss"
+echo "running $lines random lines through sockshell run --keep-going --timeout 1"
+status=0
+(cd "$work" && /usr/bin/time -f "%e s, peak %M KB" -o "$work/time" timeout 3600 "$shell" run --keep-going \
+  --timeout 1 random.ss > out.txt 2> err.txt) || status=$?
+echo "random lines: exit status $status (1 expected), $(cat "$work/time"), $(grep -c '^sockshell> ' "$work/out.txt") lines echoed, $(tail -1 "$work/err.txt")"
+if [ "$status" != 1 ]; then
+  cp "$work/random.ss" fuzz-out/random-failed.ss
+  echo "random lines broke the shell: the script is fuzz-out/random-failed.ss"; failed=1
+fi
+python3 scripts/hostile.py --check "$work/out.txt" || failed=1
+
+echo "hostile peers"
+python3 scripts/hostile.py "$shell" || failed=1
+exit $failed

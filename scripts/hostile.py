@@ -2,6 +2,7 @@
 """Hostile peers on loopback against the shell (make fuzz; a test runs it too).
 
 usage: hostile.py SOCKSHELL [SCENARIO...]
+       hostile.py --check FILE   (a transcript: valid UTF-8, no raw control byte)
 
 Each scenario runs `SOCKSHELL run --keep-going --timeout 2` on a script, with a python3 peer in a
 thread: a peer that sends 100 MiB and never reads, one that resets the connection in the middle
@@ -165,6 +166,17 @@ SCENARIOS = {
 RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+def unsafe(output):
+    """What in a transcript could reach a terminal raw: invalid UTF-8, control bytes."""
+    text = output.decode("utf-8", errors="replace")
+    if b"\xef\xbf\xbd" in output or output != text.encode():
+        return ["output is not valid UTF-8"]
+    raw = RAW.search(text)
+    if raw:
+        return [f"raw byte {ord(raw.group()):#x} in the output, after {text[raw.start() - 40:raw.start()]!r}"]
+    return []
+
+
 def high_water_mark(process):
     """Waits for the process; returns its peak resident memory in MB (VmHWM, read every 5 ms:
     rusage would count the forked python3 before exec)."""
@@ -216,11 +228,7 @@ def run(shell, name):
     text = output.decode("utf-8", errors="replace")
     if process.returncode not in (0, 1):
         failure.append(f"exit status {process.returncode} (a negative status is a signal)")
-    if b"\xef\xbf\xbd" in output or output != text.encode():
-        failure.append("output is not valid UTF-8")
-    raw = RAW.search(text)
-    if raw:
-        failure.append(f"raw byte {ord(raw.group()):#x} in the output: {text[raw.start() - 40:raw.start()]!r}")
+    failure += unsafe(output)
     final = text[text.rfind("sockshell> ls"):]
     if not re.search(r"\n3\s+keep\s+ipv4\s+udp", final):
         failure.append("the learner's socket `keep` is missing from the final ls")
@@ -238,6 +246,10 @@ def main():
     import resource  # the backlog peer holds 1,000 sockets
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    if sys.argv[1] == "--check":
+        problems = unsafe(open(sys.argv[2], "rb").read())
+        print("\n".join(problems) or f"{sys.argv[2]}: valid UTF-8, no raw control byte")
+        sys.exit(1 if problems else 0)
     shell = os.path.abspath(sys.argv[1])
     names = sys.argv[2:] or list(SCENARIOS)
     results = [run(shell, name) for name in names]

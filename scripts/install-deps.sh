@@ -1,8 +1,10 @@
 #!/bin/sh
-# Installs the Debian packages that building and testing SockShell need, when they are missing.
-# As root it calls apt-get directly, otherwise through sudo, and says so.
+# Installs the Debian packages listed in FILE (default: debian-packages.txt, what building and
+# testing SockShell need) when they are missing. As root it calls apt-get directly, otherwise
+# through sudo, and says so.
 set -eu
-packages="$(grep -v '^#' "$(dirname "$0")/debian-packages.txt" | tr '\n' ' ')"
+list="${1:-$(dirname "$0")/debian-packages.txt}"
+packages="$(grep -v '^#' "$list" | tr '\n' ' ')"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

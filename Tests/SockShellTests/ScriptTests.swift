@@ -203,4 +203,24 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains(#"recv(5, "\xff\xfeA", 1024, 0) = 3"#))
   }
+
+  /// Bytes that are not UTF-8, and control bytes, are shown as escapes in the echoed line and in
+  /// the error (never as U+FFFD, which hides what was there), with the caret under the word.
+  @Test func badBytesInALineAreShownAsEscapes() throws {
+    let script =
+      Data("socket tcp \u{1B}[31m x\nconnect ".utf8) + Data([0xFF]) + Data(" x\nbind 3 ".utf8)
+      + Data([0xFE]) + Data(":1\n".utf8)
+    let path = NSTemporaryDirectory() + "bad-\(UUID().uuidString).ss"
+    try script.write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runProgram(sockshellPath, ["run", "--keep-going", path])
+    #expect(result.status == 1)
+    #expect(!result.stdout.contains("\u{FFFD}") && !result.stderr.contains("\u{FFFD}"))
+    #expect(!result.stdout.contains("\u{1B}"))
+    #expect(result.stdout.contains(#"sockshell> connect \xff x"#))
+    #expect(result.stdout.contains(#"error: '\xff' is not a descriptor"#))
+    #expect(result.stdout.contains(#"error: '\xfe:1' is not an address"#))
+    // The caret stands under the escaped word: "  socket tcp " is 13 characters.
+    #expect(result.stdout.contains("  socket tcp \\x1b[31m x\n" + String(repeating: " ", count: 13) + "^"))
+  }
 }

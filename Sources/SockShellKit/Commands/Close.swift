@@ -83,7 +83,7 @@ struct ShutdownCommand: ShellCommand {
     case "read", "rd", "shut_rd", "r": how = .read
     case "write", "wr", "shut_wr", "w": how = .write
     case "both", "rdwr", "shut_rdwr", "rw": how = .both
-    default: throw arguments.error("'\(token.text)' is not a direction: choose read, write or both", at: token)
+    default: throw arguments.error("'\(token.shown)' is not a direction: choose read, write or both", at: token)
     }
   }
 

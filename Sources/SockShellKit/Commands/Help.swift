@@ -124,7 +124,7 @@ struct ExplainCommand: ShellCommand {
     let token = try arguments.next("ERRNO (a name such as ECONNREFUSED, or a number)")
     guard Errno(named: token.text) != nil else {
       throw arguments.error(
-        "'\(token.text)' is not an errno name or number: try ECONNREFUSED, EADDRINUSE or 111", at: token)
+        "'\(token.shown)' is not an errno name or number: try ECONNREFUSED, EADDRINUSE or 111", at: token)
     }
     name = token.text
   }

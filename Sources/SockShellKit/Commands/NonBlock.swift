@@ -26,7 +26,7 @@ struct NonBlockCommand: ShellCommand {
     fd = try arguments.descriptor()
     if let token = arguments.peek {
       guard let value = OptionWords.flag(token.text) else {
-        throw arguments.error("'\(token.text)' is not on or off", at: token)
+        throw arguments.error("'\(token.shown)' is not on or off", at: token)
       }
       on = value
       arguments.index += 1

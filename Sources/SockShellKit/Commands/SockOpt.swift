@@ -122,7 +122,7 @@ enum OptionWords {
       let close = SocketOption.all.map(\.name).min {
         Registry.editDistance(token.text, $0) < Registry.editDistance(token.text, $1)
       }
-      var message = "unknown option '\(token.text)'"
+      var message = "unknown option '\(token.shown)'"
       if let close, Registry.editDistance(token.text.lowercased(), close) <= 2 { message += ": did you mean \(close)?" }
       message += " Options: " + SocketOption.all.map(\.name).joined(separator: ", ")
       throw arguments.error(message, at: token)

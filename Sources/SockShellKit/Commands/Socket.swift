@@ -57,7 +57,7 @@ struct SocketCommand: ShellCommand {
         sawFamily = true
       default:
         throw arguments.error(
-          "'\(token.text)' is neither a type (tcp, udp, stream, dgram) nor a family (ipv4, ipv6, unix)", at: token)
+          "'\(token.shown)' is neither a type (tcp, udp, stream, dgram) nor a family (ipv4, ipv6, unix)", at: token)
       }
       arguments.index += 1
     }

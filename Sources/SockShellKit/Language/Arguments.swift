@@ -101,6 +101,10 @@ public enum AddressSpec: Hashable, Sendable, CustomStringConvertible {
     }
     if let colon = word.lastIndex(of: ":") {
       let host = String(word[..<colon])
+      if host.contains(where: { $0 == " " || $0 == "\"" || $0 == "'" }) {
+        throw ParseError(
+          "'\(host)' is not a host name: use letters, digits, dots and hyphens, or an IP address", column: column)
+      }
       if host.contains(":") {
         throw ParseError("write an IPv6 address in brackets, then the port: [\(host)]:8080", column: column)
       }
@@ -180,7 +184,7 @@ public enum Expected: Hashable, Sendable, CustomStringConvertible {
       }
       guard words.count == 2, let errno = Errno(named: words[1].text), Int(words[1].text) == nil else {
         throw ParseError(
-          "'\(words[1].text)' is not an errno name: write it as in C, e.g. ECONNREFUSED (explain lists them)",
+          "'\(words[1].shown)' is not an errno name: write it as in C, e.g. ECONNREFUSED (explain lists them)",
           column: words[1].column)
       }
       self = .failure(errno)
@@ -229,7 +233,7 @@ public struct ArgumentReader {
   public mutating func descriptor() throws(ParseError) -> DescriptorRef {
     let token = try next("FD (a descriptor number or name; ls lists them)")
     guard token.isBare, let ref = DescriptorRef(word: token.text) else {
-      throw error("'\(token.text)' is not a descriptor: give its number or name (ls lists them)", at: token)
+      throw error("'\(token.shown)' is not a descriptor: give its number or name (ls lists them)", at: token)
     }
     return ref
   }
@@ -237,6 +241,12 @@ public struct ArgumentReader {
   /// An address (see `AddressSpec`).
   public mutating func address() throws(ParseError) -> AddressSpec {
     let token = try next("ADDR (\(AddressSpec.help))")
+    // Addresses are text: a byte that is not UTF-8, or a control byte, cannot be part of one.
+    guard String(validating: token.bytes, as: UTF8.self) != nil,
+      !token.bytes.contains(where: { $0 < 0x20 || $0 == 0x7F })
+    else {
+      throw error("'\(token.shown)' is not an address: it holds bytes that are not printable text", at: token)
+    }
     return try AddressSpec(word: token.text, column: token.column)
   }
 
@@ -279,7 +289,7 @@ public struct ArgumentReader {
     let token = try next(what)
     guard token.isBare, let value = Int(token.text), range.contains(value) else {
       throw error(
-        "'\(token.text)' is not a valid \(what): give a number from \(range.lowerBound) to \(range.upperBound)",
+        "'\(token.shown)' is not a valid \(what): give a number from \(range.lowerBound) to \(range.upperBound)",
         at: token)
     }
     return value
@@ -297,7 +307,7 @@ public struct ArgumentReader {
     let token = try next("\(what) (\(choices.joined(separator: ", ")))")
     let word = token.text.lowercased()
     guard choices.contains(word) else {
-      throw error("'\(token.text)' is not a \(what): choose \(choices.joined(separator: ", "))", at: token)
+      throw error("'\(token.shown)' is not a \(what): choose \(choices.joined(separator: ", "))", at: token)
     }
     return word
   }
@@ -314,7 +324,7 @@ public struct ArgumentReader {
       var word = token.text.lowercased()
       if word.hasPrefix("msg_") { word = String(word.dropFirst(4)) }
       guard allowed.contains(word) else {
-        throw error("'\(token.text)' is not a flag here: flags are \(allowed.joined(separator: ", "))", at: token)
+        throw error("'\(token.shown)' is not a flag here: flags are \(allowed.joined(separator: ", "))", at: token)
       }
       if !flags.contains(word) { flags.append(word) }
       index += 1
@@ -325,7 +335,7 @@ public struct ArgumentReader {
   /// Fails when words are left over.
   public func finish() throws(ParseError) {
     if let token = peek {
-      throw error("too many arguments: '\(token.text)' was not expected", at: token)
+      throw error("too many arguments: '\(token.shown)' was not expected", at: token)
     }
   }
 }

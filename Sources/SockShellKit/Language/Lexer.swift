@@ -28,6 +28,9 @@ public struct Token: Equatable, Sendable {
 
   /// The word as text (bytes that are not UTF-8 become U+FFFD).
   public var text: String { String(decoding: bytes, as: UTF8.self) }
+  /// The word as an error message quotes it: bytes that are not UTF-8, and control bytes, as
+  /// escapes (`\xff`), never as U+FFFD or raw.
+  public var shown: String { ByteText.escaped(bytes, keepQuotes: true) }
   public var isBare: Bool { quoting == .bare }
   /// True for the bare word `=`, which binds a name or starts an expected result.
   public var isEquals: Bool { quoting == .bare && bytes == [0x3D] }

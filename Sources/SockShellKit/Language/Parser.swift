@@ -44,7 +44,7 @@ public enum Parser {
       let word = tokens[0].text
       guard tokens[0].isBare, DescriptorRef.isValidName(word) else {
         throw ParseError(
-          "'\(word)' cannot name a descriptor: a name starts with a letter and has letters, digits, _ or -",
+          "'\(tokens[0].shown)' cannot name a descriptor: a name starts with a letter and has letters, digits, _ or -",
           column: tokens[0].column)
       }
       if Registry.command(named: word) != nil {
@@ -70,7 +70,7 @@ public enum Parser {
     let commandToken = tokens[0]
     let commandWord = commandToken.text
     guard commandToken.isBare, let type = Registry.command(named: commandWord) else {
-      var message = "unknown command '\(commandWord)'"
+      var message = "unknown command '\(commandToken.shown)'"
       if let suggestion = Registry.suggestion(for: commandWord) {
         message += ": did you mean '\(suggestion)'?"
       } else {

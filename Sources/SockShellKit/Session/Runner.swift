@@ -128,8 +128,10 @@ public enum Runner {
         session.out.line(ByteText.sanitized(line), .note)
         continue
       }
-      let shown = line.count > 2000 ? String(line.prefix(2000)) + " ... (\(line.count - 2000) more characters)" : line
-      session.out.line("sockshell> " + ByteText.sanitized(shown))
+      // Echoed from the bytes: a byte that is not UTF-8 shows as \xff, as in error messages.
+      let shown = ByteText.escaped(raw.prefix(2000), keepQuotes: true)
+      let more = raw.count > 2000 ? " ... (\(raw.count - 2000) more bytes)" : ""
+      session.out.line("sockshell> " + shown + more)
       if let stepper {
         session.out.flush()
         if !stepper.waitForEnter() {

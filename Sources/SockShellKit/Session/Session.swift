@@ -146,7 +146,7 @@ public final class Session {
     do {
       parsed = try Parser.parse(bytes: bytes)
     } catch {
-      showParseError(error, line: String(decoding: bytes, as: UTF8.self))
+      showParseError(error, bytes: bytes)
       return LineResult(ok: false, failure: error.message)
     }
     guard let parsed else { return LineResult(ok: true) }
@@ -195,16 +195,27 @@ public final class Session {
     }
   }
 
-  func showParseError(_ error: ParseError, line: String) {
+  func showParseError(_ error: ParseError, bytes: [UInt8]) {
     if let column = error.column {
+      // The line is shown escaped (a byte that is not UTF-8 as \xff, a control byte as \x1b):
+      // the caret goes under the escaped form of what precedes the column's character.
+      // Columns count characters (bytes that do not continue a UTF-8 sequence), as the lexer does.
+      var byteIndex = 0
+      var counted = 1
+      while byteIndex < bytes.count && counted < column {
+        byteIndex += 1
+        while byteIndex < bytes.count && bytes[byteIndex] & 0xC0 == 0x80 { byteIndex += 1 }
+        counted += 1
+      }
+      let characters = Array(ByteText.escaped(bytes, keepQuotes: true))
+      let caret = min(ByteText.escaped(bytes[..<byteIndex], keepQuotes: true).count, characters.count)
       // A long line is shown as a window around the problem.
-      let characters = Array(ByteText.sanitized(line))
-      let start = max(0, min(column - 1, characters.count) - 60)
+      let start = max(0, caret - 60)
       let end = min(characters.count, start + 120)
       let prefix = start > 0 ? "..." : ""
       let suffix = end < characters.count ? "..." : ""
       out.line("  " + prefix + String(characters[start..<end]) + suffix, .note)
-      out.line("  " + String(repeating: " ", count: max(0, column - 1 - start + prefix.count)) + "^", .error)
+      out.line("  " + String(repeating: " ", count: caret - start + prefix.count) + "^", .error)
     }
     out.line("error: \(error.message)", .error)
     if let usage = error.usage { out.line("  \(usage)", .note) }
