@@ -48,7 +48,7 @@ trap 'rm -rf "$work"' EXIT
 python3 scripts/random-lines.py "$lines" "${FUZZ_SEED:-1}" README.md Lessons/*.md > "$work/random.ss"
 echo "running $lines random lines through sockshell run --keep-going --timeout 1"
 status=0
-(cd "$work" && /usr/bin/time -f "%e s, peak %M KB" -o "$work/time" timeout 3600 "$shell" run --keep-going \
+(cd "$work" && /usr/bin/time -q -f "%e s, peak %M KB" -o "$work/time" timeout 3600 "$shell" run --keep-going \
   --timeout 1 random.ss > out.txt 2> err.txt) || status=$?
 echo "random lines: exit status $status (1 expected), $(cat "$work/time"), $(grep -c '^sockshell> ' "$work/out.txt") lines echoed, $(tail -1 "$work/err.txt")"
 if [ "$status" != 1 ]; then

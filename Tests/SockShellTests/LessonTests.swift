@@ -104,6 +104,20 @@ import Testing
     }
   }
 
+  /// A lesson file saved in another encoding is refused with the line of its first bad byte.
+  @Test func aLessonFileThatIsNotUTF8IsRefusedWithItsLine() throws {
+    let path = NSTemporaryDirectory() + "latin1-\(UUID().uuidString).md"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let latin1 = Data("---\nid: x\ntitle: X\n---\n## Caf".utf8) + Data([0xE9]) + Data("\n```check\nsocket\n```\n".utf8)
+    try latin1.write(to: URL(fileURLWithPath: path))
+    do {
+      _ = try LessonLoader.load(path: path)
+      Issue.record("a Latin-1 lesson loaded")
+    } catch {
+      #expect(error.problems == ["\(path):5: the file is not UTF-8 text: save it as UTF-8"])
+    }
+  }
+
   @Test func aRequiredLessonMustExist() throws {
     let folder = NSTemporaryDirectory() + "lessons-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

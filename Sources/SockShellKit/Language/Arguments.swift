@@ -196,7 +196,7 @@ public enum Expected: Hashable, Sendable, CustomStringConvertible {
     }
     guard words.count == 1, let value = Int(text), value >= 0 else {
       throw ParseError(
-        "'\(words.map(\.text).joined(separator: " "))' is not a result: \(Expected.help)", column: first.column)
+        "'\(words.map(\.shown).joined(separator: " "))' is not a result: \(Expected.help)", column: first.column)
     }
     self = .value(value)
   }
@@ -314,7 +314,11 @@ public struct ArgumentReader {
 
   /// Any word, as typed.
   public mutating func word(_ what: String) throws(ParseError) -> String {
-    try next(what).text
+    let token = try next(what)
+    guard let text = String(validating: token.bytes, as: UTF8.self) else {
+      throw error("'\(token.shown)' is not a \(what): it holds bytes that are not UTF-8", at: token)
+    }
+    return text
   }
 
   /// The remaining words, each one of `allowed` (a flag name); C spellings `MSG_PEEK` are accepted.

@@ -115,7 +115,16 @@ public enum LessonLoader {
     guard case .success(let bytes) = Transfer.readFile(path, limit: 1 << 20) else {
       throw LessonError(problems: ["\(path):1: cannot read the lesson file (or it is over 1 MiB)"])
     }
-    return try parse(String(decoding: bytes, as: UTF8.self), path: path)
+    guard let source = String(validating: bytes, as: UTF8.self) else {
+      // Say where: the line of the first byte that is not UTF-8.
+      var parser = Unicode.UTF8.ForwardParser()
+      var iterator = bytes.makeIterator()
+      var valid = 0
+      while case .valid(let scalar) = parser.parseScalar(from: &iterator) { valid += scalar.count }
+      let line = bytes[..<valid].count(where: { $0 == 0x0A }) + 1
+      throw LessonError(problems: ["\(path):\(line): the file is not UTF-8 text: save it as UTF-8"])
+    }
+    return try parse(source, path: path)
   }
 
   public static func parse(_ source: String, path: String) throws(LessonError) -> Lesson {
