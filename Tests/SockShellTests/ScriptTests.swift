@@ -176,6 +176,37 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     #expect(!result.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x9B })
   }
 
+  /// save, export and --file touch only regular files: renaming over a device (/dev/null, which
+  /// the 100,000-line random run of make fuzz replaced as root) or opening a FIFO (which waits
+  /// for a writer forever) is refused.
+  @Test func saveExportAndFileRefuseWhatIsNotAFile() throws {
+    let folder = NSTemporaryDirectory() + "special-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    #expect(mkfifo(folder + "/fifo", 0o600) == 0)
+    // As root (CI is), a copy of /dev/null: character device 1,3 (makedev(1, 3) is a C macro).
+    let device = getuid() == 0 && mknod(folder + "/null", S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0
+    let result = try runScript(
+      """
+      s = socket tcp
+      save \(folder)/fifo
+      export c \(folder)/fifo
+      send s --file \(folder)/fifo
+      save \(folder)
+      \(device ? "save \(folder)/null\nexport python \(folder)/null" : "")
+      """, arguments: ["--keep-going"])
+    #expect(result.status == 1)
+    // stderr lists each failed line unwrapped: FILE:LINE: message.
+    #expect(result.stderr.components(separatedBy: "fifo is a pipe (FIFO), not a file").count - 1 == 3)
+    #expect(result.stderr.contains("is a directory, not a file"))
+    var info = stat()
+    #expect(lstat(folder + "/fifo", &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+    if device {
+      #expect(result.stderr.components(separatedBy: "null is a device, not a file").count - 1 == 2)
+      #expect(lstat(folder + "/null", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR, "the device is still a device")
+    }
+  }
+
   @Test func saveNeverOverwritesSomeoneElsesFile() throws {
     let path = NSTemporaryDirectory() + "precious-\(UUID().uuidString).txt"
     try "my notes\n".write(toFile: path, atomically: true, encoding: .utf8)

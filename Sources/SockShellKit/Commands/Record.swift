@@ -47,7 +47,9 @@ struct SaveCommand: ShellCommand {
     let session = context.session
     var text = "# Saved by sockshell: replay with  sockshell run \(ByteText.sanitized(path))\n"
     for entry in session.transcript { text += entry.checkedLine.text + "\n" }
-    return FileWriter.write(text, to: path, what: "\(session.transcript.count) commands", session: session)
+    return FileWriter.write(
+      text, to: path, what: "\(session.transcript.count) command\(session.transcript.count == 1 ? "" : "s")",
+      session: session)
   }
 }
 
@@ -89,15 +91,20 @@ struct ExportCommand: ShellCommand {
 /// Writes a file whole or not at all (temporary file, fsync, rename).
 enum FileWriter {
   static func write(_ text: String, to path: String, what: String, session: Session) -> CommandOutcome {
-    // Never overwrite someone's file: only one that sockshell wrote before may be replaced.
-    if case .success(let existing) = Transfer.readFile(path, limit: 1 << 30), !existing.isEmpty,
-      !existing.prefix(200).split(separator: 0x0A).prefix(3).contains(where: {
-        String(decoding: $0, as: UTF8.self).contains("by sockshell")
-      })
-    {
-      let message = "\(path) exists and was not written by sockshell: choose another name (nothing was written)"
-      session.out.line("error: \(message)", .error)
-      return .refused(message)
+    // Never overwrite someone's file: only an empty one, or one that sockshell wrote before, may
+    // be replaced; and never anything but a file (renaming over /dev/null would replace the device).
+    var info = stat()
+    if stat(path, &info) == 0 {
+      var refusal: String?
+      if let kind = FileWriter.notAFile(info) {
+        refusal = "\(path) is \(kind), not a file: choose a file name (nothing was written)"
+      } else if info.st_size > 0 && !FileWriter.writtenBySockshell(path) {
+        refusal = "\(path) exists and was not written by sockshell: choose another name (nothing was written)"
+      }
+      if let refusal {
+        session.out.line("error: \(refusal)", .error)
+        return .refused(refusal)
+      }
     }
     if let failure = FileWriter.writeAtomically(Array(text.utf8), to: path, mode: 0o644) {
       let message = "cannot write \(path): \(failure.message)"
@@ -106,6 +113,31 @@ enum FileWriter {
     }
     session.note("Wrote \(what) to \(path).")
     return .done
+  }
+
+  /// What a path is when it is not a regular file ("a directory", "a device"...), else nil.
+  static func notAFile(_ info: stat) -> String? {
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: nil
+    case S_IFDIR: "a directory"
+    case S_IFCHR, S_IFBLK: "a device"
+    case S_IFIFO: "a pipe (FIFO)"
+    case S_IFSOCK: "a Unix socket"
+    default: "a special file"
+    }
+  }
+
+  /// Whether one of the first three lines of the file says "by sockshell" (save and export write
+  /// that in their header).
+  static func writtenBySockshell(_ path: String) -> Bool {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var head = [UInt8](repeating: 0, count: 200)
+    let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    return head.prefix(max(0, count)).split(separator: 0x0A).prefix(3).contains {
+      String(decoding: $0, as: UTF8.self).contains("by sockshell")
+    }
   }
 
   /// Writes a file whole or not at all: a temporary file beside it, fsync, then rename. A crash or

@@ -42,7 +42,11 @@ struct SendToCommand: ShellCommand {
     guard case .success(let target) = session.socketAddress(address, for: descriptor, purpose: .connect) else {
       return .refused("bad address")
     }
-    guard case .success(let bytes) = Transfer.bytes(data, session: session) else { return .refused("no data") }
+    let bytes: [UInt8]
+    switch Transfer.bytes(data, session: session) {
+    case .success(let read): bytes = read
+    case .failure(let refusal): return .refused(refusal.message)
+    }
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "room in the send buffer"

@@ -61,12 +61,16 @@ enum Transfer {
 
   /// Reads up to `limit` bytes of a file, or says why it cannot.
   static func readFile(_ path: String, limit: Int) -> Result<[UInt8], CommandRefusal> {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     if fd < 0 { return .failure(CommandRefusal(message: "cannot read \(path): \(Errno.current.message)")) }
     defer { close(fd) }
     var info = stat()
-    if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
-      return .failure(CommandRefusal(message: "\(path) is a directory, not a file"))
+    guard fstat(fd, &info) == 0 else {
+      return .failure(CommandRefusal(message: "cannot read \(path): \(Errno.current.message)"))
+    }
+    if let kind = FileWriter.notAFile(info) {
+      return .failure(CommandRefusal(message: "\(path) is \(kind), not a file"))
     }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
@@ -80,7 +84,7 @@ enum Transfer {
       bytes += chunk.prefix(count)
       if bytes.count > limit {
         return .failure(
-          CommandRefusal(message: "\(path) is larger than \(limit >> 20) MiB, the most one command sends"))
+          CommandRefusal(message: "\(path) is larger than \(limit >> 20) MiB, the most read from a file"))
       }
     }
     return .success(bytes)
@@ -160,7 +164,11 @@ struct SendCommand: ShellCommand {
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
     guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    guard case .success(let bytes) = Transfer.bytes(data, session: session) else { return .refused("no data") }
+    let bytes: [UInt8]
+    switch Transfer.bytes(data, session: session) {
+    case .success(let read): bytes = read
+    case .failure(let refusal): return .refused(refusal.message)
+    }
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLOUT),
