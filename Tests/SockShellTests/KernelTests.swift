@@ -9,6 +9,19 @@ import Testing
 
 /// Real system calls on loopback, through the shell's own command language.
 @Suite struct KernelTests {
+  /// A long session keeps its history (for timeline, checks, save) without keeping every byte:
+  /// past 1 MiB of data, the oldest calls keep their first 64 bytes, the newest their 4 KiB.
+  @Test func oldCallsKeepOnlyTheStartOfTheirData() throws {
+    let session = makeSession()
+    runAll(session, connectedPair + String(repeating: "send c --size 4096\nrecv conn 4096 waitall\n", count: 200))
+    let sends = session.records.filter { $0.syscall == "send" && $0.errno == nil }
+    #expect(sends.count == 200)
+    #expect(sends.first?.data == DataSpec.pattern(size: 64))
+    #expect(sends.last?.data.count == 4096)
+    let kept = session.records.reduce(0) { $0 + $1.data.count }
+    #expect(kept <= Session.keptDataLimit + 4096 && kept > Session.keptDataLimit / 2)
+  }
+
   @Test func fullTCPExchangeInOneShell() throws {
     let session = makeSession()
     runAll(

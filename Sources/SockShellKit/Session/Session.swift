@@ -31,8 +31,8 @@ public struct CallRecord: Sendable {
   /// The return value (-1 on failure).
   public let result: Int
   public let errno: Errno?
-  /// Bytes sent or received (the first 4 KiB).
-  public let data: [UInt8]
+  /// Bytes sent or received: the first 4 KiB, or 64 bytes once the call is old (`Session.keep`).
+  public internal(set) var data: [UInt8]
   /// The descriptor's label then ("3 (srv)"), and its addresses after the call (for `timeline`).
   public var label: String? = nil
   public var local: SocketAddress? = nil
@@ -99,6 +99,12 @@ public final class Session {
   public private(set) var descriptors: [Int32: Descriptor] = [:]
   var names: [String: Int32] = [:]
   public private(set) var records: [CallRecord] = []
+  /// Bytes of data held in `records`, and how many of the oldest records are already trimmed.
+  var keptDataBytes = 0
+  var trimmedRecords = 0
+  /// Past this much data in `records`, the oldest calls keep only their first 64 bytes (enough
+  /// for `timeline`), so that a long session's memory stays bounded.
+  static let keptDataLimit = 1 << 20
   /// Every command that ran, with how it ended: what `save` and `export` replay.
   public private(set) var transcript: [TranscriptEntry] = []
   /// Lines entered, for `history`.
@@ -345,14 +351,14 @@ public final class Session {
       var text = "\(call) = \(value)"
       if let suffix { text = text.padded(to: 66) + " " + suffix }
       out.line(text, .call)
-      records.append(
+      keep(
         CallRecord(
           syscall: syscall, fd: fd, call: call, result: value, errno: nil, data: Array(data.prefix(4096)),
           label: record.label, local: record.local, peer: record.peer, reset: record.reset))
       return .returned(value)
     case .failure(let errno):
       out.line("\(call) = -1 \(errno.name) (\(errno.message))", .call)
-      records.append(
+      keep(
         CallRecord(
           syscall: syscall, fd: fd, call: call, result: -1, errno: errno, data: [], label: record.label,
           local: record.local, peer: record.peer))
@@ -364,6 +370,20 @@ public final class Session {
         note(line)
       }
       return .failed(errno)
+    }
+  }
+
+  /// Adds a call to `records`; past `keptDataLimit` bytes of data, trims the oldest calls' data.
+  func keep(_ record: CallRecord) {
+    records.append(record)
+    keptDataBytes += record.data.count
+    while keptDataBytes > Session.keptDataLimit && trimmedRecords < records.count - 1 {
+      let count = records[trimmedRecords].data.count
+      if count > 64 {
+        records[trimmedRecords].data = Array(records[trimmedRecords].data.prefix(64))
+        keptDataBytes -= count - 64
+      }
+      trimmedRecords += 1
     }
   }
 
