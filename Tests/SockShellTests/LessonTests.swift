@@ -272,6 +272,26 @@ import Testing
     #expect(result.stdout.contains("passes before its solution runs"))
   }
 
+  /// A learner may name a lesson by its id, its number in the list or its file name.
+  @Test(arguments: [
+    ("1", "sockets"), ("01", "sockets"), ("3", "bind"), ("02-addresses", "addresses"),
+    ("02-addresses.md", "addresses"), ("listen", "listen"),
+  ])
+  func aLessonCanBeNamedByNumberOrFile(word: String, id: String) throws {
+    let session = makeSession()
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    runAll(session, "lesson \(word)")
+    #expect(session.lessonRun?.lesson.id == id)
+  }
+
+  @Test func anUnknownLessonNumberIsRefused() throws {
+    let session = makeSession()
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    #expect(!session.execute("lesson 9").ok)
+    #expect(session.lessonRun == nil)
+    #expect(session.out.captured.contains("no lesson '9'; lessons lists them (give an ID or a number)"))
+  }
+
   @Test func thePartnerRunsAndLsAllShowsIt() throws {
     let session = makeSession()
     session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)

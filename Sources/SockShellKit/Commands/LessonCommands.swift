@@ -56,18 +56,18 @@ struct LessonsCommand: ShellCommand {
       ])
     }
     session.out.table(rows)
-    session.note("Start one with: lesson ID (lesson alone resumes where you left off).")
+    session.note("Start one with: lesson ID or lesson NUMBER (lesson alone resumes where you left off).")
     return .done
   }
 }
 
-/// `lesson [ID|reset|quit]`.
+/// `lesson [ID|NUMBER|reset|quit]`.
 struct LessonCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "lesson",
-    synopsis: "lesson [ID|reset|quit]",
+    synopsis: "lesson [ID|NUMBER|reset|quit]",
     summary: "start or resume a lesson; lesson alone resumes where you left off",
-    example: "lesson first-server",
+    example: "lesson bind",
     completion: [.lessons],
     group: .lessons
   )
@@ -103,9 +103,9 @@ struct LessonCommand: ShellCommand {
       library.progress.lessons[run.lesson.id] = nil
       _ = library.save()
       return LessonCommand.start(run.lesson.id, step: 0, session: session)
-    case let id?:
-      guard library.lesson(id) != nil else {
-        let message = "no lesson '\(ByteText.sanitized(id))'; lessons lists them"
+    case let word?:
+      guard let id = library.lesson(named: word)?.id else {
+        let message = "no lesson '\(ByteText.sanitized(word))'; lessons lists them (give an ID or a number)"
         session.out.line("error: \(message)", .error)
         return .refused(message)
       }

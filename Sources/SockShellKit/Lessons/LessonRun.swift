@@ -42,6 +42,15 @@ public final class LessonLibrary {
 
   public func lesson(_ id: String) -> Lesson? { lessons.first { $0.id == id } }
 
+  /// The lesson a learner means: its id, its number in the list (`lesson 1`, `lesson 01`), or its
+  /// file name (`01-sockets`, `01-sockets.md`).
+  public func lesson(named word: String) -> Lesson? {
+    if let found = lesson(word) { return found }
+    if let number = Int(word), (1...lessons.count).contains(number) { return lessons[number - 1] }
+    let stem = word.hasSuffix(".md") ? String(word.dropLast(3)) : word
+    return lessons.first { $0.path.split(separator: "/").last.map { $0.dropLast(3) == stem[...] } == true }
+  }
+
   public func save() -> String? { progressPath.flatMap { progress.save(path: $0) } }
 
   static func findDirectory(_ explicit: String?) -> String? {
