@@ -22,6 +22,42 @@ import Testing
     #expect(kept <= Session.keptDataLimit + 4096 && kept > Session.keptDataLimit / 2)
   }
 
+  /// IPV6_V6ONLY after bind is EINVAL: the explanation says when it can be set.
+  @Test func v6onlyAfterBindIsExplained() throws {
+    let session = makeSession()
+    runAll(session, "s = socket tcp ipv6\nbind s [::1]:0\nsetsockopt s v6only 1 = -1 EINVAL")
+    #expect(session.out.captured.contains("IPV6_V6ONLY can change only before the socket has an address"))
+    runAll(session, "t = socket tcp ipv6\nsetsockopt t v6only 1 = 0\nbind t [::1]:0 = 0")
+  }
+
+  /// A name with addresses of the other family only (here, often, localhost without ::1 in
+  /// /etc/hosts) gets an error that says so and what to write instead.
+  @Test func aNameWithoutAnIPv6AddressSaysWhatToUse() throws {
+    let session = makeSession()
+    let v6 = SocketAddress.resolve(host: "localhost", port: 0, family: .ipv6)
+    guard case .failure = v6 else { return }  // this machine's localhost has an IPv6 address
+    #expect(session.execute("s = socket tcp ipv6").ok)
+    #expect(!session.execute("bind s localhost:0").ok)
+    #expect(
+      session.out.captured.contains(
+        "localhost has no IPv6 address here, only IPv4 (127.0.0.1): use [::1]:0 for the IPv6 loopback"))
+  }
+
+  /// getsockopt FD lists every option in aligned columns, however long a value is.
+  @Test func theOptionListIsAligned() throws {
+    let session = makeSession()
+    runAll(session, "s = socket tcp\ngetsockopt s")
+    let listing = try #require(session.out.captured.components(separatedBy: "(getsockopt each):").last)
+    let rows = listing.split(separator: "\n").filter { $0.hasPrefix("  ") }
+    let meaning = try #require(rows.first?.range(of: "MEANING")?.lowerBound).utf16Offset(in: rows[0])
+    let timeout = try #require(rows.first { $0.contains("SO_RCVTIMEO") })
+    #expect(timeout.contains("0 (wait forever)"))
+    for row in rows.dropFirst() {
+      #expect(row.count > meaning && row[row.index(row.startIndex, offsetBy: meaning - 1)] == " ", "\(row)")
+      #expect(row[row.index(row.startIndex, offsetBy: meaning)] != " ", "\(row)")
+    }
+  }
+
   @Test func fullTCPExchangeInOneShell() throws {
     let session = makeSession()
     runAll(

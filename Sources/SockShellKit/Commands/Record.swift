@@ -48,7 +48,7 @@ struct SaveCommand: ShellCommand {
     var text = "# Saved by sockshell: replay with  sockshell run \(ByteText.sanitized(path))\n"
     for entry in session.transcript { text += entry.checkedLine.text + "\n" }
     return FileWriter.write(
-      text, to: path, what: "\(session.transcript.count) command\(session.transcript.count == 1 ? "" : "s")",
+      text, to: path, what: counted(session.transcript.count, "command"),
       session: session)
   }
 }

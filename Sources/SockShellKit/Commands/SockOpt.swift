@@ -41,7 +41,7 @@ struct SetSockOptCommand: ShellCommand {
     let outcome = session.report(
       "setsockopt(\(descriptor.fd), \(option.levelName), \(option.cName), \(value.cDescription), \(value.bytes.count))",
       result.map { 0 }, syscall: "setsockopt", fd: descriptor.fd,
-      context: ErrorContext(call: "setsockopt", descriptor: descriptor))
+      context: ErrorContext(call: "setsockopt", descriptor: descriptor, option: option.name))
     guard case .success = result else { return outcome }
     session.note("\(option.name): \(option.summary).")
     if option.name == "reuseaddr" || option.name == "reuseport",
@@ -83,15 +83,16 @@ struct GetSockOptCommand: ShellCommand {
     guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
     guard let option else {
       session.out.line("Options of fd \(descriptor.label) (getsockopt each):", .heading)
+      var rows = [["OPTION", "C NAME", "VALUE", "MEANING"]]
       for option in SocketOption.all where option.applies(family: descriptor.family, type: descriptor.type) {
         let shown: String
         switch option.get(descriptor.fd) {
         case .success(let value): shown = OptionWords.describe(value, of: option)
         case .failure(let errno): shown = "-1 \(errno.name)"
         }
-        session.out.line(
-          "  " + option.name.padded(to: 11) + option.cName.padded(to: 14) + shown.padded(to: 14) + option.summary)
+        rows.append([option.name, option.cName, shown, option.summary])
       }
+      session.out.table(rows, indent: "  ", header: .plain)
       return .returned(0)
     }
     let result = option.get(descriptor.fd)

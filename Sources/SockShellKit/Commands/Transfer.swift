@@ -98,9 +98,10 @@ enum Transfer {
       )
     } else if descriptor.type == .stream {
       session.note(
-        "\(count) bytes are in the kernel's send buffer; the peer reads them with recv, in pieces of any size.")
+        "\(counted(count, "byte")) \(count == 1 ? "is" : "are") in the kernel's send buffer; the peer reads the stream with recv, in pieces of any size."
+      )
     } else {
-      session.note("One datagram of \(count) bytes left; UDP gives no word on whether it arrives.")
+      session.note("One datagram of \(counted(count, "byte")) left; UDP gives no word on whether it arrives.")
     }
   }
 

@@ -64,6 +64,10 @@ public enum Explanations {
         ]
       case "shutdown":
         return ["The `how` argument must be read, write or both."]
+      case "setsockopt" where context.option == "v6only":
+        return [
+          "IPV6_V6ONLY can change only before the socket has an address: bind, listen and connect all give it one. Set it on a new socket, right after socket."
+        ]
       default:
         return [
           "The kernel rejected an argument or the socket's state for \(call): check the order socket, bind, listen, accept."

@@ -65,11 +65,14 @@ public struct ErrorContext {
   public var call: String
   public var descriptor: Descriptor?
   public var address: SocketAddress?
+  /// setsockopt and getsockopt: the option's name (`v6only`).
+  public var option: String?
 
-  public init(call: String, descriptor: Descriptor? = nil, address: SocketAddress? = nil) {
+  public init(call: String, descriptor: Descriptor? = nil, address: SocketAddress? = nil, option: String? = nil) {
     self.call = call
     self.descriptor = descriptor
     self.address = address
+    self.option = option
   }
 }
 
@@ -321,7 +324,7 @@ public final class Session {
     let closed = closeAll()
     if !closed.isEmpty {
       let list = closed.map(\.label).joined(separator: ", ")
-      out.line("closed \(closed.count) descriptor\(closed.count == 1 ? "" : "s"): \(list)", .note)
+      out.line("closed \(counted(closed.count, "descriptor")): \(list)", .note)
     }
     out.flush()
   }
@@ -467,6 +470,20 @@ public final class Session {
       }
       switch SocketAddress.resolve(host: host, port: port, family: descriptor.family) {
       case .failure(let error):
+        // The name may have addresses of the other family only (often: localhost has no IPv6
+        // address in /etc/hosts): say so, and what to write instead.
+        let other: SocketFamily = descriptor.family == .ipv4 ? .ipv6 : .ipv4
+        if case .success(let found) = SocketAddress.resolve(host: host, port: port, family: other),
+          let first = found.first
+        {
+          let instead =
+            other == .ipv4
+            ? "use [::1]:\(port) for the IPv6 loopback, or an IPv4 socket (socket tcp)"
+            : "make the socket with socket tcp ipv6, or give an IPv4 address"
+          return refuse(
+            "\(host) has no \(descriptor.family.displayName) address here, only \(other.displayName) (\(first.host)): \(instead)"
+          )
+        }
         return refuse("\(error) (for an \(descriptor.family.displayName) socket)")
       case .success(let found):
         guard let first = found.first else {
@@ -525,6 +542,11 @@ public final class Session {
 /// A command was refused before any system call; the message was printed.
 struct CommandRefusal: Error {
   let message: String
+}
+
+/// "1 byte", "2 bytes": a count with its noun.
+func counted(_ count: Int, _ noun: String) -> String {
+  "\(count) \(noun)\(count == 1 ? "" : "s")"
 }
 
 extension String {
