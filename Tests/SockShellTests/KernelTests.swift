@@ -22,6 +22,21 @@ import Testing
     #expect(kept <= Session.keptDataLimit + 4096 && kept > Session.keptDataLimit / 2)
   }
 
+  /// Linux answers send on a listener, and on a TCP socket never connected, with EPIPE: each
+  /// gets its own explanation, and neither announces a wait at a terminal (it fails at once).
+  @Test func sendWithoutAConnectionSaysWhichMistakeItIs() throws {
+    Signals.install()  // SIGPIPE ignored, as in the shell
+    let session = Session(output: .capture(), options: .init(interactive: true, waitLimit: 5))
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv\nsend srv x = -1 EPIPE")
+    #expect(session.out.captured.contains("(srv) is listening: a listening socket never carries data"))
+    runAll(session, "s = socket tcp\nsend s x = -1 EPIPE")
+    #expect(session.out.captured.contains("(s) was never connected: TCP sends only over a connection"))
+    #expect(!session.out.captured.contains("waiting for"))
+    // After a real connection the peer closed, the usual explanation.
+    runAll(session, "c = socket tcp\nconnect c srv\nconn = accept srv\nclose conn\nsend c one\nsend c two = -1 EPIPE")
+    #expect(session.out.captured.contains("The connection is closed for writing: the peer closed it"))
+  }
+
   /// IPV6_V6ONLY after bind is EINVAL: the explanation says when it can be set.
   @Test func v6onlyAfterBindIsExplained() throws {
     let session = makeSession()

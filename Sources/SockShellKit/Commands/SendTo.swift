@@ -90,7 +90,7 @@ struct RecvFromCommand: ReceiveCommand {
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "a datagram",
-      canWait: Transfer.canReceive(descriptor) && !flags.contains("dontwait")
+      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
     ) { Sys.recvfrom(descriptor.fd, maxLength: asked, flags: bits) }
     let call: String
     if case .success(let received) = result {

@@ -34,9 +34,9 @@ enum Transfer {
     return (bits, text.isEmpty ? "0" : text.joined(separator: "|"))
   }
 
-  /// Whether a receive can wait for data: a datagram socket, or a connected stream (on a listener
-  /// or an unconnected stream, recv fails at once with ENOTCONN).
-  static func canReceive(_ descriptor: Descriptor) -> Bool {
+  /// Whether send or recv can wait for something: a datagram socket, or a connected stream (a
+  /// listener or an unconnected stream fails at once).
+  static func carriesData(_ descriptor: Descriptor) -> Bool {
     descriptor.type == .datagram || (try? Sys.getpeername(descriptor.fd).get()) != nil
   }
 
@@ -173,7 +173,8 @@ struct SendCommand: ShellCommand {
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLOUT),
-      waitingFor: "room in the send buffer (the peer is not reading)"
+      waitingFor: "room in the send buffer (the peer is not reading)",
+      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
     ) { Sys.send(descriptor.fd, bytes, flags: bits) }
     let outcome = session.report(
       "send(\(descriptor.fd), \(DataView.preview(bytes)), \(bytes.count), \(flagText))", result, syscall: "send",
@@ -215,7 +216,7 @@ struct RecvCommand: ReceiveCommand {
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "data from the peer",
-      canWait: Transfer.canReceive(descriptor) && !flags.contains("dontwait")
+      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
     ) { Sys.recv(descriptor.fd, maxLength: asked, flags: bits) }
     let buffer: String
     if case .success(let received) = result { buffer = DataView.preview(received.bytes) } else { buffer = "0x..." }
