@@ -40,6 +40,14 @@ static inline int cedit_edit_mode_without_signals(EditLine *el) {
   return el_set(el, EL_SETTY, "-d", "-isig", NULL);
 }
 
+typedef int (*cedit_read_fn)(EditLine *, wchar_t *);
+static inline int cedit_set_getc(EditLine *el, cedit_read_fn fn) {
+  return el_set(el, EL_GETCFN, fn);
+}
+static inline int cedit_refresh(EditLine *el) {
+  return el_set(el, EL_REFRESH);
+}
+
 static inline int cedit_history_set_size(History *h, int size) {
   HistEvent ev;
   return history(h, &ev, H_SETSIZE, size);

@@ -154,5 +154,7 @@ import Testing
     #expect(Registry.suggestion(for: "recieve") == nil || Registry.suggestion(for: "recieve") == "recv")
     #expect(Registry.suggestion(for: "sned") == "send")
     #expect(Registry.suggestion(for: "xyzzy") == nil)
+    #expect(Registry.suggestion(for: "y") == nil, "one letter is no misspelt ?")
+    #expect(Registry.suggestion(for: "lx") == "ls")
   }
 }

@@ -313,3 +313,69 @@ struct TerminalError: Error {
     #expect(progress.contains("\"sockets\":{\"step\":2,\"done\":true}"))
   }
 }
+
+extension LessonTerminalTests {
+  /// A step that waits on the partner passes while the learner does nothing at the prompt.
+  @Test func aStepPassesWhenThePartnerActsWhileTheLearnerIsIdle() throws {
+    let folder = NSTemporaryDirectory() + "sockshell-idle-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try """
+    ---
+    id: idle
+    title: Idle
+    ---
+
+    ## Listen
+
+    Listen on 127.0.0.1:{port}.
+
+    ```check
+    socket srv state=LISTEN local=127.0.0.1:{port}
+    ```
+
+    ```solution
+    srv = socket tcp
+    bind srv 127.0.0.1:{port}
+    listen srv
+    ```
+
+    ```hint
+    Listen.
+    ```
+
+    ## Wait for the partner
+
+    ```partner
+    sleep 400
+    p = socket tcp
+    connect p 127.0.0.1:{port}
+    ```
+
+    ```check
+    partner connected
+    socket srv recvq=1
+    ```
+
+    ```solution
+    ls
+    ```
+
+    ```hint
+    Just wait.
+    ```
+    """.write(toFile: folder + "/01-idle.md", atomically: true, encoding: .utf8)
+    let shell = try TerminalSession(
+      arguments: ["lesson", "idle", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
+    #expect(shell.waitFor("[idle 1/2] sockshell> "))
+    let screen = shell.screen
+    let port = try #require(screen.firstRange(of: "127.0.0.1:")).upperBound
+    let digits = String(screen[port...].prefix { $0.isNumber })
+    let mark = shell.mark
+    shell.type("srv = socket tcp\rbind srv 127.0.0.1:\(digits)\rlisten srv\r")
+    #expect(shell.waitFor("step 2 of 2: Wait for the partner", after: mark))
+    // Type nothing more: the partner sleeps, connects, and the step passes on its own.
+    #expect(shell.waitFor("partner> connect(", after: mark))
+    #expect(shell.waitFor("Lesson complete: Idle", after: mark))
+  }
+}

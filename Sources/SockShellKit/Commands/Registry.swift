@@ -40,6 +40,8 @@ public enum Registry {
     }
     guard let best else { return nil }
     let allowed = lower.count <= 3 ? 1 : 2
+    // Replacing every letter is not a typo: "y" is not a misspelt "?".
+    guard best.distance < min(lower.count, best.name.count) else { return nil }
     return best.distance <= allowed ? best.name : nil
   }
 

@@ -24,6 +24,14 @@ public final class LineEditor {
   /// Set by the Ctrl-C key binding; read and cleared by `readLine`.
   var interruptPressed = false
 
+  /// Called about ten times a second while the learner is idle at the prompt (a lesson's partner
+  /// acts then); returns whether it left output to show.
+  public var idle: (() -> Bool)?
+  /// Shows the output `idle` left (above the line being edited).
+  public var showPending: (() -> Void)?
+  /// The prompt to show after that output (the lesson's step may have changed).
+  public var currentPrompt: (() -> String)?
+
   public init(completer: Completer, historyPath: String?) {
     setlocale(LC_ALL, "")  // or libedit drops non-ASCII input
     self.completer = completer
@@ -49,6 +57,7 @@ public final class LineEditor {
     cedit_edit_mode_without_signals(editLine)
     cedit_add_function(editLine, "sockshell-interrupt", "Discard the line", LineEditor.interruptCallback)
     cedit_bind(editLine, "^C", "sockshell-interrupt")
+    cedit_set_getc(editLine, LineEditor.readCallback)
   }
 
   deinit {
@@ -101,6 +110,57 @@ public final class LineEditor {
     guard let editLine, let data = cedit_get_client_data(editLine) else { return UInt8(CC_ERROR) }
     Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().interruptPressed = true
     return UInt8(CC_EOF)  // el_gets returns no line; readLine reports the interrupt
+  }
+
+  static let readCallback: cedit_read_fn = { editLine, character in
+    guard let editLine, let character, let data = cedit_get_client_data(editLine) else { return -1 }
+    return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().readCharacter(into: character)
+  }
+
+  /// libedit's character reader, replaced so that the prompt can wait for the terminal and for the
+  /// lesson's partner at once. Reads UTF-8 from the terminal one character at a time; returns 1, 0
+  /// at end of input, -1 on error. Ctrl-C arrives as a key here (the edit mode has no ISIG), so
+  /// it cannot fall between two reads; EINTR is only a SIGINT from before libedit set the mode.
+  func readCharacter(into character: UnsafeMutablePointer<wchar_t>) -> Int32 {
+    var bytes: [UInt8] = []
+    var needed = 1
+    while true {
+      var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&entry, 1, idle == nil ? -1 : 100)
+      if ready < 0 {
+        if errno == EINTR { return -1 }
+        continue
+      }
+      if ready == 0 {
+        if bytes.isEmpty, let idle, idle() {
+          LineEditor.writeOut("\r\u{1B}[K")
+          showPending?()
+          if let currentPrompt { setPrompt(currentPrompt()) }
+          cedit_refresh(editLine)
+        }
+        continue
+      }
+      var byte: UInt8 = 0
+      let count = read(0, &byte, 1)
+      if count == 0 { return 0 }
+      if count < 0 {
+        if errno == EINTR { return -1 }
+        return -1
+      }
+      if bytes.isEmpty {
+        switch byte {
+        case 0xC0...0xDF: needed = 2
+        case 0xE0...0xEF: needed = 3
+        case 0xF0...0xF7: needed = 4
+        default: needed = 1
+        }
+      }
+      bytes.append(byte)
+      if bytes.count < needed { continue }
+      let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first
+      character.pointee = wchar_t(bitPattern: scalar?.value ?? UInt32(bytes[0]))
+      return 1
+    }
   }
 
   static let endOfInputCallback: cedit_command_fn = { editLine, _ in

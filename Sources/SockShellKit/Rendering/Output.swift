@@ -114,6 +114,9 @@ public final class Output {
     }
   }
 
+  /// Whether output waits in the buffer.
+  public var hasPending: Bool { !buffer.isEmpty }
+
   /// Returns what was captured so far and forgets it.
   public func takeCaptured() -> String {
     defer { captured = "" }

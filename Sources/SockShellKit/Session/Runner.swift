@@ -72,6 +72,15 @@ public enum Runner {
     let directory = LineEditor.stateDirectory()
     let editor = LineEditor(completer: Completer(session: session), historyPath: directory.map { $0 + "/history" })
     if showBanner { session.out.line(banner, .note) }
+    // While the learner is idle at the prompt, a lesson's partner goes on (a sleep, then a send):
+    // when it acts, or the step passes because of it, that shows at once.
+    editor.idle = { [unowned session] in
+      guard let run = session.lessonRun, !run.finished else { return false }
+      run.tick()
+      return session.out.hasPending
+    }
+    editor.showPending = { [unowned session] in session.out.flush() }
+    editor.currentPrompt = { [unowned session] in session.prompt }
     while !session.wantsExit {
       editor.setPrompt(session.prompt)
       session.out.flush()
