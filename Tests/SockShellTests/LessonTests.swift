@@ -249,6 +249,18 @@ import Testing
     #expect(result.stdout.contains("8 of 8 lessons passed"))
   }
 
+  /// A file that cannot be loaded says why, and counts as a lesson that did not pass.
+  @Test func lessonTestCountsFilesThatDoNotLoad() throws {
+    let result = try runProgram(
+      sockshellPath,
+      ["lesson", "test", "/nonexistent-lesson.md", NSTemporaryDirectory(), packageRoot + "/Lessons/01-sockets.md"])
+    #expect(result.status == 1)
+    #expect(
+      result.stdout.contains("/nonexistent-lesson.md:1: cannot read /nonexistent-lesson.md: No such file or directory"))
+    #expect(result.stdout.contains("is a directory, not a file"))
+    #expect(result.stdout.contains("1 of 3 lessons passed"))
+  }
+
   /// The example in Lessons/README.md is a working lesson.
   @Test func theAuthorsGuideExampleWorks() throws {
     let guide = try String(contentsOfFile: packageRoot + "/Lessons/README.md", encoding: .utf8)

@@ -112,8 +112,10 @@ public enum LessonLoader {
   static let frontMatterKeys: Set<String> = ["id", "title", "summary", "requires"]
 
   public static func load(path: String) throws(LessonError) -> Lesson {
-    guard case .success(let bytes) = Transfer.readFile(path, limit: 1 << 20) else {
-      throw LessonError(problems: ["\(path):1: cannot read the lesson file (or it is over 1 MiB)"])
+    let bytes: [UInt8]
+    switch Transfer.readFile(path, limit: 1 << 20) {
+    case .success(let read): bytes = read
+    case .failure(let refusal): throw LessonError(problems: ["\(path):1: \(refusal.message)"])
     }
     guard let source = String(validating: bytes, as: UTF8.self) else {
       // Say where: the line of the first byte that is not UTF-8.

@@ -71,11 +71,14 @@ extension SockShell {
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: nil))
     var all: [Lesson] = []
     var ok = true
+    // Files that did not load count as lessons that did not pass.
+    var unloaded: Set<String> = []
     if files.isEmpty {
       let library = LessonLibrary(directory: lessons, progressPath: nil)
       for problem in library.problems {
         out.line(problem)  // FILE:LINE: message, whole on one line
         ok = false
+        if let file = problem.split(separator: ":").first { unloaded.insert(String(file)) }
       }
       if library.lessons.isEmpty {
         out.line("no lessons found in \(library.directory ?? "any lessons folder")", .error)
@@ -89,6 +92,7 @@ extension SockShell {
         } catch {
           for problem in error.problems { out.line(problem) }
           ok = false
+          unloaded.insert(file)
         }
       }
     }
@@ -97,7 +101,8 @@ extension SockShell {
       if LessonTester.test(lesson, out: out) { passed += 1 } else { ok = false }
       out.flush()
     }
-    out.line("\(passed) of \(all.count) lessons passed")
+    let total = all.count + unloaded.subtracting(all.map(\.path)).count
+    out.line("\(passed) of \(total) lessons passed")
     out.flush()
     return ok ? 0 : 1
   }
