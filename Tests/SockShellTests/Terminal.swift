@@ -275,6 +275,21 @@ struct TerminalError: Error {
     #expect(shell.waitFor("socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) = 4"))
     #expect(shell.waitForExit() == 0)
   }
+
+  /// Ctrl-C at a step stops the presentation: the message starts on its own line, nothing more
+  /// runs, and the exit status says the script did not run through.
+  @Test func ctrlCStopsThePresentation() throws {
+    let path = NSTemporaryDirectory() + "step-\(UUID().uuidString).ss"
+    try "a = socket tcp\nb = socket udp\n".write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let shell = try TerminalSession(arguments: ["run", path, "--step"])
+    #expect(shell.waitFor("sockshell> a = socket tcp"))
+    usleep(200_000)
+    shell.type("\u{03}")
+    #expect(shell.waitFor("^C\r\nstopped before line 1"))
+    #expect(shell.waitForExit() == 1)
+    #expect(!shell.screen.contains("socket(AF_INET"))
+  }
 }
 
 @Suite struct LessonTerminalTests {

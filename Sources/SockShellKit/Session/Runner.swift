@@ -144,7 +144,11 @@ public enum Runner {
       if let stepper {
         session.out.flush()
         if !stepper.waitForEnter() {
+          // After a Ctrl-C the terminal echoed ^C with no newline.
+          if Signals.takeInterrupt() { session.out.write("\n") }
           session.out.line("stopped before line \(lineNumber)", .note)
+          // The lines after did not run, so the script did not hold: exit 1, as for a failure.
+          failures.append((lineNumber, "stopped before this line; the rest did not run"))
           break
         }
       }
@@ -203,6 +207,8 @@ final class StepReader {
     var typed: [UInt8] = []
     var byte: UInt8 = 0
     while true {
+      // A Ctrl-C that came before the read began would not interrupt it.
+      if Signals.interrupted.load(ordering: .relaxed) { return false }
       let count = read(fd, &byte, 1)
       if count <= 0 { return count < 0 && errno == EINTR ? false : !typed.isEmpty }
       if byte == 0x0A { break }
