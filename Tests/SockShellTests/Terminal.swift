@@ -258,12 +258,18 @@ struct TerminalError: Error {
 
 @Suite struct PresenterTests {
   /// `run --step` shows each command and runs it only when Enter is pressed.
-  @Test func stepWaitsForEnterBeforeEachCommand() throws {
+  /// `sockshell run --step` on a two-line script, at a terminal.
+  func presenting() throws -> TerminalSession {
     let path = NSTemporaryDirectory() + "step-\(UUID().uuidString).ss"
     try "a = socket tcp\nb = socket udp\n".write(toFile: path, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    defer { try? FileManager.default.removeItem(atPath: path) }  // the shell has opened it
     let shell = try TerminalSession(arguments: ["run", path, "--step"])
     #expect(shell.waitFor("sockshell> a = socket tcp"))
+    return shell
+  }
+
+  @Test func stepWaitsForEnterBeforeEachCommand() throws {
+    let shell = try presenting()
     usleep(300_000)
     #expect(!shell.screen.contains("socket(AF_INET"), "nothing may run before Enter")
     shell.type("\r")
@@ -279,11 +285,7 @@ struct TerminalError: Error {
   /// Ctrl-C at a step stops the presentation: the message starts on its own line, nothing more
   /// runs, and the exit status says the script did not run through.
   @Test func ctrlCStopsThePresentation() throws {
-    let path = NSTemporaryDirectory() + "step-\(UUID().uuidString).ss"
-    try "a = socket tcp\nb = socket udp\n".write(toFile: path, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let shell = try TerminalSession(arguments: ["run", path, "--step"])
-    #expect(shell.waitFor("sockshell> a = socket tcp"))
+    let shell = try presenting()
     usleep(200_000)
     shell.type("\u{03}")
     #expect(shell.waitFor("^C\r\nstopped before line 1"))
