@@ -296,6 +296,22 @@ import Testing
     #expect(session.lessonRun?.lesson.id == id)
   }
 
+  /// After the last step, `next` goes on to the next lesson not done, as the completion says.
+  @Test func nextAfterTheLastStepStartsTheNextLesson() throws {
+    let session = makeSession()
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    for line in ["lesson sockets", "socket tcp", "u = socket udp", "ls", "close u"] {
+      runAll(session, line)
+      session.lessonRun?.tick()  // as the shell does after each command
+    }
+    let run = try #require(session.lessonRun)
+    #expect(run.finished)
+    #expect(session.out.captured.contains("Next: lesson addresses (Socket address structures): type next"))
+    runAll(session, "next")
+    #expect(session.lessonRun?.lesson.id == "addresses")
+    #expect(session.lessonRun?.stepIndex == 0)
+  }
+
   @Test func anUnknownLessonNumberIsRefused() throws {
     let session = makeSession()
     session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)

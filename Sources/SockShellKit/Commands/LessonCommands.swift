@@ -129,7 +129,7 @@ struct LessonCommand: ShellCommand {
     let run = LessonRun(lesson: lesson, step: step, session: session)
     session.lessonRun = run
     session.out.line(lesson.title, .heading)
-    for line in run.lesson.introduction { session.out.line("  " + line) }
+    for line in LessonRun.trimmed(run.lesson.introduction) { session.out.line(line.isEmpty ? "" : "  " + line) }
     run.saveProgress(done: session.library?.progress.lessons[id]?.done == true)
     run.begin()
     return .done
@@ -219,12 +219,21 @@ struct LessonSolutionCommand: PlainCommand {
 }
 
 struct LessonNextCommand: PlainCommand {
-  static let spec = CommandSpec(name: "next", synopsis: "next", summary: "skip to the next step", group: .lessons)
+  static let spec = CommandSpec(
+    name: "next", synopsis: "next", summary: "skip to the next step; after the last, start the next lesson",
+    group: .lessons)
 
   func run(_ context: CommandContext) -> CommandOutcome {
     guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
-    run.move(by: 1)
-    return .done
+    guard run.finished else {
+      run.move(by: 1)
+      return .done
+    }
+    guard let next = run.nextLesson else {
+      context.session.note("You have done every lesson: lessons lists them, lesson ID takes one again.")
+      return .done
+    }
+    return LessonCommand.start(next.id, step: 0, session: context.session)
   }
 }
 

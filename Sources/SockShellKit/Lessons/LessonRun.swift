@@ -146,15 +146,20 @@ public final class LessonRun {
     out.line("")
     out.line("\(lesson.title): step \(stepIndex + 1) of \(lesson.steps.count): \(step.title)", .heading)
     var example = false
-    for line in step.text {
+    for line in LessonRun.trimmed(step.text) {
       if line == "```sockshell" || line == "```" {
         example = line == "```sockshell"
         continue
       }
       // Examples look like what to type at the prompt.
-      out.line(example ? "    sockshell> " + line : "  " + line, example ? .call : .plain)
+      out.line(example ? "    sockshell> " + line : line.isEmpty ? "" : "  " + line, example ? .call : .plain)
     }
     out.line("  (check: see what is missing; hint: a clue; solution: the answer)", .note)
+  }
+
+  /// Lines of lesson text without the blank lines at their end.
+  static func trimmed(_ lines: [String]) -> [String] {
+    Array(lines.reversed().drop { $0.allSatisfy(\.isWhitespace) }.reversed())
   }
 
   func checks() -> [(Check, String)] {
@@ -198,11 +203,16 @@ public final class LessonRun {
       saveProgress(done: true)
       if verbose {
         out.line("Lesson complete: \(lesson.title).", .success)
-        let next = session.library?.lessons.first { session.library?.progress.lessons[$0.id]?.done != true }
         session.note(
-          next.map { "Next: lesson \($0.id) (\($0.title)), or lessons for the list." } ?? "You have done every lesson.")
+          nextLesson.map { "Next: lesson \($0.id) (\($0.title)): type next, or lessons for the list." }
+            ?? "You have done every lesson.")
       }
     }
+  }
+
+  /// The first lesson not done yet (what `next` starts once this one is complete).
+  var nextLesson: Lesson? {
+    session.library?.lessons.first { session.library?.progress.lessons[$0.id]?.done != true }
   }
 
   func saveProgress(done: Bool) {
