@@ -310,6 +310,21 @@ import Testing
     runAll(session, "next")
     #expect(session.lessonRun?.lesson.id == "addresses")
     #expect(session.lessonRun?.stepIndex == 0)
+    #expect(session.openDescriptors.isEmpty, "a lesson starts with no sockets")
+  }
+
+  /// Sockets left from before a lesson must not pass its first step ("make a TCP socket").
+  @Test func aLessonStartsWithNoSockets() throws {
+    let session = makeSession()
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    runAll(session, "old = socket tcp\nlesson sockets")
+    session.lessonRun?.tick()
+    #expect(session.lessonRun?.stepIndex == 0, "the old socket did not pass the step")
+    #expect(session.openDescriptors.isEmpty)
+    #expect(session.out.captured.contains("(old) (a lesson starts with no sockets)"))
+    runAll(session, "socket tcp")
+    session.lessonRun?.tick()
+    #expect(session.lessonRun?.stepIndex == 1)
   }
 
   @Test func anUnknownLessonNumberIsRefused() throws {

@@ -126,6 +126,9 @@ struct LessonCommand: ShellCommand {
   static func start(_ id: String, step: Int, session: Session) -> CommandOutcome {
     guard let lesson = session.library?.lesson(id) else { return .refused("no lesson") }
     session.lessonRun?.end()
+    // A lesson starts from nothing: sockets left from before would pass its first checks ("make a
+    // TCP socket") before the learner did anything. Resuming in the middle keeps them.
+    if step == 0 { session.closeAllAndSay(" (a lesson starts with no sockets)") }
     let run = LessonRun(lesson: lesson, step: step, session: session)
     session.lessonRun = run
     session.out.line(lesson.title, .heading)

@@ -321,12 +321,17 @@ public final class Session {
 
   /// Says goodbye, closing what is open.
   public func finish() {
+    closeAllAndSay()
+    out.flush()
+  }
+
+  /// Closes every descriptor and says which: `closed 2 descriptors: 3 (srv), 5 (conn)`, then `why`.
+  func closeAllAndSay(_ why: String = "") {
     let closed = closeAll()
     if !closed.isEmpty {
       let list = closed.map(\.label).joined(separator: ", ")
-      out.line("closed \(counted(closed.count, "descriptor")): \(list)", .note)
+      out.line("closed \(counted(closed.count, "descriptor")): \(list)\(why)", .note)
     }
-    out.flush()
   }
 
   // MARK: Reporting
