@@ -57,12 +57,13 @@ for name in $targets; do
   echo "| libFuzzer: $name | $seconds s | ${runs:-?} | $result |" >> "$report"
 done
 
-# The whole shell on random lines: no crash (a signal), no hang (the timeout), exit status 1.
+# The whole shell on random lines: no crash (a signal), no hang (the timeout), exit status 1. It
+# runs in a scratch folder with its own state folder: save, export and lesson progress stay there.
 shell=$PWD/.build/release/sockshell
 python3 scripts/random-lines.py "$lines" "${FUZZ_SEED:-1}" README.md Lessons/*.md > "$work/random.ss"
 echo "running $lines random lines through sockshell run --keep-going --timeout 1"
 status=0
-(cd "$work" && /usr/bin/time -q -f "%e s, peak %M KB" -o "$work/time" timeout 3600 "$shell" run --keep-going \
+(cd "$work" && SOCKSHELL_HOME="$work" /usr/bin/time -q -f "%e s, peak %M KB" -o "$work/time" timeout 3600 "$shell" run --keep-going \
   --timeout 1 random.ss > out.txt 2> err.txt) || status=$?
 summary="exit status $status (1 expected), $(cat "$work/time"), $(grep -ac '^sockshell> ' "$work/out.txt") lines echoed, $(tail -1 "$work/err.txt")"
 echo "random lines: $summary"
