@@ -72,7 +72,9 @@ if [ "$status" != 1 ]; then
   cp "$work/random.ss" fuzz-out/random-failed.ss
   result="BROKE (exit $status): fuzz-out/random-failed.ss"; echo "random lines broke the shell: the script is fuzz-out/random-failed.ss"; failed=1
 fi
-python3 scripts/hostile.py --check "$work/out.txt" || { result="$result; RAW BYTES IN THE OUTPUT"; failed=1; }
+if ! problem=$(python3 scripts/hostile.py --check "$work/out.txt"); then
+  echo "random lines: $problem"; result="TRANSCRIPT CHECK FAILED: $problem; $summary"; failed=1
+fi
 echo "| sockshell run --keep-going, random and mutated lines | | $lines | $result |" >> "$report"
 
 echo "hostile peers"

@@ -240,7 +240,8 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
   @Test func badBytesInALineAreShownAsEscapes() throws {
     let script =
       Data("socket tcp \u{1B}[31m x\nconnect ".utf8) + Data([0xFF]) + Data(" x\nbind 3 ".utf8)
-      + Data([0xFE]) + Data(":1\n".utf8)
+      + Data([0xFE]) + Data(":1\nsend 3 \"\\".utf8) + Data([0xE2, 0x80, 0xAE]) + Data("\"\n# note ".utf8)
+      + Data([0xFE, 0x0D]) + Data(" end\n".utf8)
     let path = NSTemporaryDirectory() + "bad-\(UUID().uuidString).ss"
     try script.write(to: URL(fileURLWithPath: path))
     defer { try? FileManager.default.removeItem(atPath: path) }
@@ -251,6 +252,8 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     #expect(result.stdout.contains(#"sockshell> connect \xff x"#))
     #expect(result.stdout.contains(#"error: '\xff' is not a descriptor"#))
     #expect(result.stdout.contains(#"error: '\xfe:1' is not an address"#))
+    #expect(result.stdout.contains(#"unknown escape: a backslash before \u{202e}"#))
+    #expect(result.stdout.contains(#"# note \xfe\r end"#), "a comment line is shown escaped too")
     // The caret stands under the escaped word: "  socket tcp " is 13 characters.
     #expect(result.stdout.contains("  socket tcp \\x1b[31m x\n" + String(repeating: " ", count: 13) + "^"))
   }

@@ -164,9 +164,18 @@ public enum Lexer {
       }
       return (Array(String(Character(scalar)).utf8), close - index + 1)
     default:
-      let shown = String(decoding: [bytes[index + 1]], as: UTF8.self)
+      // The whole character after the backslash (it may take several bytes), escaped if need be.
+      var end = index + 2
+      while end < bytes.count && bytes[end] & 0xC0 == 0x80 && end < index + 5 { end += 1 }
+      let raw = bytes[(index + 1)..<end]
+      let shown = ByteText.escaped(raw, keepQuotes: true)
+      // A character that cannot be shown as it is gets its escape, after words (not "\\xff").
+      let message =
+        shown == String(decoding: raw, as: UTF8.self)
+        ? "unknown escape \\\(shown)" : "unknown escape: a backslash before \(shown)"
       throw ParseError(
-        "unknown escape \\\(shown): use \\n \\r \\t \\0 \\e \\\\ \\\" \\xNN or \\u{NNNN}", column: column)
+        message + ": use \\n \\r \\t \\0 \\e \\\\ \\\" \\xNN or \\u{NNNN}",
+        column: column)
     }
   }
 

@@ -134,7 +134,7 @@ public enum Runner {
       let trimmed = line.drop { $0 == " " || $0 == "\t" }
       if trimmed.isEmpty { continue }
       if trimmed.hasPrefix("#") {
-        session.out.line(ByteText.sanitized(line), .note)
+        session.out.line(ByteText.escaped(raw, keepQuotes: true), .note)
         continue
       }
       // Echoed from the bytes: a byte that is not UTF-8 shows as \xff, as in error messages.
