@@ -25,12 +25,13 @@ import threading
 import time
 
 MIB = 1 << 20
+UDP_PORT = {}  # the TCP port of a scenario -> a UDP port found free for it
 ESCAPES = (b"\x1b]0;owned\x07\x1b[2J\x1b[H\x1b[31mred\x1b[0m\x9b31m\xc2\x9b2J\xff\xfe\xc3("
            b"\xe2\x80\xae reversed \x00\r\r\x08\x08\x7f\x1b[6n\x1bP+q\x1b\\ end\n")
 
 
-def free_port():
-    with socket.socket() as probe:
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
@@ -68,12 +69,12 @@ def reset(port, done):
 
 
 def escapes(port, done):
-    """Sends escape sequences and invalid UTF-8 on TCP, and as a datagram to the UDP port + 1."""
+    """Sends escape sequences and invalid UTF-8 on TCP, and as datagrams to the shell's UDP port."""
     with connect(port) as peer:
         peer.sendall(ESCAPES * 20)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
             for _ in range(50):  # until the shell's UDP socket is bound (bounded)
-                datagram.sendto(ESCAPES, ("127.0.0.1", port + 1))
+                datagram.sendto(ESCAPES, ("127.0.0.1", UDP_PORT[port]))
                 time.sleep(0.05)
         done.wait(60)
 
@@ -97,6 +98,7 @@ PRELUDE = """
     keep = socket udp
     bind keep 127.0.0.1:0
     srv = socket tcp
+    setsockopt srv reuseaddr 1
     bind srv 127.0.0.1:{port}
     listen srv 5
     """
@@ -200,6 +202,7 @@ def high_water_mark(process):
 def run(shell, name):
     peer, script, expected, timeout = SCENARIOS[name]
     port = free_port()
+    UDP_PORT[port] = free_port(socket.SOCK_DGRAM)
     done = threading.Event()
     failure = []
 
@@ -213,7 +216,7 @@ def run(shell, name):
         path = os.path.join(folder, name + ".ss")
         lines = [line.strip() for line in (PRELUDE + script).strip().splitlines()]
         with open(path, "w") as file:
-            file.write("\n".join(lines).format(port=port, port1=port + 1) + "\n")
+            file.write("\n".join(lines).format(port=port, port1=UDP_PORT[port]) + "\n")
         out_path, err_path = os.path.join(folder, "out"), os.path.join(folder, "err")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             start = time.monotonic()
