@@ -152,7 +152,7 @@ public enum Runner {
           break
         }
       }
-      session.history.append(line)
+      session.history.append(shown + more)  // as echoed: bytes that are not UTF-8 stay visible
       let result = session.execute(bytes: raw)
       session.lessonRun?.tick()
       if !result.ok {
