@@ -6,7 +6,7 @@ usage: random-lines.py N [SEED] [CORPUS-FILE...]
 A third of the lines are valid commands with random arguments, a third are random words of the
 command language, and a third are mutations (bytes flipped, cut, doubled, inserted, including
 control bytes and invalid UTF-8) of the lines in the corpus files (the README and the lessons).
-The same N and SEED give the same lines.
+The same N and SEED give the same lines. `quit` and `exit` are left out: they would end the run.
 """
 import random
 import re
@@ -16,7 +16,7 @@ WORDS = [
     "socket", "tcp", "udp", "ipv4", "ipv6", "unix", "bind", "listen", "accept", "connect", "send",
     "recv", "sendto", "recvfrom", "close", "shutdown", "getsockopt", "setsockopt", "nonblock",
     "poll", "ls", "--json", "--all", "inspect", "addr", "timeline", "tcp", "trace", "help",
-    "explain", "save", "export", "lessons", "lesson", "hint", "check", "=", "-1", "0", "1", "3",
+    "explain", "save", "export", "lessons", "lesson", "hint", "check", "history", "=", "-1", "0", "1", "3",
     "4", "65535", "99999999999999999999", "a", "b", "c", "srv", "127.0.0.1:0", "[::1]:0", "*:0",
     ":0", "@x", "/tmp/x.sock", "unix:n", "localhost:0", "\"hi\\n\"", "'x'", "hex:00ff", "hex:zz",
     "--size", "--file", "/dev/null", "/etc/hostname", "10", "peek", "dontwait", "waitall",
