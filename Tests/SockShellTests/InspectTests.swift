@@ -232,4 +232,24 @@ import Testing
     #expect(lines.contains { $0.contains("FIN (shu") })
     #expect(lines.contains { $0.contains("X closed") })
   }
+
+  /// A datagram sent with sendto to another descriptor of the shell is an arrow between their
+  /// columns, over IPv4 and over IPv6 alike.
+  @Test(arguments: ["127.0.0.1:0", "[::1]:0"])
+  func timelineDrawsDatagramsBetweenColumns(address: String) {
+    let family = address.hasPrefix("[") ? "ipv6" : "ipv4"
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      u = socket udp \(family)
+      bind u \(address)
+      v = socket udp \(family)
+      sendto v u "one" = 3
+      recvfrom u = 3
+      timeline --ascii
+      """)
+    let lines = session.out.captured.split(separator: "\n").map(String.init)
+    #expect(lines.contains { $0.contains("|<") && $0.contains("3 \"one\"") }, "\(lines.suffix(6))")
+  }
 }

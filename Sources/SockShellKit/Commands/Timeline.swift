@@ -159,7 +159,9 @@ struct TimelineCommand: ShellCommand {
 
   /// The address inside a printed call (for connect and sendto, whose peer is not kept on failure).
   static func addressIn(_ call: String) -> SocketAddress? {
-    guard let portStart = call.firstRange(of: "htons("), let addrStart = call.firstRange(of: "inet_addr(\"") else {
+    guard let portStart = call.firstRange(of: "htons("),
+      let addrStart = call.firstRange(of: "inet_addr(\"") ?? call.firstRange(of: "inet_pton(AF_INET6, \"")
+    else {
       return nil
     }
     let port = UInt16(call[portStart.upperBound...].prefix { $0.isNumber })
