@@ -235,9 +235,9 @@ import Testing
 
   /// A datagram sent with sendto to another descriptor of the shell is an arrow between their
   /// columns, over IPv4 and over IPv6 alike.
-  @Test(arguments: ["127.0.0.1:0", "[::1]:0"])
+  @Test(arguments: ["127.0.0.1:0", "[::1]:0", "@sockshell-timeline-\(getpid())"])
   func timelineDrawsDatagramsBetweenColumns(address: String) {
-    let family = address.hasPrefix("[") ? "ipv6" : "ipv4"
+    let family = address.hasPrefix("[") ? "ipv6" : address.hasPrefix("@") ? "unix" : "ipv4"
     let session = makeSession()
     runAll(
       session,
@@ -251,5 +251,13 @@ import Testing
       """)
     let lines = session.out.captured.split(separator: "\n").map(String.init)
     #expect(lines.contains { $0.contains("|<") && $0.contains("3 \"one\"") }, "\(lines.suffix(6))")
+  }
+
+  /// A Unix connect that fails sent no SYN: the timeline shows the error, not a TCP exchange.
+  @Test func aFailedUnixConnectIsANoteNotASYN() {
+    let session = makeSession()
+    runAll(session, "c = socket unix\nconnect c /nonexistent-dir/x.sock = -1 ENOENT\ntimeline --ascii")
+    #expect(session.out.captured.contains("connect: ENOENT"))
+    #expect(!session.out.captured.contains("SYN"))
   }
 }

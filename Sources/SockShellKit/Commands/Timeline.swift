@@ -88,15 +88,18 @@ struct TimelineCommand: ShellCommand {
       case "connect":
         let me = mine()
         diagram.local[me] = record.local
-        if let errno = record.errno, let target = addressIn(record.call) {
-          let other = diagram.other(target, me: nil)
-          diagram.rows.append(.arrow(from: me, to: other, label: "SYN"))
-          if errno.code == ECONNREFUSED_ {
-            diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
-          } else {
-            diagram.rows.append(.note(column: me, text: "connect: \(errno.name)"))
+        if let errno = record.errno {
+          // A TCP connect that failed sent a SYN; a Unix one sent nothing.
+          if let target = addressIn(record.call), target.family != .unix {
+            let other = diagram.other(target, me: nil)
+            diagram.rows.append(.arrow(from: me, to: other, label: "SYN"))
+            if errno.code == ECONNREFUSED_ {
+              diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
+              continue
+            }
           }
-        } else if !failed, let target = record.peer {
+          diagram.rows.append(.note(column: me, text: "connect: \(errno.name)"))
+        } else if let target = record.peer {
           let other = diagram.other(target, me: record.local)
           diagram.peer[me] = target
           diagram.rows.append(.arrow(from: me, to: other, label: "connect"))
@@ -159,6 +162,18 @@ struct TimelineCommand: ShellCommand {
 
   /// The address inside a printed call (for connect and sendto, whose peer is not kept on failure).
   static func addressIn(_ call: String) -> SocketAddress? {
+    // A Unix address: sun_path="/tmp/a.sock" or sun_path=@"name" (a plain name: one with escapes
+    // is left out, and the call is then drawn as a note).
+    if let pathStart = call.firstRange(of: "sun_path=") {
+      let rest = call[pathStart.upperBound...]
+      let abstract = rest.hasPrefix("@")
+      let quoted = rest.dropFirst(abstract ? 1 : 0)
+      guard quoted.hasPrefix("\"") else { return nil }
+      let text = quoted.dropFirst().prefix { $0 != "\"" }
+      guard !text.contains("\\") else { return nil }
+      let bytes = Array(text.utf8)
+      return abstract ? .abstract(name: bytes) : .unix(path: bytes)
+    }
     guard let portStart = call.firstRange(of: "htons("),
       let addrStart = call.firstRange(of: "inet_addr(\"") ?? call.firstRange(of: "inet_pton(AF_INET6, \"")
     else {
@@ -222,7 +237,11 @@ struct TimelineCommand: ShellCommand {
       case .note(let column, let text):
         guard column < shown else { continue }
         let characters = Array(" " + text)
-        for (offset, character) in characters.enumerated() where center(column) + 1 + offset < lineWidth {
+        // The last column's notes may run on to the full width: nothing is drawn right of them.
+        let limit = column == shown - 1 ? max(lineWidth, width) : lineWidth
+        let needed = min(limit, center(column) + 1 + characters.count)
+        if needed > line.count { line += [Character](repeating: " ", count: needed - line.count) }
+        for (offset, character) in characters.enumerated() where center(column) + 1 + offset < limit {
           line[center(column) + 1 + offset] = character
         }
         if text == "closed" {

@@ -100,6 +100,10 @@ enum Transfer {
       session.note(
         "\(counted(count, "byte")) \(count == 1 ? "is" : "are") in the kernel's send buffer; the peer reads the stream with recv, in pieces of any size."
       )
+    } else if descriptor.family == .unix {
+      session.note(
+        "One datagram of \(counted(count, "byte")) is in the receiving socket's queue: Unix datagrams are not lost (when that queue is full, sendto waits)."
+      )
     } else {
       session.note("One datagram of \(counted(count, "byte")) left; UDP gives no word on whether it arrives.")
     }
