@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make fuzz: builds the libraries with -sanitize=fuzzer,address, links each libFuzzer target in
 # Tests/Fuzz, and runs it for FUZZ_SECONDS (default 600) on a corpus seeded from the README, the
-# lessons and the tests. Crashes and broken properties are written to fuzz-out/<target>/.
+# lessons and the command lines of the tests. Crashes and broken properties are written to
+# fuzz-out/<target>/.
 # Then the shell itself (release build): FUZZ_LINES (default 100,000) random and mutated lines
 # through `sockshell run --keep-going` (scripts/random-lines.py), and the hostile peers of
 # scripts/hostile.py. FUZZ_TARGETS chooses targets (default: parser checks lessons render).
@@ -33,7 +34,10 @@ seed() { # target, files... -> corpus of lines (or whole files for lessons)
   local n=0
   cat "$@" | grep -av '^\s*$' | head -2000 | while IFS= read -r line; do n=$((n+1)); printf '%s\n' "$line" > "$dir/seed-$n"; done
 }
-seed parser README.md Lessons/*.md
+# The command lines of the tests' scripts too.
+grep -ahE '^\s+([a-z][a-z0-9_]* = )?(socket|bind|listen|accept|connect|send|recv|sendto|recvfrom|close|shutdown|setsockopt|getsockopt|nonblock|poll|ls|inspect|addr|tcp|timeline|trace|save|export|explain|help)( |$)' \
+  Tests/SockShellTests/*.swift | sed 's/^[[:space:]]*//' | sort -u > fuzz-out/tests.txt || true
+seed parser README.md Lessons/*.md fuzz-out/tests.txt
 grep -ah '^[a-z]' Lessons/*.md | grep -aE '^(socket|no socket|sockets|called|received|sent|partner) ' > fuzz-out/checks.txt || true
 seed checks fuzz-out/checks.txt
 seed lessons whole Lessons/*.md
