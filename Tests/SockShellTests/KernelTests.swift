@@ -386,5 +386,8 @@ import Testing
     #expect(out.contains("ECONNREFUSED (111): Connection refused"))
     #expect(!session.execute("help lisen").ok)
     #expect(session.out.captured.contains("did you mean 'listen'"))
+    // A word that starts several commands and topics names them all (Tab stops at "exp").
+    #expect(!session.execute("help exp").ok)
+    #expect(session.out.captured.contains("did you mean 'expect', 'explain', 'export'?"))
   }
 }

@@ -86,7 +86,16 @@ struct HelpCommand: ShellCommand {
     }
     guard let command = Registry.command(named: topic) else {
       var message = "no help on '\(ByteText.sanitized(topic))'"
-      if let suggestion = Registry.suggestion(for: topic) { message += ": did you mean '\(suggestion)'?" }
+      // What the word could be: commands and topics it starts, or one it misspells.
+      let lower = topic.lowercased()
+      let starting = (Registry.names + HelpCommand.topics.keys).filter { $0.hasPrefix(lower) }.sorted()
+      if !lower.isEmpty && !starting.isEmpty {
+        message += ": did you mean \(starting.map { "'\($0)'" }.joined(separator: ", "))?"
+      } else if let suggestion = Registry.suggestion(for: topic) {
+        message += ": did you mean '\(suggestion)'?"
+      } else {
+        message += "."
+      }
       message += " Topics: \(HelpCommand.topics.keys.sorted().joined(separator: ", ")), or a command name."
       out.line("error: \(message)", .error)
       return .refused(message)
