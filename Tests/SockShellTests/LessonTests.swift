@@ -249,6 +249,19 @@ import Testing
     #expect(result.stdout.contains("8 of 8 lessons passed"))
   }
 
+  /// Without lessons, `lessons` says where to find some instead of an empty table.
+  @Test func lessonsWithoutLessonsSaysWhereToLook() throws {
+    let folder = NSTemporaryDirectory() + "no-lessons-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let result = try runProgram(
+      sockshellPath, ["lessons", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
+    #expect(result.status == 1)
+    #expect(
+      (result.stdout + result.stderr).contains("no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)"))
+    #expect(!result.stdout.contains("TITLE"))
+  }
+
   /// A file that cannot be loaded says why, and counts as a lesson that did not pass.
   @Test func lessonTestCountsFilesThatDoNotLoad() throws {
     let result = try runProgram(

@@ -45,6 +45,7 @@ struct LessonsCommand: ShellCommand {
       return .done
     }
     for problem in library.problems { session.out.line(problem, .error) }
+    if library.lessons.isEmpty { return LessonsCommand.noLessons(session) }
     var rows = [["ID", "TITLE", "STEPS", "REQUIRES", "PROGRESS"]]
     for lesson in library.lessons {
       let entry = library.progress.lessons[lesson.id]
