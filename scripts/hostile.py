@@ -25,7 +25,6 @@ import threading
 import time
 
 MIB = 1 << 20
-UDP_PORT = {}  # the TCP port of a scenario -> a UDP port found free for it
 ESCAPES = (b"\x1b]0;owned\x07\x1b[2J\x1b[H\x1b[31mred\x1b[0m\x9b31m\xc2\x9b2J\xff\xfe\xc3("
            b"\xe2\x80\xae reversed \x00\r\r\x08\x08\x7f\x1b[6n\x1bP+q\x1b\\ end\n")
 
@@ -48,7 +47,7 @@ def connect(port, deadline=10.0):
             time.sleep(0.02)
 
 
-def flood(port, done):
+def flood(port, udp_port, done):
     """Sends 100 MiB, never reads; stays connected until the shell has finished."""
     with connect(port) as peer:
         peer.settimeout(30)
@@ -58,7 +57,7 @@ def flood(port, done):
         done.wait(60)
 
 
-def reset(port, done):
+def reset(port, udp_port, done):
     """Reads a little of what the shell sends, then resets the connection (SO_LINGER 0)."""
     peer = connect(port)
     peer.recv(1000)
@@ -68,18 +67,18 @@ def reset(port, done):
     done.wait(60)
 
 
-def escapes(port, done):
+def escapes(port, udp_port, done):
     """Sends escape sequences and invalid UTF-8 on TCP, and as datagrams to the shell's UDP port."""
     with connect(port) as peer:
         peer.sendall(ESCAPES * 20)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
             for _ in range(50):  # until the shell's UDP socket is bound (bounded)
-                datagram.sendto(ESCAPES, ("127.0.0.1", UDP_PORT[port]))
+                datagram.sendto(ESCAPES, ("127.0.0.1", udp_port))
                 time.sleep(0.05)
         done.wait(60)
 
 
-def backlog(port, done):
+def backlog(port, udp_port, done):
     """Opens 1,000 connections at once to a listener with backlog 5, holds them, closes them."""
     connect(port).close()  # the listener is up
     peers = []
@@ -202,13 +201,13 @@ def high_water_mark(process):
 def run(shell, name):
     peer, script, expected, timeout = SCENARIOS[name]
     port = free_port()
-    UDP_PORT[port] = free_port(socket.SOCK_DGRAM)
+    udp_port = free_port(socket.SOCK_DGRAM)  # for the escapes scenario
     done = threading.Event()
     failure = []
 
     def guarded():
         try:
-            peer(port, done)
+            peer(port, udp_port, done)
         except Exception as error:  # the peer's own trouble is a finding too
             failure.append(f"peer: {error!r}")
 
@@ -216,7 +215,7 @@ def run(shell, name):
         path = os.path.join(folder, name + ".ss")
         lines = [line.strip() for line in (PRELUDE + script).strip().splitlines()]
         with open(path, "w") as file:
-            file.write("\n".join(lines).format(port=port, port1=UDP_PORT[port]) + "\n")
+            file.write("\n".join(lines).format(port=port, port1=udp_port) + "\n")
         out_path, err_path = os.path.join(folder, "out"), os.path.join(folder, "err")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             start = time.monotonic()

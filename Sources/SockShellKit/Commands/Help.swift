@@ -2,6 +2,9 @@ import SocketLayer
 
 /// `help [COMMAND|TOPIC]`.
 struct HelpCommand: ShellCommand {
+  /// What `help` takes: its topics and the command names (Tab offers the same).
+  static var subjects: [String] { topics.keys.sorted() + Registry.commands.map { $0.spec.name } }
+
   static let topics: [String: [String]] = [
     "addresses": [
       "Addresses (ADDR):",
@@ -88,7 +91,7 @@ struct HelpCommand: ShellCommand {
       var message = "no help on '\(ByteText.sanitized(topic))'"
       // What the word could be: commands and topics it starts, or one it misspells.
       let lower = topic.lowercased()
-      let starting = (Registry.names + HelpCommand.topics.keys).filter { $0.hasPrefix(lower) }.sorted()
+      let starting = HelpCommand.subjects.filter { $0.hasPrefix(lower) }.sorted()
       if !lower.isEmpty && !starting.isEmpty {
         message += ": did you mean \(starting.map { "'\($0)'" }.joined(separator: ", "))?"
       } else if let suggestion = Registry.suggestion(for: topic) {

@@ -75,7 +75,7 @@ public struct Completer {
       default: return []
       }
     case .topic:
-      return Array(HelpCommand.topics.keys.sorted()) + Registry.commands.map { $0.spec.name }
+      return HelpCommand.subjects
     case .errno:
       return Errno.allNames
     case .lessons:

@@ -126,11 +126,10 @@ public final class LineEditor {
     var needed = 1
     while true {
       var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+      // An error ends the read, as in libedit's own reader (EINTR: a Ctrl-C); looping on it
+      // would spin.
       let ready = poll(&entry, 1, idle == nil ? -1 : 100)
-      if ready < 0 {
-        if errno == EINTR { return -1 }
-        continue
-      }
+      if ready < 0 { return -1 }
       if ready == 0 {
         if bytes.isEmpty, let idle, idle() {
           LineEditor.writeOut("\r\u{1B}[K")
@@ -142,11 +141,7 @@ public final class LineEditor {
       }
       var byte: UInt8 = 0
       let count = read(0, &byte, 1)
-      if count == 0 { return 0 }
-      if count < 0 {
-        if errno == EINTR { return -1 }
-        return -1
-      }
+      if count <= 0 { return count == 0 ? 0 : -1 }
       if bytes.isEmpty {
         switch byte {
         case 0xC0...0xDF: needed = 2

@@ -81,6 +81,8 @@ public enum Explanations {
         "\(fd) is not connected. A listening socket never carries data: use the descriptor that accept returned, or connect first."
       ]
     case EPIPE:
+      let sigpipe =
+        "Without SIGPIPE ignored, this would have killed the program; in C, pass MSG_NOSIGNAL or ignore SIGPIPE and check for EPIPE."
       // Linux answers EPIPE, not ENOTCONN, for send on a TCP socket that has no connection: say
       // which mistake it is, from the kernel's state.
       if let descriptor = context.descriptor, descriptor.type == .stream, descriptor.family != .unix {
@@ -92,13 +94,13 @@ public enum Explanations {
         if let info = try? Sys.tcpInfo(descriptor.fd).get(), info.segsOut == 0 {
           return [
             "\(fd) was never connected: TCP sends only over a connection. connect it first (a server sends on the descriptor that accept returned).",
-            "Without SIGPIPE ignored, this would have killed the program; in C, pass MSG_NOSIGNAL or ignore SIGPIPE and check for EPIPE.",
+            sigpipe,
           ]
         }
       }
       return [
         "The connection is closed for writing: the peer closed it (and answered with a reset), or you shut down writing.",
-        "Without SIGPIPE ignored, this would have killed the program; in C, pass MSG_NOSIGNAL or ignore SIGPIPE and check for EPIPE.",
+        sigpipe,
       ]
     case ECONNRESET:
       return [
