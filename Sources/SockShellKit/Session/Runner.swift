@@ -125,15 +125,15 @@ public enum Runner {
     var lineNumber = 0
     let stepper = options.step ? StepReader() : nil
     while !session.wantsExit, let raw = reader.nextBytes() {
-      let line = String(decoding: raw, as: UTF8.self)
       lineNumber += 1
       if Signals.takeInterrupt() {
         failures.append((lineNumber, "interrupted by Ctrl-C"))
         break
       }
-      let trimmed = line.drop { $0 == " " || $0 == "\t" }
+      // Blank lines and comments are judged on the bytes: the line is never decoded as a whole.
+      let trimmed = raw.drop { $0 == 0x20 || $0 == 0x09 }
       if trimmed.isEmpty { continue }
-      if trimmed.hasPrefix("#") {
+      if trimmed.first == UInt8(ascii: "#") {
         session.out.line(ByteText.escaped(raw, keepQuotes: true), .note)
         continue
       }
