@@ -10,6 +10,8 @@ public final class LessonLibrary {
   public let directory: String?
   public private(set) var lessons: [Lesson] = []
   public private(set) var problems: [String] = []
+  /// The files that did not load (their problems are in `problems`).
+  public private(set) var unloaded: [String] = []
   public var progress = Progress()
   let progressPath: String?
 
@@ -24,6 +26,7 @@ public final class LessonLibrary {
           lessons.append(try LessonLoader.load(path: file))
         } catch {
           problems += error.problems
+          unloaded.append(file)
         }
       }
     }

@@ -72,14 +72,14 @@ extension SockShell {
     var all: [Lesson] = []
     var ok = true
     // Files that did not load count as lessons that did not pass.
-    var unloaded: Set<String> = []
+    var unloaded: [String] = []
     if files.isEmpty {
       let library = LessonLibrary(directory: lessons, progressPath: nil)
       for problem in library.problems {
         out.line(problem)  // FILE:LINE: message, whole on one line
         ok = false
-        if let file = problem.split(separator: ":").first { unloaded.insert(String(file)) }
       }
+      unloaded = library.unloaded
       if library.lessons.isEmpty {
         out.line("no lessons found in \(library.directory ?? "any lessons folder")", .error)
         ok = false
@@ -92,7 +92,7 @@ extension SockShell {
         } catch {
           for problem in error.problems { out.line(problem) }
           ok = false
-          unloaded.insert(file)
+          unloaded.append(file)
         }
       }
     }
@@ -101,7 +101,7 @@ extension SockShell {
       if LessonTester.test(lesson, out: out) { passed += 1 } else { ok = false }
       out.flush()
     }
-    let total = all.count + unloaded.subtracting(all.map(\.path)).count
+    let total = all.count + unloaded.count
     out.line("\(passed) of \(total) lessons passed")
     out.flush()
     return ok ? 0 : 1
