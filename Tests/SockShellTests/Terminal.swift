@@ -396,3 +396,62 @@ extension LessonTerminalTests {
     #expect(shell.waitFor("Lesson complete: Idle", after: mark))
   }
 }
+
+extension LessonTerminalTests {
+  /// One Ctrl-C stops a learner's blocking accept while the lesson's partner waits in the same
+  /// event loop (it used to be lost: the partner's wait took it, and accept went on).
+  @Test func oneCtrlCStopsABlockingAcceptWhileThePartnerWaits() throws {
+    let folder = NSTemporaryDirectory() + "sockshell-ctrlc-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try """
+    ---
+    id: waiting
+    title: Waiting
+    ---
+
+    ## Accept what never comes
+
+    The partner waits for a listener on another port, so it polls all the time.
+
+    ```partner
+    wait listening 127.0.0.1:{port2}
+    p = socket tcp
+    connect p {listening}
+    ```
+
+    ```check
+    socket conn state=ESTABLISHED
+    ```
+
+    ```solution
+    srv = socket tcp
+    bind srv 127.0.0.1:{port2}
+    listen srv
+    conn = accept srv
+    ```
+
+    ```hint
+    Accept.
+    ```
+    """.write(toFile: folder + "/01-waiting.md", atomically: true, encoding: .utf8)
+    for attempt in 1...3 {
+      let shell = try TerminalSession(
+        arguments: ["lesson", "waiting", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
+      #expect(shell.waitFor("[waiting 1/1] sockshell> "))
+      let mark = shell.mark
+      shell.type("srv = socket tcp\rbind srv 127.0.0.1:0\rlisten srv\rconn = accept srv\r")
+      #expect(shell.waitFor("Ctrl-C to stop", after: mark))
+      usleep(300_000)  // a person reads the notice; the partner has polled a few times meanwhile
+      let pressed = shell.mark
+      shell.type("\u{03}")
+      #expect(
+        shell.waitFor("= -1 EINTR (Interrupted system call)", after: pressed, seconds: 3),
+        "attempt \(attempt): one Ctrl-C must stop accept; screen: \(shell.screen[pressed...].debugDescription)")
+      // The shell is at the prompt again and the partner still waits.
+      let after = shell.mark
+      shell.type("ls\r")
+      #expect(shell.waitFor("LISTEN", after: after))
+    }
+  }
+}

@@ -24,18 +24,20 @@ public final class LineEditor {
   /// Set by the Ctrl-C key binding; read and cleared by `readLine`.
   var interruptPressed = false
 
-  /// Called about ten times a second while the learner is idle at the prompt (a lesson's partner
-  /// acts then); returns whether it left output to show.
-  public var idle: (() -> Bool)?
-  /// Shows the output `idle` left (above the line being edited).
-  public var showPending: (() -> Void)?
+  /// The loop the prompt waits in: a lesson's partner and other sources act while the learner
+  /// types or sits idle.
+  let loop: EventLoop
+  /// The shell's output: what the loop's handlers print goes above the line being typed.
+  let out: Output
   /// The prompt to show after that output (the lesson's step may have changed).
   public var currentPrompt: (() -> String)?
 
-  public init(completer: Completer, historyPath: String?) {
+  public init(completer: Completer, historyPath: String?, loop: EventLoop, out: Output) {
     setlocale(LC_ALL, "")  // or libedit drops non-ASCII input
     self.completer = completer
     self.historyPath = historyPath
+    self.loop = loop
+    self.out = out
     prompt = strdup("sockshell> ")
     // libedit wants FILE streams; Swift 6 forbids the shared `stdin` globals, so open our own.
     editLine = el_init("sockshell", fdopen(0, "r"), fdopen(1, "w"), fdopen(2, "w"))
@@ -76,6 +78,9 @@ public final class LineEditor {
     var count: Int32 = 0
     errno = 0
     interruptPressed = false
+    let previous = loop.afterDispatch
+    loop.afterDispatch = { [unowned self] in self.printAbovePrompt() }
+    defer { loop.afterDispatch = previous }
     guard let line = el_gets(editLine, &count) else {
       // The key binding, or a SIGINT in the moment before libedit set up the terminal.
       if interruptPressed || (count == -1 && errno == EINTR) {
@@ -117,27 +122,30 @@ public final class LineEditor {
     return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().readCharacter(into: character)
   }
 
-  /// libedit's character reader, replaced so that the prompt can wait for the terminal and for the
-  /// lesson's partner at once. Reads UTF-8 from the terminal one character at a time; returns 1, 0
-  /// at end of input, -1 on error. Ctrl-C arrives as a key here (the edit mode has no ISIG), so
-  /// it cannot fall between two reads; EINTR is only a SIGINT from before libedit set the mode.
+  /// The one way output reaches the screen while a line is being typed: the prompt line is
+  /// cleared, the output written (Output has escaped every control byte), and libedit draws the
+  /// prompt and the line being typed again below it.
+  func printAbovePrompt() {
+    guard out.hasPending else { return }
+    LineEditor.writeOut("\r\u{1B}[K")
+    out.flush()
+    if let currentPrompt { setPrompt(currentPrompt()) }
+    cedit_refresh(editLine)
+  }
+
+  /// libedit's character reader, replaced so that the prompt waits in the event loop (the
+  /// terminal is one of its descriptors). Reads UTF-8 from the terminal one character at a time;
+  /// returns 1, 0 at end of input, -1 on error. Ctrl-C arrives as a key here (the edit mode has
+  /// no ISIG), so it cannot fall between two reads; EINTR is only a SIGINT from before libedit
+  /// set the mode.
   func readCharacter(into character: UnsafeMutablePointer<wchar_t>) -> Int32 {
     var bytes: [UInt8] = []
     var needed = 1
     while true {
-      var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-      // An error ends the read, as in libedit's own reader (EINTR: a Ctrl-C); looping on it
-      // would spin.
-      let ready = poll(&entry, 1, idle == nil ? -1 : 100)
-      if ready < 0 { return -1 }
-      if ready == 0 {
-        if bytes.isEmpty, let idle, idle() {
-          LineEditor.writeOut("\r\u{1B}[K")
-          showPending?()
-          if let currentPrompt { setPrompt(currentPrompt()) }
-          cedit_refresh(editLine)
-        }
-        continue
+      // An error ends the read, as in libedit's own reader; looping on it would spin.
+      switch loop.wait(for: 0, events: Int16(POLLIN), interrupt: InterruptWatch()) {
+      case .ready: break
+      case .interrupted, .failed, .timedOut: return -1
       }
       var byte: UInt8 = 0
       let count = read(0, &byte, 1)

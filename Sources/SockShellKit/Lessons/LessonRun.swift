@@ -109,6 +109,8 @@ public final class LessonRun {
   public private(set) var finished = false
   /// Print step texts and partner output (false for `lesson test`).
   let verbose: Bool
+  /// The partner's turn in the event loop, while the lesson runs.
+  var turnTimer: Int?
 
   init(lesson template: Lesson, step: Int, session: Session, verbose: Bool = true) {
     // Free ports for {port}, {port2}...: picked now, so that learners on one machine never clash.
@@ -118,7 +120,7 @@ public final class LessonRun {
     stepIndex = min(max(0, step), max(0, template.steps.count - 1))
     self.session = session
     self.verbose = verbose
-    partner = Partner(out: verbose ? session.out : nil)
+    partner = Partner(out: verbose ? session.out : nil, loop: session.loop)
   }
 
   static func freePort() -> UInt16 {
@@ -142,6 +144,23 @@ public final class LessonRun {
     partner.start(step.partner)
     if verbose { show() }
     partner.advance(learner: session)
+    if turnTimer == nil { turnTimer = session.loop.every(0.05) { [weak self] in self?.turn() } }
+  }
+
+  /// The partner's turn, every 50 ms of any wait: while the learner's command runs (a blocking
+  /// accept), the partner acts; at the prompt, the step is checked too, so that a step the
+  /// partner completes passes while the learner sits idle.
+  func turn() {
+    if session.isRunningCommand {
+      partner.advance(learner: session)
+    } else {
+      tick()
+    }
+  }
+
+  func stopTurns() {
+    if let turnTimer { session.loop.cancel(turnTimer) }
+    turnTimer = nil
   }
 
   func show() {
@@ -203,6 +222,7 @@ public final class LessonRun {
       begin()
     } else {
       finished = true
+      stopTurns()
       saveProgress(done: true)
       if verbose {
         out.line("Lesson complete: \(lesson.title).", .success)
@@ -241,6 +261,7 @@ public final class LessonRun {
 
   /// Ends the lesson: the partner's descriptors are closed.
   func end() {
+    stopTurns()
     partner.stop()
     partner.session.closeAll()
   }

@@ -62,13 +62,9 @@ public enum LessonTester {
     return ok
   }
 
-  /// Lets the partner work for up to 5 seconds until `done`.
+  /// Lets the partner work, in the event loop, for up to 5 seconds until `done`.
   static func settle(_ run: LessonRun, until done: () -> Bool) {
-    let deadline = Partner.now() + 5
-    while !done() && Partner.now() < deadline {
-      run.tick()
-      if done() { return }
-      usleep(10_000)
-    }
+    run.tick()
+    run.session.loop.run(until: EventLoop.now() + 5, done: done)
   }
 }

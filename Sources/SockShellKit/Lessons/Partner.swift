@@ -50,9 +50,9 @@ public final class Partner {
   /// Where its output goes, dimmed and prefixed (nil: kept quiet, as in `lesson test`).
   let out: Output?
 
-  init(out: Output?) {
+  init(out: Output?, loop: EventLoop) {
     self.out = out
-    session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 2))
+    session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 2), loop: loop)
   }
 
   /// The lines of a step's partner block, to run from now on.
@@ -63,14 +63,6 @@ public final class Partner {
 
   /// Leaving a step: what was not run yet is dropped.
   func stop() { queue.removeAll() }
-
-  var isIdle: Bool { queue.isEmpty }
-
-  static func now() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-  }
 
   /// Runs what can run now; returns whether a line ran.
   @discardableResult
@@ -92,7 +84,7 @@ public final class Partner {
           events.first.map({ $0 != 0 }) == true
         else { return progressed }
       case .sleep(let ms):
-        let now = Partner.now()
+        let now = EventLoop.now()
         if sleepUntil == nil { sleepUntil = now + Double(ms) / 1000 }
         if now < sleepUntil! { return progressed }
         sleepUntil = nil

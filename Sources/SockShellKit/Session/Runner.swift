@@ -70,16 +70,10 @@ public enum Runner {
 
   public static func interactive(session: Session, showBanner: Bool = true) -> Int32 {
     let directory = LineEditor.stateDirectory()
-    let editor = LineEditor(completer: Completer(session: session), historyPath: directory.map { $0 + "/history" })
+    let editor = LineEditor(
+      completer: Completer(session: session), historyPath: directory.map { $0 + "/history" }, loop: session.loop,
+      out: session.out)
     if showBanner { session.out.line(banner, .note) }
-    // While the learner is idle at the prompt, a lesson's partner goes on (a sleep, then a send):
-    // when it acts, or the step passes because of it, that shows at once.
-    editor.idle = { [unowned session] in
-      guard let run = session.lessonRun, !run.finished else { return false }
-      run.tick()
-      return session.out.hasPending
-    }
-    editor.showPending = { [unowned session] in session.out.flush() }
     editor.currentPrompt = { [unowned session] in session.prompt }
     while !session.wantsExit {
       editor.setPrompt(session.prompt)
@@ -123,10 +117,12 @@ public enum Runner {
   public static func script(_ reader: LineReader, session: Session, options: ScriptOptions) -> Int32 {
     var failures: [(Int, String)] = []
     var lineNumber = 0
-    let stepper = options.step ? StepReader() : nil
+    let stepper = options.step ? StepReader(loop: session.loop) : nil
+    // A Ctrl-C between two lines stops the script; one that stopped a line's wait belongs to it.
+    var interrupt = InterruptWatch()
     while !session.wantsExit, let raw = reader.nextBytes() {
       lineNumber += 1
-      if Signals.takeInterrupt() {
+      if interrupt.pressed {
         failures.append((lineNumber, "interrupted by Ctrl-C"))
         break
       }
@@ -143,9 +139,9 @@ public enum Runner {
       session.out.line("sockshell> " + shown + more)
       if let stepper {
         session.out.flush()
-        if !stepper.waitForEnter() {
+        if !stepper.waitForEnter(interrupt: interrupt) {
           // After a Ctrl-C the terminal echoed ^C with no newline.
-          if Signals.takeInterrupt() { session.out.write("\n") }
+          if interrupt.pressed { session.out.write("\n") }
           session.out.line("stopped before line \(lineNumber)", .note)
           // The lines after did not run, so the script did not hold: exit 1, as for a failure.
           failures.append((lineNumber, "stopped before this line; the rest did not run"))
@@ -154,6 +150,7 @@ public enum Runner {
       }
       session.history.append(shown + more)  // as echoed: bytes that are not UTF-8 stay visible
       let result = session.execute(bytes: raw)
+      if session.takeInterruptedWait() { interrupt = InterruptWatch() }
       session.lessonRun?.tick()
       if !result.ok {
         failures.append((lineNumber, result.failure ?? "failed"))
@@ -183,8 +180,10 @@ public enum Runner {
 final class StepReader {
   let fd: Int32
   let owns: Bool
+  let loop: EventLoop
 
-  init() {
+  init(loop: EventLoop) {
+    self.loop = loop
     if isatty(0) == 1 {
       fd = 0
       owns = false
@@ -202,13 +201,17 @@ final class StepReader {
   }
 
   /// True to run the line; false when the presenter typed q or input ended.
-  func waitForEnter() -> Bool {
+  func waitForEnter(interrupt: InterruptWatch) -> Bool {
     guard fd >= 0 else { return true }
     var typed: [UInt8] = []
     var byte: UInt8 = 0
     while true {
-      // A Ctrl-C that came before the read began would not interrupt it.
-      if Signals.interrupted.load(ordering: .relaxed) { return false }
+      // Through the event loop: a Ctrl-C from before the read began stops it too.
+      switch loop.wait(for: fd, interrupt: interrupt) {
+      case .interrupted: return false
+      case .failed: return !typed.isEmpty
+      case .ready, .timedOut: break
+      }
       let count = read(fd, &byte, 1)
       if count <= 0 { return count < 0 && errno == EINTR ? false : !typed.isEmpty }
       if byte == 0x0A { break }

@@ -117,6 +117,8 @@ public final class Session {
   public var lessonRun: LessonRun?
   /// Set by quit/exit.
   public var wantsExit = false
+  /// True while a line's command runs (a lesson's partner then only takes its turn).
+  public private(set) var isRunningCommand = false
   /// Descriptors the running command used.
   var touched: [Int32] = []
   /// The family of the descriptor the running command resolved first.
@@ -127,10 +129,16 @@ public final class Session {
   var closedConnections: [ClosedConnection] = []
   /// Whether the last EINTR came from the script time limit rather than Ctrl-C.
   var lastInterruptWasTimeout = false
+  /// Set when a wait ended because of Ctrl-C (a script goes on after such a line with --keep-going).
+  var interruptedWait = false
 
-  public init(output: Output, options: Options = Options()) {
+  /// The event loop every wait of this shell goes through (shared with the lesson's partner).
+  public let loop: EventLoop
+
+  public init(output: Output, options: Options = Options(), loop: EventLoop = EventLoop()) {
     self.out = output
     self.options = options
+    self.loop = loop
   }
 
   deinit {
@@ -170,7 +178,9 @@ public final class Session {
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
     }
     lastFamily = (parsed.command as? SocketCommand)?.family
+    isRunningCommand = true
     let outcome = parsed.command.run(CommandContext(session: self, name: parsed.name))
+    isRunningCommand = false
     recordStates()
     if parsed.spec.returnsValue, outcome != .done {
       if case .refused = outcome {
@@ -406,16 +416,21 @@ public final class Session {
   }
 
   /// Runs a call that may block. At a terminal it says what it waits for; in a script it gives up
-  /// after the wait limit. Either way Ctrl-C interrupts it with EINTR.
+  /// after the wait limit. Either way Ctrl-C interrupts it with EINTR. The wait goes through the
+  /// event loop, so a lesson's partner acts meanwhile; the call itself is made once the
+  /// descriptor is ready (a call that blocks in the kernel all the same, connect or a large
+  /// send, is stopped by Ctrl-C or by the wait's own alarm).
   /// `canWait` is false when the call will fail at once whatever arrives (recv on a listener,
   /// accept on a socket that does not listen): then nothing is announced and nothing waited for.
+  /// `fd` -1: nothing to wait for first (poll with a timeout waits in the call).
   func blocking<T>(
     fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool = true,
     _ body: () -> SysResult<T>
   ) -> SysResult<T> {
     let nonBlocking = !canWait || ((try? Sys.isNonBlocking(fd).get()) ?? false)
-    // Forget older Ctrl-Cs first: one pressed after the notice below must stop this call.
-    _ = Signals.takeInterrupt()
+    // This wait's own Ctrl-C: one pressed from now on stops it, whoever else is waiting.
+    let interrupt = InterruptWatch()
+    lastInterruptWasTimeout = false
     if !nonBlocking && options.interactive,
       let revents = try? Sys.poll([fd], events: events, timeoutMilliseconds: 0).get(), revents.first == 0
     {
@@ -425,32 +440,37 @@ public final class Session {
       note(text)
     }
     out.flush()
-    // A Ctrl-C that came while the notice was written: do not start the call at all.
-    if Signals.takeInterrupt() {
-      if options.interactive { out.write("\n") }
+    func interrupted(timedOut: Bool) -> SysResult<T> {
+      lastInterruptWasTimeout = timedOut
+      if !timedOut { interruptedWait = true }
+      // The terminal echoed ^C without a newline: start the report on a line of its own.
+      if options.interactive && !timedOut { out.write("\n") }
       return .failure(Errno(EINTR))
     }
-    let limit = !nonBlocking && !options.interactive ? options.waitLimit : nil
-    let alarm = limit.flatMap { Signals.armAlarm(seconds: $0) }
-    // With a lesson partner, wait in short polls so that the partner can act meanwhile.
-    if let run = lessonRun, !nonBlocking, fd >= 0 {
-      while true {
-        if Signals.takeInterrupt() || alarm.map({ $0.fired }) == true {
-          if let alarm { lastInterruptWasTimeout = alarm.disarm() }
-          if options.interactive { out.write("\n") }
-          return .failure(Errno(EINTR))
-        }
-        let ready = (try? Sys.poll([fd], events: events, timeoutMilliseconds: 50).get().first) ?? 1
-        if ready != 0 { break }
-        run.partner.advance(learner: self)
-        out.flush()
+    if nonBlocking { return body() }
+    let limit = options.interactive ? nil : options.waitLimit
+    let deadline = limit.map { EventLoop.now() + Double($0) }
+    if fd >= 0 {
+      switch loop.wait(for: fd, events: events, deadline: deadline, interrupt: interrupt) {
+      case .interrupted: return interrupted(timedOut: false)
+      case .timedOut: return interrupted(timedOut: true)
+      case .ready, .failed: break
       }
+    } else if interrupt.pressed {
+      return interrupted(timedOut: false)
     }
+    let alarm = deadline.flatMap { Signals.armAlarm(seconds: max(0.001, $0 - EventLoop.now())) }
     let result = body()
-    if let alarm { lastInterruptWasTimeout = alarm.disarm() }
-    // The terminal echoed ^C without a newline: start the report on a line of its own.
-    if options.interactive, Signals.takeInterrupt() { out.write("\n") }
+    let fired = alarm?.disarm() ?? false
+    if case .failure(let errno) = result, errno.code == EINTR { return interrupted(timedOut: fired) }
+    if options.interactive && interrupt.pressed { out.write("\n") }
     return result
+  }
+
+  /// Whether the last line's wait was stopped by Ctrl-C; clears it.
+  func takeInterruptedWait() -> Bool {
+    defer { interruptedWait = false }
+    return interruptedWait
   }
 
   // MARK: Addresses

@@ -1,29 +1,31 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 import CSupport
 import Synchronization
 
-/// Signal handling for the shell. Handlers only set an atomic flag; SIGINT and SIGALRM are
-/// installed without SA_RESTART, so that a blocking call returns EINTR and the shell regains
-/// control. SIGPIPE is ignored: writing to a closed connection gives EPIPE, never a dead shell.
+/// Signal handling for the shell. Handlers only count: each wait compares the counts with those
+/// it started with (`InterruptWatch`), so a signal belongs to the waits it lands in and no one
+/// can clear it for another. SIGINT and SIGALRM are installed without SA_RESTART, so that a
+/// blocking call returns EINTR and the shell regains control. SIGPIPE is ignored: writing to a
+/// closed connection gives EPIPE, never a dead shell. SIGWINCH tells the output to read the
+/// terminal's width again.
 public enum Signals {
-  static let interrupted = Atomic<Bool>(false)
-  static let alarmed = Atomic<Bool>(false)
+  static let interrupts = Atomic<Int>(0)
+  static let resizes = Atomic<Int>(0)
 
   public static func install() {
-    _ = interrupted.load(ordering: .relaxed)
-    _ = alarmed.load(ordering: .relaxed)
     let onInterrupt: @convention(c) (Int32) -> Void = { _ in
-      Signals.interrupted.store(true, ordering: .relaxed)
+      Signals.interrupts.add(1, ordering: .relaxed)
     }
-    let onAlarm: @convention(c) (Int32) -> Void = { _ in
-      Signals.alarmed.store(true, ordering: .relaxed)
+    // SIGALRM only has to interrupt the call it was aimed at; the timer knows it fired.
+    let onAlarm: @convention(c) (Int32) -> Void = { _ in }
+    let onResize: @convention(c) (Int32) -> Void = { _ in
+      Signals.resizes.add(1, ordering: .relaxed)
     }
     setHandler(SIGINT, onInterrupt)
     setHandler(SIGALRM, onAlarm)
+    setHandler(SIGWINCH, onResize)
     signal(SIGPIPE, SIG_IGN)
   }
 
@@ -35,16 +37,16 @@ public enum Signals {
     sigaction(number, &action, nil)
   }
 
-  /// Clears and returns whether Ctrl-C was pressed since the last call.
-  public static func takeInterrupt() -> Bool {
-    interrupted.exchange(false, ordering: .relaxed)
-  }
+  /// How many Ctrl-Cs (SIGINT) the shell has had.
+  public static var interruptCount: Int { interrupts.load(ordering: .relaxed) }
+
+  /// How many times the terminal was resized (SIGWINCH).
+  static var resizeCount: Int { resizes.load(ordering: .relaxed) }
 
   /// Starts a timer that interrupts a blocking call of this thread after `seconds` (scripts
   /// only). The signal is sent to this thread alone (SIGEV_THREAD_ID), so that the call it
   /// interrupts is the one waiting here, whatever other threads the process has.
-  static func armAlarm(seconds: Int) -> AlarmTimer? {
-    alarmed.store(false, ordering: .relaxed)
+  static func armAlarm(seconds: Double) -> AlarmTimer? {
     var event = sigevent()
     event.sigev_notify = Int32(SIGEV_THREAD_ID)
     event.sigev_signo = SIGALRM
@@ -60,7 +62,9 @@ public enum Signals {
     var previous = sigset_t()
     pthread_sigmask(SIG_UNBLOCK, &alarmOnly, &previous)
     var spec = itimerspec()
-    spec.it_value.tv_sec = seconds
+    let whole = max(0, seconds.rounded(.down))
+    spec.it_value.tv_sec = Int(whole)
+    spec.it_value.tv_nsec = max(1, Int((seconds - whole) * 1e9))
     timer_settime(timer, 0, &spec, nil)
     return AlarmTimer(timer: timer, previousMask: previous)
   }
@@ -70,15 +74,15 @@ public enum Signals {
     let timer: timer_t?
     let previousMask: sigset_t
 
-    /// Whether the timer has fired (without stopping it).
-    var fired: Bool { Signals.alarmed.load(ordering: .relaxed) }
-
-    /// Stops the timer and restores the thread's signal mask; returns whether it fired.
+    /// Stops the timer and restores the thread's signal mask; returns whether it fired (a
+    /// one-shot timer that fired has no time left).
     func disarm() -> Bool {
+      var left = itimerspec()
+      timer_gettime(timer, &left)
       timer_delete(timer)
       var mask = previousMask
       pthread_sigmask(SIG_SETMASK, &mask, nil)
-      return Signals.alarmed.exchange(false, ordering: .relaxed)
+      return left.it_value.tv_sec == 0 && left.it_value.tv_nsec == 0
     }
   }
 }

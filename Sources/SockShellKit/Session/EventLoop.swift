@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The shell's one event loop: a poll over the descriptor being waited for, the registered
+/// sources and the timers. Everything that waits goes through it: the prompt (the terminal),
+/// a learner's blocking call, the partner's turns, `lesson test`, and the presenter's Enter.
+/// A lesson's partner is a timer of this loop; the wire, a classroom connection and a watched
+/// process are sources of it.
+///
+/// Single-threaded and re-entrant by design: a handler may start a wait of its own (a partner
+/// call that waits), and that inner wait polls only its own descriptor and serves no handler,
+/// so a handler never runs inside itself.
+public final class EventLoop {
+  /// How a wait ended.
+  public enum Ending: Equatable {
+    /// The descriptor is ready: its `revents`.
+    case ready(Int16)
+    /// Ctrl-C was pressed after the wait began.
+    case interrupted
+    /// The wait's own deadline passed.
+    case timedOut
+    /// poll failed (a descriptor that is not open): the call itself will say why.
+    case failed
+  }
+
+  struct Source {
+    let id: Int
+    let fd: Int32
+    let events: Int16
+    let handler: (Int16) -> Void
+  }
+
+  struct Timer {
+    let id: Int
+    var due: Double
+    let interval: Double
+    let handler: () -> Void
+  }
+
+  var sources: [Source] = []
+  var timers: [Timer] = []
+  var nextID = 1
+  /// True while a handler runs: waits inside it serve no handler.
+  var dispatching = false
+  /// Called after handlers ran, to show what they printed. The line editor sets it while a line
+  /// is being typed (the output goes above the prompt, which is drawn again); otherwise the
+  /// session's output is flushed.
+  public var afterDispatch: (() -> Void)?
+
+  public init() {}
+
+  /// Calls `handler` with the `revents` whenever `fd` is ready for `events`.
+  @discardableResult
+  public func watch(fd: Int32, events: Int16, _ handler: @escaping (Int16) -> Void) -> Int {
+    defer { nextID += 1 }
+    sources.append(Source(id: nextID, fd: fd, events: events, handler: handler))
+    return nextID
+  }
+
+  /// Calls `handler` every `seconds`.
+  @discardableResult
+  public func every(_ seconds: Double, _ handler: @escaping () -> Void) -> Int {
+    defer { nextID += 1 }
+    timers.append(Timer(id: nextID, due: EventLoop.now() + seconds, interval: seconds, handler: handler))
+    return nextID
+  }
+
+  /// Removes a source or timer.
+  public func cancel(_ id: Int) {
+    sources.removeAll { $0.id == id }
+    timers.removeAll { $0.id == id }
+  }
+
+  /// Seconds on the monotonic clock.
+  public static func now() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+  }
+
+  /// Waits until `fd` is ready for `events` (nil: only for the deadline), serving the other
+  /// sources and the timers meanwhile. Ends early when `interrupt` sees a Ctrl-C, or at
+  /// `deadline` (monotonic seconds; nil: none).
+  public func wait(
+    for fd: Int32?, events: Int16 = Int16(POLLIN), deadline: Double? = nil, interrupt: InterruptWatch? = nil
+  ) -> Ending {
+    while true {
+      if interrupt?.pressed == true { return .interrupted }
+      let now = EventLoop.now()
+      if let deadline, now >= deadline { return .timedOut }
+      let serving = !dispatching
+      var entries: [pollfd] = []
+      if let fd { entries.append(pollfd(fd: fd, events: events, revents: 0)) }
+      let served = serving ? sources : []
+      for source in served { entries.append(pollfd(fd: source.fd, events: source.events, revents: 0)) }
+      var until = deadline
+      if serving, let due = timers.map(\.due).min() { until = min(until ?? due, due) }
+      let timeout = until.map { Int32(max(0, min(3_600_000, (($0 - now) * 1000).rounded(.up)))) } ?? -1
+      let ready = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+      if ready < 0 {
+        if errno == EINTR { continue }  // a signal: Ctrl-C ends the wait at the top, others do not
+        return .failed
+      }
+      if fd != nil, entries[0].revents != 0 { return .ready(entries[0].revents) }
+      guard serving else { continue }
+      var ran = false
+      dispatching = true
+      for (index, source) in served.enumerated() {
+        let revents = entries[index + (fd == nil ? 0 : 1)].revents
+        if revents != 0, sources.contains(where: { $0.id == source.id }) {
+          source.handler(revents)
+          ran = true
+        }
+      }
+      let after = EventLoop.now()
+      for timer in timers where timer.due <= after {
+        guard let index = timers.firstIndex(where: { $0.id == timer.id }) else { continue }
+        timers[index].due = after + timer.interval
+        timer.handler()
+        ran = true
+      }
+      dispatching = false
+      if ran { afterDispatch?() }
+    }
+  }
+
+  /// Serves sources and timers until `done()` holds or `deadline` passes (lesson test's settle).
+  public func run(until deadline: Double, done: () -> Bool) {
+    while !done() && EventLoop.now() < deadline {
+      _ = wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.01))
+    }
+  }
+}
+
+/// A wait's own view of Ctrl-C: whether it was pressed since the wait began. Nothing clears
+/// it for another wait, so a call made inside a wait (the partner's) cannot swallow the
+/// learner's Ctrl-C, and one press stops every wait it lands in.
+public struct InterruptWatch: Sendable {
+  let start: Int
+
+  public init() { start = Signals.interruptCount }
+
+  public var pressed: Bool { Signals.interruptCount != start }
+}
