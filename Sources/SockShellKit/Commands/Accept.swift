@@ -35,15 +35,13 @@ struct AcceptCommand: DescriptorCommand {
       hint: hint,
       canWait: (try? Sys.getsockopt(listener.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
     ) { Sys.accept(listener.fd) }
-    let call: String
-    if case .success(let accepted) = result, let peer = accepted.peer {
-      call = "accept(\(listener.fd), \(peer.cDescription), [\(peer.length)])"
-    } else {
-      call = "accept(\(listener.fd), NULL, NULL)"
-    }
+    let peer = try? result.get().peer
     let outcome = session.report(
-      call, result.map { Int($0.fd) }, syscall: "accept", fd: listener.fd, suffix: context.name,
-      context: ErrorContext(call: "accept", descriptor: listener))
+      .accept, fd: listener.fd,
+      [.number(Int(listener.fd))]
+        + (peer.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.symbol("NULL"), .symbol("NULL")]),
+      result.map { Int($0.fd) }, address: peer, suffix: context.name,
+      context: ErrorContext(call: .accept, descriptor: listener))
     guard case .success(let accepted) = result else { return outcome }
     session.register(
       fd: accepted.fd, family: listener.family, type: listener.type, name: context.name,
@@ -66,5 +64,18 @@ struct AcceptCommand: DescriptorCommand {
     default:
       return nil
     }
+  }
+}
+
+extension AcceptCommand {
+  static var capabilities: Capabilities { [.syscall, .blocks] }
+  var waitsOn: DescriptorRef? { fd }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    writer.create("accept", "accept(\(writer.fd(fd)), NULL, NULL)")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    writer.create("accept", "\(writer.fd(fd)).accept()[0]")
   }
 }

@@ -35,7 +35,11 @@ struct AddrCommand: ShellCommand {
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
-    guard let target = resolve(session) else { return .refused("bad address") }
+    // The same rules as bind and connect; a name resolves as IPv4, *:PORT is 0.0.0.0.
+    guard
+      case .success(let target) = session.addresses.resolve(
+        address, family: nil, subject: "the address", purpose: .describe)
+    else { return .refused("bad address") }
     let bytes = target.withSockaddr { pointer, length in
       Array(UnsafeRawBufferPointer(start: pointer, count: Int(length)))
     }
@@ -58,29 +62,6 @@ struct AddrCommand: ShellCommand {
     for field in fields where !field.note.isEmpty { session.note("\(field.name): \(field.note)") }
     session.note("bind(fd, (struct sockaddr *)&addr, \(bytes.count)) and connect take this structure and its length.")
     return .done
-  }
-
-  func resolve(_ session: Session) -> SocketAddress? {
-    switch address {
-    case .host(let host, let port):
-      if let numeric = SocketAddress.numeric(host, port: port) { return numeric }
-      guard case .success(let found) = SocketAddress.resolve(host: host, port: port, family: .ipv4),
-        let first = found.first
-      else {
-        session.out.line("error: cannot resolve \(host)", .error)
-        return nil
-      }
-      session.note("\(host) resolved to \(first.host) (getaddrinfo, AF_INET)")
-      return first
-    case .any(let port): return .any(.ipv4, port: port)
-    case .unixPath(let path): return .unix(path: Array(path.utf8.prefix(SocketAddress.sunPathCapacity - 1)))
-    case .abstract(let name): return .abstract(name: Array(name.utf8.prefix(SocketAddress.sunPathCapacity - 1)))
-    case .descriptor(let ref):
-      guard case .success(let descriptor) = session.descriptor(ref) else { return nil }
-      guard case .success(let bound) = Sys.getsockname(descriptor.fd) else { return nil }
-      session.note("fd \(descriptor.label) is bound to \(bound) (getsockname)")
-      return bound
-    }
   }
 
   static func fields(of address: SocketAddress) -> [Field] {

@@ -28,8 +28,8 @@ struct BindCommand: DescriptorAddressCommand {
     }
     let result = Sys.bind(descriptor.fd, target)
     let outcome = session.report(
-      "bind(\(descriptor.fd), \(target.cDescription), \(target.length))", result.map { 0 }, syscall: "bind",
-      fd: descriptor.fd, context: ErrorContext(call: "bind", descriptor: descriptor, address: target))
+      .bind, fd: descriptor.fd, [.number(Int(descriptor.fd)), .address(target), .number(Int(target.length))],
+      result.map { 0 }, address: target, context: ErrorContext(call: .bind, descriptor: descriptor, address: target))
     guard case .success = result else { return outcome }
     let bound = (try? Sys.getsockname(descriptor.fd).get()) ?? target
     if target.port == 0 {
@@ -48,5 +48,29 @@ struct BindCommand: DescriptorAddressCommand {
       session.note("Next: listen, to accept connections there.")
     }
     return outcome
+  }
+}
+
+extension BindCommand {
+  static var capabilities: Capabilities { [.syscall, .namesAddress] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    guard let statement = writer.address(address) else { return ["  /* skipped */"] }
+    // The path did not exist when the session bound it: start from the same state.
+    var prepare: [String] = []
+    if case .unixPath(let path) = address, case .returned = writer.entry.outcome {
+      prepare = ["  unlink(\(Export.cString(Array(path.utf8))));"]
+    }
+    return prepare + ["  " + statement] + writer.check("bind", "bind(\(writer.fd(fd)), (struct sockaddr *)&addr, len)")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    guard let target = writer.address(address) else { return [] }
+    // The path did not exist when the session bound it: start from the same state.
+    var prepare: [String] = []
+    if case .unixPath(let path) = address, case .returned = writer.entry.outcome {
+      prepare = ["    remove_socket_file(\(Export.pyString(path)))"]
+    }
+    return prepare + writer.check("bind", "\(writer.fd(fd)).bind(\(target))")
   }
 }

@@ -28,14 +28,14 @@ struct CloseCommand: DescriptorCommand {
     let unread = descriptor.type == .stream ? (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0 : 0
     let result = Sys.close(descriptor.fd)
     let outcome = session.report(
-      "close(\(descriptor.fd))", result.map { 0 }, syscall: "close", fd: descriptor.fd,
-      context: ErrorContext(call: "close", descriptor: descriptor), endpoints: (before.local, before.peer),
+      .close, fd: descriptor.fd, [.number(Int(descriptor.fd))], result.map { 0 },
+      context: ErrorContext(call: .close, descriptor: descriptor), endpoints: (before.local, before.peer),
       reset: unread > 0 && before.peer != nil)
     // close releases the descriptor even when it reports an error (close(2), NOTES).
     session.forget(descriptor.fd)
     guard case .success = result else { return outcome }
     if let local = before.local, let peer = before.peer, before.tcpState != nil, before.tcpState != .listen {
-      session.closedConnections.append(ClosedConnection(local: local, peer: peer, label: descriptor.label))
+      session.table.remember(closed: ClosedConnection(local: local, peer: peer, label: descriptor.label))
     }
     session.note("fd \(descriptor.label) is closed; the number \(descriptor.fd) is free again.")
     switch before.tcpState {
@@ -94,8 +94,8 @@ struct ShutdownCommand: ShellCommand {
     guard case .success(var descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
     let result = Sys.shutdown(descriptor.fd, how)
     let outcome = session.report(
-      "shutdown(\(descriptor.fd), \(how.cName))", result.map { 0 }, syscall: "shutdown", fd: descriptor.fd,
-      context: ErrorContext(call: "shutdown", descriptor: descriptor))
+      .shutdown, fd: descriptor.fd, [.number(Int(descriptor.fd)), .symbol(how.cName)], result.map { 0 }, how: how,
+      context: ErrorContext(call: .shutdown, descriptor: descriptor))
     guard case .success = result else { return outcome }
     if how != .write { descriptor.shutRead = true }
     if how != .read { descriptor.shutWrite = true }
@@ -111,5 +111,33 @@ struct ShutdownCommand: ShellCommand {
       session.note("fd \(descriptor.label) neither sends nor reads any more; the descriptor stays open until close.")
     }
     return outcome
+  }
+}
+
+extension CloseCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let variable = writer.fd(fd)
+    writer.variables.forget(fd)
+    return writer.check("close", "close(\(variable))")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    let variable = writer.fd(fd)
+    writer.variables.forget(fd)
+    return writer.check("close", "\(variable).close()")
+  }
+}
+
+extension ShutdownCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    writer.check("shutdown", "shutdown(\(writer.fd(fd)), \(how.cName))")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    writer.check("shutdown", "\(writer.fd(fd)).shutdown(socket.\(how.cName))")
   }
 }

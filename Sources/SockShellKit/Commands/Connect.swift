@@ -35,8 +35,9 @@ struct ConnectCommand: DescriptorAddressCommand {
       fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "the handshake with \(target)"
     ) { Sys.connect(descriptor.fd, target) }
     let outcome = session.report(
-      "connect(\(descriptor.fd), \(target.cDescription), \(target.length))", result.map { 0 }, syscall: "connect",
-      fd: descriptor.fd, context: ErrorContext(call: "connect", descriptor: descriptor, address: target))
+      .connect, fd: descriptor.fd, [.number(Int(descriptor.fd)), .address(target), .number(Int(target.length))],
+      result.map { 0 }, address: target,
+      context: ErrorContext(call: .connect, descriptor: descriptor, address: target))
     guard case .success = result else { return outcome }
     let local = (try? Sys.getsockname(descriptor.fd).get())?.description ?? "?"
     if descriptor.type == .datagram {
@@ -49,5 +50,19 @@ struct ConnectCommand: DescriptorAddressCommand {
       session.note("The kernel picked the local port itself (an ephemeral port); the handshake is done.")
     }
     return outcome
+  }
+}
+
+extension ConnectCommand {
+  static var capabilities: Capabilities { [.syscall, .blocks, .namesAddress] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    guard let statement = writer.address(address) else { return ["  /* skipped */"] }
+    return ["  " + statement] + writer.check("connect", "connect(\(writer.fd(fd)), (struct sockaddr *)&addr, len)")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    guard let target = writer.address(address) else { return [] }
+    return writer.check("connect", "\(writer.fd(fd)).connect(\(target))")
   }
 }

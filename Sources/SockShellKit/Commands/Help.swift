@@ -147,7 +147,7 @@ struct ExplainCommand: ShellCommand {
     let out = context.session.out
     guard let errno = Errno(named: name) else { return .refused("unknown errno") }
     out.line("\(errno.name) (\(errno.code)): \(errno.message)", .heading)
-    let lines = Explanations.lines(for: errno, context: ErrorContext(call: ""))
+    let lines = Explanations.lines(for: errno, context: ErrorContext(call: nil))
     if lines.isEmpty { out.line("  No teaching note for this one; man errno lists them all.") }
     for line in lines { out.line("  " + line) }
     return .done
@@ -165,7 +165,7 @@ struct HistoryCommand: PlainCommand {
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
-    for (index, line) in session.history.enumerated() {
+    for (index, line) in context.host.history.enumerated() {
       session.out.line(String(index + 1).padded(to: 5) + ByteText.sanitized(line))
     }
     return .done
@@ -183,7 +183,7 @@ struct QuitCommand: PlainCommand {
   )
 
   func run(_ context: CommandContext) -> CommandOutcome {
-    context.session.wantsExit = true
+    context.host.wantsExit = true
     return .done
   }
 }

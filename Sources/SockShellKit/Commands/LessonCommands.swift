@@ -27,7 +27,7 @@ struct LessonsCommand: ShellCommand {
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
-    guard let library = session.library else {
+    guard let library = context.host.library else {
       return LessonsCommand.noLessons(session)
     }
     if json {
@@ -83,27 +83,28 @@ struct LessonCommand: ShellCommand {
 
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
-    guard let library = session.library, !library.lessons.isEmpty else {
+    let host = context.host
+    guard let library = host.library, !library.lessons.isEmpty else {
       return LessonsCommand.noLessons(session)
     }
     switch word {
     case "quit"?:
-      guard let run = session.lessonRun else {
+      guard let run = host.lessonRun else {
         session.note("No lesson is running.")
         return .done
       }
       run.end()
-      session.lessonRun = nil
+      host.lessonRun = nil
       session.note("Left \(run.lesson.id); your progress is kept. lesson resumes it.")
       return .done
     case "reset"?:
-      guard let run = session.lessonRun else {
+      guard let run = host.lessonRun else {
         session.note("No lesson is running: lesson ID starts one.")
         return .done
       }
       library.progress.lessons[run.lesson.id] = nil
       _ = library.save()
-      return LessonCommand.start(run.lesson.id, step: 0, session: session)
+      return LessonCommand.start(run.lesson.id, step: 0, context)
     case let word?:
       guard let id = library.lesson(named: word)?.id else {
         let message = "no lesson '\(ByteText.sanitized(word))'; lessons lists them (give an ID or a number)"
@@ -111,7 +112,7 @@ struct LessonCommand: ShellCommand {
         return .refused(message)
       }
       let entry = library.progress.lessons[id]
-      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, session: session)
+      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
     case nil:
       // Resume: the current lesson, else the first not done, else the first.
       let notDone = library.lessons.first { library.progress.lessons[$0.id]?.done != true }?.id
@@ -120,21 +121,23 @@ struct LessonCommand: ShellCommand {
       }
       let id = current ?? notDone ?? library.lessons[0].id
       let entry = library.progress.lessons[id]
-      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, session: session)
+      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
     }
   }
 
-  static func start(_ id: String, step: Int, session: Session) -> CommandOutcome {
-    guard let lesson = session.library?.lesson(id) else { return .refused("no lesson") }
-    session.lessonRun?.end()
+  static func start(_ id: String, step: Int, _ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    let host = context.host
+    guard let lesson = host.library?.lesson(id) else { return .refused("no lesson") }
+    host.lessonRun?.end()
     // A lesson starts from nothing: sockets left from before would pass its first checks ("make a
     // TCP socket") before the learner did anything. Resuming in the middle keeps them.
     if step == 0 { session.closeAllAndSay(" (a lesson starts with no sockets)") }
     let run = LessonRun(lesson: lesson, step: step, session: session)
-    session.lessonRun = run
+    host.lessonRun = run
     session.out.line(lesson.title, .heading)
     for line in LessonRun.trimmed(run.lesson.introduction) { session.out.line(line.isEmpty ? "" : "  " + line) }
-    run.saveProgress(done: session.library?.progress.lessons[id]?.done == true)
+    run.saveProgress(done: host.library?.progress.lessons[id]?.done == true)
     run.begin()
     return .done
   }
@@ -150,14 +153,14 @@ struct LessonStepCommand: PlainCommand {
   )
 
   func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
     run.show()
     return .done
   }
 
-  static func current(_ session: Session) -> LessonRun? {
-    if let run = session.lessonRun { return run }
-    session.out.line("error: no lesson is running: lesson starts one (lessons lists them)", .error)
+  static func current(_ context: CommandContext) -> LessonRun? {
+    if let run = context.host.lessonRun { return run }
+    context.session.out.line("error: no lesson is running: lesson starts one (lessons lists them)", .error)
     return nil
   }
 }
@@ -171,7 +174,7 @@ struct LessonCheckCommand: PlainCommand {
   )
 
   func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
     let failures = run.failures()
     if failures.isEmpty {
       context.session.out.line("Every check holds.", .success)
@@ -189,18 +192,17 @@ struct LessonHintCommand: PlainCommand {
   static let spec = CommandSpec(name: "hint", synopsis: "hint", summary: "the next hint for this step", group: .lessons)
 
   func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
     let hints = run.step.hints
     guard !hints.isEmpty else {
       context.session.note("This step has no hint: try check, or solution.")
       return .done
     }
-    let index = min(run.hintIndex, hints.count - 1)
+    let index = run.takeHint()
     context.session.out.line("Hint \(index + 1) of \(hints.count):", .heading)
     for line in hints[index].split(separator: "\n", omittingEmptySubsequences: false) {
       context.session.out.line("  " + line)
     }
-    run.hintIndex += 1
     return .done
   }
 }
@@ -210,9 +212,8 @@ struct LessonSolutionCommand: PlainCommand {
     name: "solution", synopsis: "solution", summary: "the commands that solve this step (asks first)", group: .lessons)
 
   func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
-    if !run.solutionAsked {
-      run.solutionAsked = true
+    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
+    if !run.confirmSolution() {
       context.session.note("Sure? Trying first teaches more (hint gives a clue). Type solution again to see it.")
       return .done
     }
@@ -228,7 +229,7 @@ struct LessonNextCommand: PlainCommand {
     group: .lessons)
 
   func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
     guard run.finished else {
       run.move(by: 1)
       return .done
@@ -237,7 +238,7 @@ struct LessonNextCommand: PlainCommand {
       context.session.note("You have done every lesson: lessons lists them, lesson ID takes one again.")
       return .done
     }
-    return LessonCommand.start(next.id, step: 0, session: context.session)
+    return LessonCommand.start(next.id, step: 0, context)
   }
 }
 
@@ -246,7 +247,7 @@ struct LessonPrevCommand: PlainCommand {
     name: "prev", synopsis: "prev", summary: "go back to the previous step", group: .lessons)
 
   func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context.session) else { return .refused("no lesson") }
+    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
     run.move(by: -1)
     return .done
   }

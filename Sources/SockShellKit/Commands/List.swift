@@ -32,7 +32,7 @@ struct ListCommand: ShellCommand {
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
     let snapshots = session.snapshots()
-    let partner = all ? session.lessonRun?.partner.session.snapshots() ?? [] : []
+    let partner = all ? context.host.partnerSockets() : []
     let lingering = session.lingeringConnections()
     if json {
       let closed = lingering.map { closed, entry in

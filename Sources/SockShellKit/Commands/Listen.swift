@@ -36,8 +36,8 @@ struct ListenCommand: ShellCommand {
     let wasBound = (try? Sys.getsockname(descriptor.fd).get()).map { $0.port != 0 && $0 != .unnamed } ?? false
     let result = Sys.listen(descriptor.fd, backlog: queue)
     let outcome = session.report(
-      "listen(\(descriptor.fd), \(queue))", result.map { 0 }, syscall: "listen", fd: descriptor.fd,
-      context: ErrorContext(call: "listen", descriptor: descriptor))
+      .listen, fd: descriptor.fd, [.number(Int(descriptor.fd)), .number(Int(queue))], result.map { 0 },
+      context: ErrorContext(call: .listen, descriptor: descriptor))
     guard case .success = result else { return outcome }
     let local = (try? Sys.getsockname(descriptor.fd).get())?.description ?? "?"
     if !wasBound {
@@ -49,5 +49,17 @@ struct ListenCommand: ShellCommand {
     session.note(
       "Next: accept \(descriptor.name ?? String(descriptor.fd)), to take the first connection from the queue.")
     return outcome
+  }
+}
+
+extension ListenCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    writer.check("listen", "listen(\(writer.fd(fd)), \(backlog ?? ListenCommand.defaultBacklog))")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    writer.check("listen", "\(writer.fd(fd)).listen(\(backlog ?? ListenCommand.defaultBacklog))")
   }
 }

@@ -1,7 +1,7 @@
 import SocketLayer
 
 /// `getsockname FD`: getsockname(2).
-struct GetSockNameCommand: DescriptorCommand {
+struct GetSockNameCommand: NameQueryCommand {
   static let spec = CommandSpec(
     name: "getsockname",
     synopsis: "getsockname FD",
@@ -14,15 +14,12 @@ struct GetSockNameCommand: DescriptorCommand {
     group: .options
   )
 
+  static let peer = false
   var fd: DescriptorRef
-
-  func run(_ context: CommandContext) -> CommandOutcome {
-    NameQuery.run(fd, peer: false, session: context.session)
-  }
 }
 
 /// `getpeername FD`: getpeername(2).
-struct GetPeerNameCommand: DescriptorCommand {
+struct GetPeerNameCommand: NameQueryCommand {
   static let spec = CommandSpec(
     name: "getpeername",
     synopsis: "getpeername FD",
@@ -35,27 +32,29 @@ struct GetPeerNameCommand: DescriptorCommand {
     group: .options
   )
 
+  static let peer = true
   var fd: DescriptorRef
-
-  func run(_ context: CommandContext) -> CommandOutcome {
-    NameQuery.run(fd, peer: true, session: context.session)
-  }
 }
 
-enum NameQuery {
-  static func run(_ ref: DescriptorRef, peer: Bool, session: Session) -> CommandOutcome {
-    guard case .success(let descriptor) = session.descriptor(ref) else { return .refused("unknown descriptor") }
-    let syscall = peer ? "getpeername" : "getsockname"
+/// getsockname and getpeername: the same call, for one end or the other.
+protocol NameQueryCommand: DescriptorCommand {
+  /// getpeername.
+  static var peer: Bool { get }
+}
+
+extension NameQueryCommand {
+  func run(_ context: CommandContext) -> CommandOutcome {
+    let session = context.session
+    let peer = Self.peer
+    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let syscall: Syscall = peer ? .getpeername : .getsockname
     let result = peer ? Sys.getpeername(descriptor.fd) : Sys.getsockname(descriptor.fd)
-    let call: String
-    if case .success(let address) = result {
-      call = "\(syscall)(\(descriptor.fd), \(address.cDescription), [\(address.length)])"
-    } else {
-      call = "\(syscall)(\(descriptor.fd), 0x..., 0x...)"
-    }
+    let found = try? result.get()
     let outcome = session.report(
-      call, result.map { _ in 0 }, syscall: syscall, fd: descriptor.fd,
-      context: ErrorContext(call: syscall, descriptor: descriptor))
+      syscall, fd: descriptor.fd,
+      [.number(Int(descriptor.fd))]
+        + (found.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.unfilled, .unfilled]),
+      result.map { _ in 0 }, address: found, context: ErrorContext(call: syscall, descriptor: descriptor))
     guard case .success(let address) = result else { return outcome }
     if peer {
       session.note("fd \(descriptor.label) is connected to \(address).")
@@ -65,5 +64,19 @@ enum NameQuery {
       session.note("fd \(descriptor.label) is bound to \(address).")
     }
     return outcome
+  }
+}
+
+extension NameQueryCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let name = Self.peer ? "getpeername" : "getsockname"
+    return ["  len = sizeof addr;"] + writer.check(name, "\(name)(\(writer.fd(fd)), (struct sockaddr *)&addr, &len)")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    let name = Self.peer ? "getpeername" : "getsockname"
+    return writer.check(name, "\(writer.fd(fd)).\(name)()")
   }
 }

@@ -42,8 +42,8 @@ struct NonBlockCommand: ShellCommand {
       let result = Sys.isNonBlocking(descriptor.fd)
       let flags = (try? result.get()) == true ? "O_RDWR|O_NONBLOCK" : "O_RDWR"
       let outcome = session.report(
-        "fcntl(\(descriptor.fd), F_GETFL) = \(flags)", result.map { $0 ? 1 : 0 }.map { _ in 0 }, syscall: "fcntl",
-        fd: descriptor.fd)
+        .fcntl, fd: descriptor.fd, [.number(Int(descriptor.fd)), .symbol("F_GETFL")], result.map { _ in 0 },
+        shownResult: "\(flags) = 0")
       if case .success(let nonBlocking) = result {
         session.note(
           nonBlocking
@@ -54,13 +54,32 @@ struct NonBlockCommand: ShellCommand {
     }
     let result = Sys.setNonBlocking(descriptor.fd, on)
     let outcome = session.report(
-      "fcntl(\(descriptor.fd), F_SETFL, \(on ? "O_RDWR|O_NONBLOCK" : "O_RDWR"))", result.map { 0 }, syscall: "fcntl",
-      fd: descriptor.fd)
+      .fcntl, fd: descriptor.fd,
+      [.number(Int(descriptor.fd)), .symbol("F_SETFL"), .symbol(on ? "O_RDWR|O_NONBLOCK" : "O_RDWR")],
+      result.map { 0 })
     guard case .success = result else { return outcome }
     session.note(
       on
         ? "fd \(descriptor.label) is non-blocking now: a call that would wait fails at once with EAGAIN (connect: EINPROGRESS)."
         : "fd \(descriptor.label) is blocking again: calls wait until they can finish.")
     return outcome
+  }
+}
+
+extension NonBlockCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let variable = writer.fd(fd)
+    guard let on else { return writer.check("fcntl", "fcntl(\(variable), F_GETFL) == -1 ? -1 : 0") }
+    return writer.check(
+      "fcntl",
+      "fcntl(\(variable), F_SETFL, \(on ? "fcntl(\(variable), F_GETFL) | O_NONBLOCK" : "fcntl(\(variable), F_GETFL) & ~O_NONBLOCK"))"
+    )
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    guard let on else { return [] }
+    return writer.check("fcntl", "\(writer.fd(fd)).setblocking(\(on ? "False" : "True"))")
   }
 }

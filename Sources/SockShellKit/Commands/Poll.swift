@@ -55,7 +55,8 @@ struct PollCommand: ShellCommand {
     let entries = numbers.map { "{fd=\($0), events=POLLIN|POLLOUT|POLLPRI|POLLRDHUP}" }.joined(separator: ", ")
     let ready = (try? result.get())?.filter { $0 != 0 }.count ?? 0
     let outcome = session.report(
-      "poll([\(entries)], \(numbers.count), \(timeout))", result.map { _ in ready }, syscall: "poll", fd: nil)
+      .poll, fd: nil, [.value("[\(entries)]"), .number(numbers.count), .number(Int(timeout))],
+      result.map { _ in ready })
     guard case .success(let revents) = result else { return outcome }
     for (descriptor, events) in zip(descriptors, revents) {
       let names = PollCommand.names(events)
@@ -92,5 +93,19 @@ struct PollCommand: ShellCommand {
       lines.append("POLLHUP: hung up: both directions are closed, or the socket was never connected.")
     }
     return lines
+  }
+}
+
+extension PollCommand {
+  static var capabilities: Capabilities { [.syscall, .blocks] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let entries = fds.map { "{ \(writer.fd($0)), POLLIN | POLLOUT | POLLPRI | POLLRDHUP, 0 }" }.joined(separator: ", ")
+    return ["  {", "    struct pollfd fds[] = { \(entries) };"]
+      + writer.check("poll", "poll(fds, \(fds.count), \(timeout))").map { "  " + $0 } + ["  }"]
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    writer.check("poll", "poll_ready([\(fds.map(writer.fd).joined(separator: ", "))], \(timeout))")
   }
 }

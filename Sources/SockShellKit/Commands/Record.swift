@@ -18,8 +18,7 @@ struct TraceCommand: PlainCommand {
     let session = context.session
     if session.records.isEmpty { session.note("No system calls yet.") }
     for record in session.records {
-      let result = record.errno.map { "-1 \($0.name) (\($0.message))" } ?? "\(record.result)"
-      session.out.line("\(record.call) = \(result)")
+      session.out.line(CallText.line(record))
     }
     return .done
   }

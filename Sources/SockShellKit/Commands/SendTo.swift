@@ -52,9 +52,12 @@ struct SendToCommand: ShellCommand {
       fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "room in the send buffer"
     ) { Sys.sendto(descriptor.fd, bytes, flags: bits, to: target) }
     let outcome = session.report(
-      "sendto(\(descriptor.fd), \(DataView.preview(bytes)), \(bytes.count), \(flagText), \(target.cDescription), \(target.length))",
-      result, syscall: "sendto", fd: descriptor.fd, data: bytes,
-      context: ErrorContext(call: "sendto", descriptor: descriptor, address: target))
+      .sendto, fd: descriptor.fd,
+      [
+        .number(Int(descriptor.fd)), .bytes(bytes), .number(bytes.count), .symbol(flagText), .address(target),
+        .number(Int(target.length)),
+      ], result, data: bytes, address: target,
+      context: ErrorContext(call: .sendto, descriptor: descriptor, address: target))
     if case .success(let count) = result {
       Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
     }
@@ -92,16 +95,18 @@ struct RecvFromCommand: ReceiveCommand {
       fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "a datagram",
       canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
     ) { Sys.recvfrom(descriptor.fd, maxLength: asked, flags: bits) }
-    let call: String
-    if case .success(let received) = result {
-      let from = received.from.map { "\($0.cDescription), [\($0.length)]" } ?? "NULL, [0]"
-      call = "recvfrom(\(descriptor.fd), \(DataView.preview(received.bytes)), \(asked), \(flagText), \(from))"
-    } else {
-      call = "recvfrom(\(descriptor.fd), 0x..., \(asked), \(flagText), 0x..., 0x...)"
-    }
+    let received = try? result.get()
+    let from: [CallArgument] =
+      received.map { got in
+        got.from.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.symbol("NULL"), .writtenLength(0)]
+      }
+      ?? [.unfilled, .unfilled]
     let outcome = session.report(
-      call, result.map(\.count), syscall: "recvfrom", fd: descriptor.fd, data: (try? result.get().bytes) ?? [],
-      context: ErrorContext(call: "recvfrom", descriptor: descriptor))
+      .recvfrom, fd: descriptor.fd,
+      [.number(Int(descriptor.fd)), received.map { .bytes($0.bytes) } ?? .unfilled, .number(asked), .symbol(flagText)]
+        + from,
+      result.map(\.count), data: received?.bytes ?? [], address: received?.from,
+      context: ErrorContext(call: .recvfrom, descriptor: descriptor))
     if case .success(let received) = result {
       if let from = received.from, from != .unnamed {
         session.note("From \(from).")
@@ -110,5 +115,26 @@ struct RecvFromCommand: ReceiveCommand {
         received.bytes, count: received.count, flags: flags, descriptor: descriptor, asked: asked, session: session)
     }
     return outcome
+  }
+}
+
+extension SendToCommand {
+  static var capabilities: Capabilities { [.syscall, .blocks, .readsFiles, .namesAddress] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let bytes = Export.cData(data)
+    guard let statement = writer.address(address) else { return ["  /* skipped */"] }
+    return bytes.prepare.map { "  " + $0 } + ["  " + statement]
+      + writer.check(
+        "sendto",
+        "sendto(\(writer.fd(fd)), \(bytes.pointer), \(bytes.count), \(Export.cFlags(flags, Transfer.sendFlags)), (struct sockaddr *)&addr, len)"
+      )
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    guard let target = writer.address(address) else { return [] }
+    return writer.check(
+      "sendto",
+      "\(writer.fd(fd)).sendto(\(Export.pyData(data)), \(Export.pyFlags(flags, Transfer.sendFlags)), \(target))")
   }
 }

@@ -39,9 +39,11 @@ struct SetSockOptCommand: ShellCommand {
     guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
     let result = option.set(descriptor.fd, value)
     let outcome = session.report(
-      "setsockopt(\(descriptor.fd), \(option.levelName), \(option.cName), \(value.cDescription), \(value.bytes.count))",
-      result.map { 0 }, syscall: "setsockopt", fd: descriptor.fd,
-      context: ErrorContext(call: "setsockopt", descriptor: descriptor, option: option.name))
+      .setsockopt, fd: descriptor.fd,
+      [
+        .number(Int(descriptor.fd)), .symbol(option.levelName), .symbol(option.cName), .value(value.cDescription),
+        .number(value.bytes.count),
+      ], result.map { 0 }, context: ErrorContext(call: .setsockopt, descriptor: descriptor, option: option.name))
     guard case .success = result else { return outcome }
     session.note("\(option.name): \(option.summary).")
     if option.name == "reuseaddr" || option.name == "reuseport",
@@ -96,16 +98,12 @@ struct GetSockOptCommand: ShellCommand {
       return .returned(0)
     }
     let result = option.get(descriptor.fd)
-    let call: String
-    if case .success(let value) = result {
-      call =
-        "getsockopt(\(descriptor.fd), \(option.levelName), \(option.cName), \(value.cDescription), [\(value.bytes.count)])"
-    } else {
-      call = "getsockopt(\(descriptor.fd), \(option.levelName), \(option.cName), 0x..., 0x...)"
-    }
+    let read = try? result.get()
     let outcome = session.report(
-      call, result.map { _ in 0 }, syscall: "getsockopt", fd: descriptor.fd,
-      context: ErrorContext(call: "getsockopt", descriptor: descriptor))
+      .getsockopt, fd: descriptor.fd,
+      [.number(Int(descriptor.fd)), .symbol(option.levelName), .symbol(option.cName)]
+        + (read.map { [.value($0.cDescription), .writtenLength($0.bytes.count)] } ?? [.unfilled, .unfilled]),
+      result.map { _ in 0 }, context: ErrorContext(call: .getsockopt, descriptor: descriptor))
     guard case .success(let value) = result else { return outcome }
     session.note("\(option.name) = \(OptionWords.describe(value, of: option)): \(option.summary).")
     if option.kind == .errno, case .integer(let code) = value, code != 0 {
@@ -188,5 +186,54 @@ enum OptionWords {
     case (_, .integer(let value)): return "\(value)"
     default: return value.commandText
     }
+  }
+}
+
+extension SetSockOptCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let declaration: String
+    switch value {
+    case .integer(let number): declaration = "int v = \(number);"
+    case .linger(let on, let seconds): declaration = "struct linger v = { \(on ? 1 : 0), \(seconds) };"
+    case .milliseconds(let ms): declaration = "struct timeval v = { \(ms / 1000), \((ms % 1000) * 1000) };"
+    }
+    return ["  {", "    " + declaration]
+      + writer.check(
+        "setsockopt", "setsockopt(\(writer.fd(fd)), \(option.levelName), \(option.cName), &v, sizeof v)"
+      ).map { "  " + $0 } + ["  }"]
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    let packed: String
+    switch value {
+    case .integer(let number): packed = "\(number)"
+    case .linger(let on, let seconds): packed = "struct.pack('ii', \(on ? 1 : 0), \(seconds))"
+    case .milliseconds(let ms): packed = "struct.pack('ll', \(ms / 1000), \((ms % 1000) * 1000))"
+    }
+    return writer.check(
+      "setsockopt",
+      "\(writer.fd(fd)).setsockopt(socket.\(option.levelName), socket.\(option.cName), \(packed))")
+  }
+}
+
+extension GetSockOptCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    guard let option else { return ["  /* every option was read here */"] }
+    let size =
+      option.kind == .linger
+      ? "sizeof(struct linger)" : option.kind == .timeval ? "sizeof(struct timeval)" : "sizeof(int)"
+    return ["  len = \(size);"]
+      + writer.check(
+        "getsockopt", "getsockopt(\(writer.fd(fd)), \(option.levelName), \(option.cName), buffer, &len)")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    guard let option else { return [] }
+    return writer.check(
+      "getsockopt", "\(writer.fd(fd)).getsockopt(socket.\(option.levelName), socket.\(option.cName), 16)")
   }
 }

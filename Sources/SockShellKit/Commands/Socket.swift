@@ -71,13 +71,13 @@ struct SocketCommand: ShellCommand {
   func run(_ context: CommandContext) -> CommandOutcome {
     let session = context.session
     let result = Sys.socket(family, type)
-    let call = "socket(\(family.cName), \(type.cName), \(type.protocolCName(in: family)))"
     if case .success(let fd) = result {
       session.register(fd: fd, family: family, type: type, name: context.name, origin: "socket")
     }
     let outcome = session.report(
-      call, result.map(Int.init), syscall: "socket", fd: try? result.get(), suffix: context.name,
-      context: ErrorContext(call: "socket"), endpoints: (nil, nil))
+      .socket, fd: try? result.get(),
+      [.symbol(family.cName), .symbol(type.cName), .symbol(type.protocolCName(in: family))], result.map(Int.init),
+      suffix: context.name, endpoints: (nil, nil))
     guard case .success(let fd) = result else { return outcome }
     let what = "\(type.displayName(in: family)) socket for \(family.displayName)"
     if type == .stream {
@@ -88,5 +88,17 @@ struct SocketCommand: ShellCommand {
       session.note("Next: bind it to receive on a known port, or sendto right away.")
     }
     return outcome
+  }
+}
+
+extension SocketCommand {
+  static var capabilities: Capabilities { [.syscall] }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    writer.create("socket", "socket(\(family.cName), \(type.cName), \(type.protocolCName(in: family)))")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    writer.create("socket", "socket.socket(socket.\(family.cName), socket.\(type.cName))")
   }
 }

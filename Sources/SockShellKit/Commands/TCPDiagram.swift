@@ -90,7 +90,7 @@ struct TCPDiagramCommand: ShellCommand {
       session.out.line("error: \(message)", .error)
       return .refused(message)
     }
-    session.recordStates()
+    session.table.recordStates(touched: [descriptor.fd])
     let current = try? Sys.tcpInfo(descriptor.fd).get().state
     let seen = session.stateHistory[descriptor.fd] ?? []
     let glyphs = Glyphs.choose(ascii: ascii)

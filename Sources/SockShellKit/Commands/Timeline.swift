@@ -71,7 +71,7 @@ struct TimelineCommand: ShellCommand {
   static func build(_ records: [CallRecord]) -> Diagram {
     var diagram = Diagram()
     for record in records {
-      guard Session.timelineCalls.contains(record.syscall), let fd = record.fd else { continue }
+      guard record.kind.drawnInTimeline, let fd = record.fd else { continue }
       func mine() -> Int {
         if let index = diagram.byFD[fd] { return index }
         let index = diagram.column(named: record.label ?? "fd \(fd)")
@@ -79,18 +79,18 @@ struct TimelineCommand: ShellCommand {
         return index
       }
       let failed = record.errno != nil
-      switch record.syscall {
-      case "socket":
+      switch record.kind {
+      case .socket:
         let index = diagram.column(named: record.label ?? "fd \(fd)")
         diagram.byFD[fd] = index
-      case "bind", "listen":
+      case .bind, .listen:
         if !failed { diagram.local[mine()] = record.local }
-      case "connect":
+      case .connect:
         let me = mine()
         diagram.local[me] = record.local
         if let errno = record.errno {
           // A TCP connect that failed sent a SYN; a Unix one sent nothing.
-          if let target = addressIn(record.call), target.family != .unix {
+          if let target = record.address, target.family != .unix {
             let other = diagram.other(target, me: nil)
             diagram.rows.append(.arrow(from: me, to: other, label: "SYN"))
             if errno.code == ECONNREFUSED_ {
@@ -104,27 +104,27 @@ struct TimelineCommand: ShellCommand {
           diagram.peer[me] = target
           diagram.rows.append(.arrow(from: me, to: other, label: "connect"))
         }
-      case "accept":
+      case .accept:
         guard !failed, let listener = diagram.byFD[fd] else { continue }
         let index = diagram.column(named: record.label ?? "fd \(record.result)")
         diagram.byFD[Int32(record.result)] = index
         diagram.local[index] = record.local
         diagram.peer[index] = record.peer
         diagram.rows.append(.arrow(from: listener, to: index, label: "accept: new fd \(record.result)"))
-      case "send", "sendto":
+      case .send, .sendto:
         let me = mine()
         if failed {
           diagram.rows.append(.note(column: me, text: "\(record.syscall): \(record.errno!.name)"))
           continue
         }
-        let target = record.syscall == "sendto" ? addressIn(record.call) ?? record.peer : record.peer
+        let target = record.kind == .sendto ? record.address ?? record.peer : record.peer
         let label = "\(record.result) " + ByteText.quoted(record.data.prefix(record.result), limit: 6)
         if let target {
           diagram.rows.append(.arrow(from: me, to: diagram.other(target, me: record.local), label: label))
         } else {
           diagram.rows.append(.note(column: me, text: "send \(label)"))
         }
-      case "recv", "recvfrom":
+      case .recv, .recvfrom:
         let me = mine()
         if let errno = record.errno {
           if errno.code == ECONNRESET_, let peer = record.peer ?? diagram.peer[me] {
@@ -136,14 +136,14 @@ struct TimelineCommand: ShellCommand {
           diagram.rows.append(
             .note(column: me, text: record.result == 0 ? "recv 0: end of stream" : "recv \(record.result)"))
         }
-      case "shutdown":
+      case .shutdown:
         let me = mine()
-        if !failed, record.call.contains("SHUT_WR") || record.call.contains("SHUT_RDWR"), let peer = record.peer {
+        if !failed, record.how == .write || record.how == .both, let peer = record.peer {
           diagram.rows.append(.arrow(from: me, to: diagram.other(peer, me: record.local), label: "FIN (shutdown)"))
         } else {
           diagram.rows.append(.note(column: me, text: failed ? "shutdown: \(record.errno!.name)" : "shutdown read"))
         }
-      case "close":
+      case .close:
         let me = mine()
         if let peer = record.peer {
           let other = diagram.other(peer, me: record.local)
@@ -158,30 +158,6 @@ struct TimelineCommand: ShellCommand {
       }
     }
     return diagram
-  }
-
-  /// The address inside a printed call (for connect and sendto, whose peer is not kept on failure).
-  static func addressIn(_ call: String) -> SocketAddress? {
-    // A Unix address: sun_path="/tmp/a.sock" or sun_path=@"name" (a plain name: one with escapes
-    // is left out, and the call is then drawn as a note).
-    if let pathStart = call.firstRange(of: "sun_path=") {
-      let rest = call[pathStart.upperBound...]
-      let abstract = rest.hasPrefix("@")
-      let quoted = rest.dropFirst(abstract ? 1 : 0)
-      guard quoted.hasPrefix("\"") else { return nil }
-      let text = quoted.dropFirst().prefix { $0 != "\"" }
-      guard !text.contains("\\") else { return nil }
-      let bytes = Array(text.utf8)
-      return abstract ? .abstract(name: bytes) : .unix(path: bytes)
-    }
-    guard let portStart = call.firstRange(of: "htons("),
-      let addrStart = call.firstRange(of: "inet_addr(\"") ?? call.firstRange(of: "inet_pton(AF_INET6, \"")
-    else {
-      return nil
-    }
-    let port = UInt16(call[portStart.upperBound...].prefix { $0.isNumber })
-    let host = String(call[addrStart.upperBound...].prefix { $0 != "\"" })
-    return port.flatMap { SocketAddress.numeric(host, port: $0) }
   }
 
   static func render(_ diagram: Diagram, glyphs: Glyphs, width: Int = 80) -> [String] {

@@ -181,8 +181,8 @@ struct SendCommand: ShellCommand {
       canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
     ) { Sys.send(descriptor.fd, bytes, flags: bits) }
     let outcome = session.report(
-      "send(\(descriptor.fd), \(DataView.preview(bytes)), \(bytes.count), \(flagText))", result, syscall: "send",
-      fd: descriptor.fd, data: bytes, context: ErrorContext(call: "send", descriptor: descriptor))
+      .send, fd: descriptor.fd, [.number(Int(descriptor.fd)), .bytes(bytes), .number(bytes.count), .symbol(flagText)],
+      result, data: bytes, context: ErrorContext(call: .send, descriptor: descriptor))
     if case .success(let count) = result {
       Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
     }
@@ -222,16 +222,58 @@ struct RecvCommand: ReceiveCommand {
       fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "data from the peer",
       canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
     ) { Sys.recv(descriptor.fd, maxLength: asked, flags: bits) }
-    let buffer: String
-    if case .success(let received) = result { buffer = DataView.preview(received.bytes) } else { buffer = "0x..." }
+    let received = try? result.get()
     let outcome = session.report(
-      "recv(\(descriptor.fd), \(buffer), \(asked), \(flagText))", result.map(\.count), syscall: "recv",
-      fd: descriptor.fd, data: (try? result.get().bytes) ?? [],
-      context: ErrorContext(call: "recv", descriptor: descriptor))
+      .recv, fd: descriptor.fd,
+      [.number(Int(descriptor.fd)), received.map { .bytes($0.bytes) } ?? .unfilled, .number(asked), .symbol(flagText)],
+      result.map(\.count), data: received?.bytes ?? [], context: ErrorContext(call: .recv, descriptor: descriptor))
     if case .success(let received) = result {
       Transfer.explainReceived(
         received.bytes, count: received.count, flags: flags, descriptor: descriptor, asked: asked, session: session)
     }
     return outcome
+  }
+}
+
+extension SendCommand {
+  static var capabilities: Capabilities {
+    [.syscall, .blocks, .readsFiles]
+  }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let bytes = Export.cData(data)
+    return bytes.prepare.map { "  " + $0 }
+      + writer.check(
+        "send",
+        "send(\(writer.fd(fd)), \(bytes.pointer), \(bytes.count), \(Export.cFlags(flags, Transfer.sendFlags)))")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    writer.check(
+      "send", "\(writer.fd(fd)).send(\(Export.pyData(data)), \(Export.pyFlags(flags, Transfer.sendFlags)))")
+  }
+}
+
+/// recv and recvfrom replay alike; recvfrom also asks for the sender's address.
+extension ReceiveCommand {
+  static var capabilities: Capabilities { [.syscall, .blocks] }
+  var waitsOn: DescriptorRef? { fd }
+  /// recvfrom.
+  static var givesSender: Bool { Self.spec.name == "recvfrom" }
+
+  func exportC(_ writer: inout CExport) -> [String] {
+    let asked = length ?? Transfer.defaultLength
+    writer.largestRead = max(writer.largestRead, asked)
+    let name = Self.spec.name
+    let arguments = "\(writer.fd(fd)), buffer, \(asked), \(Export.cFlags(flags, Transfer.recvFlags))"
+    guard Self.givesSender else { return writer.check(name, "\(name)(\(arguments))") }
+    return ["  len = sizeof addr;"] + writer.check(name, "\(name)(\(arguments), (struct sockaddr *)&addr, &len)")
+  }
+
+  func exportPython(_ writer: inout PythonExport) -> [String] {
+    let name = Self.spec.name
+    let call =
+      "\(writer.fd(fd)).\(name)(\(length ?? Transfer.defaultLength), \(Export.pyFlags(flags, Transfer.recvFlags)))"
+    return writer.check(name, Self.givesSender ? "len(\(call)[0])" : "len(\(call))")
   }
 }

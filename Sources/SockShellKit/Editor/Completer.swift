@@ -79,7 +79,7 @@ public struct Completer {
     case .errno:
       return Errno.allNames
     case .lessons:
-      return (session.library?.lessons.map(\.id) ?? []) + ["reset", "quit"]
+      return (session.host.library?.lessons.map(\.id) ?? []) + ["reset", "quit"]
     case .nothing:
       return []
     }

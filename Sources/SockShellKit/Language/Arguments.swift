@@ -46,6 +46,8 @@ public enum AddressSpec: Hashable, Sendable, CustomStringConvertible {
   case abstract(String)
   /// The address a descriptor of this shell is bound to.
   case descriptor(DescriptorRef)
+  /// `{listening}` in a lesson's partner lines: the learner's listener its `wait listening` found.
+  case partnerListening
 
   public var description: String {
     switch self {
@@ -55,6 +57,7 @@ public enum AddressSpec: Hashable, Sendable, CustomStringConvertible {
       path.hasPrefix("/") || path.hasPrefix("./") || path.hasPrefix("../") ? path : "unix:\(path)"
     case .abstract(let name): "@\(name)"
     case .descriptor(let ref): ref.description
+    case .partnerListening: "{listening}"
     }
   }
 
@@ -83,6 +86,10 @@ public enum AddressSpec: Hashable, Sendable, CustomStringConvertible {
       }
       let value = try port(rest.dropFirst())
       self = host.isEmpty || host == "*" ? .any(port: value) : .host(host, port: value)
+      return
+    }
+    if word == "{listening}" {
+      self = .partnerListening
       return
     }
     if word.hasPrefix("/") || word.hasPrefix("./") || word.hasPrefix("../") {

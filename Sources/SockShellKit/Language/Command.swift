@@ -59,6 +59,42 @@ public protocol ShellCommand: Sendable {
   var arguments: [String] { get }
   /// Makes the system call(s) and reports through the session.
   func run(_ context: CommandContext) -> CommandOutcome
+
+  /// What the command does besides printing: the policy for lines from elsewhere reads these.
+  static var capabilities: Capabilities { get }
+  /// The descriptor whose readiness to read the call waits for (accept, recv): the lesson's
+  /// partner runs such a line only once it would not block.
+  var waitsOn: DescriptorRef? { get }
+  /// The C statements that replay this line in an exported program (`export c`).
+  func exportC(_ writer: inout CExport) -> [String]
+  /// The Python statements that replay it (`export python`).
+  func exportPython(_ writer: inout PythonExport) -> [String]
+}
+
+/// What a command may do, declared with it.
+public struct Capabilities: OptionSet, Sendable {
+  public let rawValue: Int
+  public init(rawValue: Int) { self.rawValue = rawValue }
+
+  /// Makes a system call on a socket (export replays it).
+  public static let syscall = Capabilities(rawValue: 1 << 0)
+  /// May wait (accept, recv, connect, send to a full buffer, poll with a timeout).
+  public static let blocks = Capabilities(rawValue: 1 << 1)
+  /// Reads a file the line names (send --file).
+  public static let readsFiles = Capabilities(rawValue: 1 << 2)
+  /// Writes a file the line names (save, export).
+  public static let writesFiles = Capabilities(rawValue: 1 << 3)
+  /// Takes an address to bind, connect or send to.
+  public static let namesAddress = Capabilities(rawValue: 1 << 4)
+  /// Changes the shell rather than a socket (lessons, quit, history).
+  public static let changesShell = Capabilities(rawValue: 1 << 5)
+}
+
+extension ShellCommand {
+  public static var capabilities: Capabilities { [] }
+  public var waitsOn: DescriptorRef? { nil }
+  func exportC(_ writer: inout CExport) -> [String] { ["  /* not a system call */"] }
+  func exportPython(_ writer: inout PythonExport) -> [String] { [] }
 }
 
 /// How a command ended.
@@ -75,9 +111,12 @@ public enum CommandOutcome: Equatable, Sendable {
 
 import SocketLayer
 
-/// What a running command may use: the session, and the name the line gives its result.
+/// What a running command may use: the session (its descriptors, calls, addresses and output),
+/// the host (history, lessons, the prompt) for the commands that change the shell, and the name
+/// the line gives its result.
 public struct CommandContext {
   public let session: Session
+  public let host: Host
   /// `srv` in `srv = socket tcp`.
   public let name: String?
 }

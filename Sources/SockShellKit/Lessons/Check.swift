@@ -40,7 +40,7 @@ public enum Check: Sendable, Equatable {
   case socket(DescriptorRef?, [Condition])
   case noSocket([Condition])
   case count([Condition], Comparison, Int)
-  case called(String, CallOutcome)
+  case called(Syscall, CallOutcome)
   case received(DescriptorRef?, [UInt8])
   case sent(DescriptorRef?, [UInt8])
   case partnerReceived([UInt8])
@@ -51,10 +51,6 @@ public enum Check: Sendable, Equatable {
     "family", "type", "state", "local", "peer", "backlog", "nonblocking", "recvq", "sendq",
   ]
   static let numericKeys: Set<String> = ["backlog", "recvq", "sendq"]
-  static let syscalls: Set<String> = [
-    "socket", "bind", "listen", "accept", "connect", "send", "recv", "sendto", "recvfrom", "close", "shutdown",
-    "getsockname", "getpeername", "setsockopt", "getsockopt", "fcntl", "poll",
-  ]
 
   public static func parse(_ line: String) throws(ParseError) -> Check {
     let tokens = try Lexer.tokenize(line)
@@ -116,23 +112,24 @@ public enum Check: Sendable, Equatable {
       }
       return .count(try conditions(tokens.dropFirst().dropLast(2)), comparison, last)
     case "called":
-      guard words.count >= 2, syscalls.contains(words[1]) else {
+      guard words.count >= 2, let syscall = Syscall(rawValue: words[1]) else {
         throw ParseError(
-          "called takes a system call: \(syscalls.sorted().joined(separator: ", "))", column: first.column)
+          "called takes a system call: \(Syscall.allCases.map(\.rawValue).sorted().joined(separator: ", "))",
+          column: first.column)
       }
       guard words.count <= 3 else { throw ParseError("write: called SYSCALL [ok|failed|errno=NAME|result=N]") }
-      if words.count == 2 { return .called(words[1], .any) }
+      if words.count == 2 { return .called(syscall, .any) }
       switch words[2] {
-      case "ok": return .called(words[1], .ok)
-      case "failed": return .called(words[1], .failed)
+      case "ok": return .called(syscall, .ok)
+      case "failed": return .called(syscall, .failed)
       default:
         if words[2].hasPrefix("result="), let value = Int(words[2].dropFirst(7)) {
-          return .called(words[1], .result(value))
+          return .called(syscall, .result(value))
         }
         guard words[2].hasPrefix("errno="), let errno = Errno(named: String(words[2].dropFirst(6))) else {
           throw ParseError("after called \(words[1]): ok, failed, errno=NAME or result=N", column: tokens[2].column)
         }
-        return .called(words[1], .errno(errno))
+        return .called(syscall, .errno(errno))
       }
     case "received", "sent":
       let (fd, rest) = fdAndRest(tokens.dropFirst())
@@ -216,7 +213,7 @@ extension Check {
       return comparison.holds(count, number)
         ? (true, "") : (false, "expected \(comparison.rawValue) \(number) such sockets, found \(count)")
     case .called(let syscall, let outcome):
-      let calls = session.records.dropFirst(context.stepStart).filter { $0.syscall == syscall }
+      let calls = session.records.dropFirst(context.stepStart).filter { $0.kind == syscall }
       let found = calls.contains { record in
         switch outcome {
         case .any: true
@@ -232,10 +229,9 @@ extension Check {
       return (false, "expected \(syscall) to \(outcome.text); it returned \(seen)")
     case .received(let ref, let text), .sent(let ref, let text):
       let receiving = { if case .received = self { return true } else { return false } }()
-      let names = receiving ? ["recv", "recvfrom"] : ["send", "sendto"]
       let fd = ref.flatMap { try? session.resolve($0).get().fd }
       let records = session.records.dropFirst(context.stepStart).filter {
-        names.contains($0.syscall) && $0.errno == nil && (fd == nil || $0.fd == fd)
+        (receiving ? $0.kind.receives : $0.kind.sends) && $0.errno == nil && (fd == nil || $0.fd == fd)
       }
       let joined = records.flatMap(\.data)
       if Check.contains(joined, text) { return (true, "") }
@@ -245,7 +241,7 @@ extension Check {
       )
     case .partnerReceived(let text):
       let data = (context.partner?.records ?? []).dropFirst(context.partnerStart).filter {
-        ($0.syscall == "recv" || $0.syscall == "recvfrom") && $0.errno == nil
+        $0.kind.receives && $0.errno == nil
       }.flatMap(\.data)
       return Check.contains(data, text)
         ? (true, "")
@@ -255,12 +251,12 @@ extension Check {
         )
     case .partnerConnected:
       let ok = (context.partner?.records ?? []).contains {
-        ($0.syscall == "connect" || $0.syscall == "accept") && $0.errno == nil
+        ($0.kind == .connect || $0.kind == .accept) && $0.errno == nil
       }
       return ok ? (true, "") : (false, "the partner is not connected yet")
     case .partnerClosed:
       let ok = (context.partner?.records ?? []).dropFirst(context.partnerStart).contains {
-        ($0.syscall == "close" && $0.errno == nil) || ($0.syscall == "recv" && $0.result == 0)
+        ($0.kind == .close && $0.errno == nil) || ($0.kind == .recv && $0.result == 0)
       }
       return ok ? (true, "") : (false, "the partner has not closed yet")
     }

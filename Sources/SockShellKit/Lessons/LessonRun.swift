@@ -96,16 +96,47 @@ public final class LessonLibrary {
   }
 }
 
+/// A step as a run uses it: each line parsed once, with the run's ports, when the run starts;
+/// nothing is parsed again while it runs.
+struct RunnableStep {
+  var checks: [(check: Check, text: String)] = []
+  var solution: [ParsedLine] = []
+  var partner: [PartnerLine] = []
+
+  /// Parses the step's lines; each one that does not parse is a problem ("FILE:LINE: ...").
+  init(_ step: LessonStep, path: String, problems: inout [String]) {
+    for line in step.checks {
+      do { checks.append((try Check.parse(line.text), line.text)) } catch {
+        problems.append("\(path):\(line.line): check: \(error.message)")
+      }
+    }
+    for line in step.solution {
+      do { if let parsed = try Parser.parse(line.text) { solution.append(parsed) } } catch {
+        problems.append("\(path):\(line.line): solution: \(error.message)")
+      }
+    }
+    for line in step.partner {
+      do { partner.append(try PartnerLine.parse(line.text)) } catch {
+        problems.append("\(path):\(line.line): partner: \(error.message)")
+      }
+    }
+  }
+}
+
 /// A lesson being taken: the current step, its checks run after every command, the partner.
 public final class LessonRun {
   public let lesson: Lesson
+  /// The steps' lines, parsed with this run's ports.
+  let runnable: [RunnableStep]
+  /// Lines that did not parse with this run's ports (shown when the lesson starts).
+  let problems: [String]
   public private(set) var stepIndex: Int
   let session: Session
   let partner: Partner
   var stepStart = 0
   var partnerStart = 0
-  var hintIndex = 0
-  var solutionAsked = false
+  private var hintIndex = 0
+  private var solutionAsked = false
   public private(set) var finished = false
   /// Print step texts and partner output (false for `lesson test`).
   let verbose: Bool
@@ -117,6 +148,9 @@ public final class LessonRun {
     var values: [String: String] = [:]
     for placeholder in template.portPlaceholders { values[placeholder] = String(LessonRun.freePort()) }
     lesson = template.substituting(values)
+    var problems: [String] = []
+    runnable = lesson.steps.map { RunnableStep($0, path: template.path, problems: &problems) }
+    self.problems = problems
     stepIndex = min(max(0, step), max(0, template.steps.count - 1))
     self.session = session
     self.verbose = verbose
@@ -131,6 +165,7 @@ public final class LessonRun {
   }
 
   public var step: LessonStep { lesson.steps[stepIndex] }
+  var current: RunnableStep { runnable[stepIndex] }
 
   /// `[first-server 2/5] sockshell> `
   public var prompt: String { "[\(lesson.id) \(stepIndex + 1)/\(lesson.steps.count)] sockshell> " }
@@ -141,7 +176,7 @@ public final class LessonRun {
     partnerStart = partner.session.records.count
     hintIndex = 0
     solutionAsked = false
-    partner.start(step.partner)
+    partner.start(current.partner)
     if verbose { show() }
     partner.advance(learner: session)
     if turnTimer == nil { turnTimer = session.loop.every(0.05) { [weak self] in self?.turn() } }
@@ -165,6 +200,7 @@ public final class LessonRun {
 
   func show() {
     let out = session.out
+    for problem in problems { out.line("error: \(problem)", .error) }
     out.line("")
     out.line("\(lesson.title): step \(stepIndex + 1) of \(lesson.steps.count): \(step.title)", .heading)
     var example = false
@@ -184,15 +220,11 @@ public final class LessonRun {
     Array(lines.reversed().drop { $0.allSatisfy(\.isWhitespace) }.reversed())
   }
 
-  func checks() -> [(Check, String)] {
-    step.checks.compactMap { line in (try? Check.parse(line.text)).map { ($0, line.text) } }
-  }
-
   /// Each failing check line and why.
   func failures() -> [(String, String)] {
     let context = CheckContext(
       session: session, stepStart: stepStart, partner: partner.session, partnerStart: partnerStart)
-    return checks().compactMap { check, text in
+    return current.checks.compactMap { check, text in
       let (holds, why) = check.evaluate(context)
       return holds ? nil : (text, why)
     }
@@ -235,11 +267,23 @@ public final class LessonRun {
 
   /// The first lesson not done yet (what `next` starts once this one is complete).
   var nextLesson: Lesson? {
-    session.library?.lessons.first { session.library?.progress.lessons[$0.id]?.done != true }
+    session.host.library?.lessons.first { session.host.library?.progress.lessons[$0.id]?.done != true }
+  }
+
+  /// The number of the hint to show now (each call moves on to the next, staying at the last).
+  func takeHint() -> Int {
+    defer { hintIndex += 1 }
+    return min(hintIndex, max(0, step.hints.count - 1))
+  }
+
+  /// Whether the learner has confirmed wanting the solution (the first ask only warns).
+  func confirmSolution() -> Bool {
+    defer { solutionAsked = true }
+    return solutionAsked
   }
 
   func saveProgress(done: Bool) {
-    guard let library = session.library else { return }
+    guard let library = session.host.library else { return }
     library.progress.current = lesson.id
     let old = library.progress.lessons[lesson.id]
     library.progress.lessons[lesson.id] = Progress.Entry(step: stepIndex, done: done || old?.done == true)

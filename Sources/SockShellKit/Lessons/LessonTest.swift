@@ -15,13 +15,16 @@ public enum LessonTester {
     for index in lesson.steps.indices {
       let session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 3))
       let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
-      session.lessonRun = run
+      session.host.lessonRun = run
       run.begin()
       // Replay the earlier steps as a learner would have solved them.
       var replayed = true
       while run.stepIndex < index && !run.finished {
         let before = run.stepIndex
-        for line in run.step.solution { session.execute(line.text); run.tick() }
+        for line in run.current.solution {
+          session.execute(line)
+          run.tick()
+        }
         settle(run, until: { run.stepIndex != before })
         if run.stepIndex == before {
           replayed = false
@@ -44,8 +47,8 @@ public enum LessonTester {
         ok = false
       }
       // A solution line may fail on purpose (an error is the lesson); the checks decide.
-      for line in run.step.solution {
-        session.execute(line.text)
+      for line in run.current.solution {
+        session.execute(line)
         run.tick()
       }
       settle(run, until: { run.stepIndex != index || run.finished })

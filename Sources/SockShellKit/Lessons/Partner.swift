@@ -13,8 +13,18 @@ public enum PartnerLine: Sendable, Equatable {
   case waitReadable(DescriptorRef)
   /// `sleep MS`.
   case sleep(Int)
-  /// Any command of the language (`{listening}` filled in when it runs).
-  case command(String)
+  /// Any command of the language, parsed (`{listening}` is an address resolved when it runs).
+  case command(ParsedLine)
+
+  public static func == (a: PartnerLine, b: PartnerLine) -> Bool {
+    switch (a, b) {
+    case (.waitListening(let x), .waitListening(let y)): x == y
+    case (.waitReadable(let x), .waitReadable(let y)): x == y
+    case (.sleep(let x), .sleep(let y)): x == y
+    case (.command(let x), .command(let y)): x.text == y.text
+    default: false
+    }
+  }
 
   public static func parse(_ text: String) throws(ParseError) -> PartnerLine {
     let tokens = try Lexer.tokenize(text)
@@ -32,9 +42,8 @@ public enum PartnerLine: Sendable, Equatable {
       }
       return .sleep(ms)
     default:
-      let probe = text.replacing("{listening}", with: "127.0.0.1:1")
-      _ = try Parser.parse(probe)
-      return .command(text)
+      guard let parsed = try Parser.parse(text) else { throw ParseError("an empty partner line") }
+      return .command(parsed)
     }
   }
 }
@@ -45,7 +54,6 @@ public enum PartnerLine: Sendable, Equatable {
 public final class Partner {
   public let session: Session
   var queue: [PartnerLine] = []
-  var listening: SocketAddress?
   var sleepUntil: Double?
   /// Where its output goes, dimmed and prefixed (nil: kept quiet, as in `lesson test`).
   let out: Output?
@@ -56,8 +64,8 @@ public final class Partner {
   }
 
   /// The lines of a step's partner block, to run from now on.
-  func start(_ lines: [LessonLine]) {
-    queue = lines.compactMap { try? PartnerLine.parse($0.text) }
+  func start(_ lines: [PartnerLine]) {
+    queue = lines
     sleepUntil = nil
   }
 
@@ -77,7 +85,7 @@ public final class Partner {
           }),
           let local = found.local
         else { return progressed }
-        listening = local.isWildcard ? .loopback(local.family, port: local.port ?? 0) : local
+        session.partnerListening = local.isWildcard ? .loopback(local.family, port: local.port ?? 0) : local
       case .waitReadable(let ref):
         guard case .success(let descriptor) = session.resolve(ref),
           let events = try? Sys.poll([descriptor.fd], events: Int16(POLLIN), timeoutMilliseconds: 0).get(),
@@ -88,9 +96,7 @@ public final class Partner {
         if sleepUntil == nil { sleepUntil = now + Double(ms) / 1000 }
         if now < sleepUntil! { return progressed }
         sleepUntil = nil
-      case .command(let text):
-        let filled = text.replacing("{listening}", with: listening?.description ?? "127.0.0.1:1")
-        guard let parsed = try? Parser.parse(filled) else { break }
+      case .command(let parsed):
         if !readyToRun(parsed) { return progressed }
         session.execute(parsed)
         show()
@@ -103,23 +109,18 @@ public final class Partner {
 
   /// Calls that would block wait for their descriptor to be ready instead.
   func readyToRun(_ line: ParsedLine) -> Bool {
-    let ref: DescriptorRef?
-    switch line.command {
-    case let accept as AcceptCommand: ref = accept.fd
-    case let recv as RecvCommand: ref = recv.fd
-    case let recvfrom as RecvFromCommand: ref = recvfrom.fd
-    default: ref = nil
-    }
-    guard let ref, case .success(let descriptor) = session.resolve(ref) else { return true }
+    guard let ref = line.command.waitsOn, case .success(let descriptor) = session.resolve(ref) else { return true }
     let events = (try? Sys.poll([descriptor.fd], events: Int16(POLLIN), timeoutMilliseconds: 0).get().first) ?? 0
     return events != 0
   }
 
-  /// Prints what the partner's session printed, dimmed and prefixed.
+  /// Prints the partner's calls and errors, dimmed and prefixed; the explanations under them are
+  /// for the learner's own calls.
   func show() {
-    let text = session.out.takeCaptured()
+    let lines = session.out.takeCapturedLines()
     guard let out else { return }
-    // The calls and their results; the explanations are for the learner's own calls.
-    for line in text.split(separator: "\n") where !line.hasPrefix("  ") { out.line("  partner> " + line, .note) }
+    for line in lines where line.style == .call || line.style == .error {
+      out.line("  partner> " + line.text, .note)
+    }
   }
 }

@@ -21,7 +21,7 @@ public enum Explanations {
           "The file \(address ?? "") already exists: a Unix socket's path stays after close. Remove it (rm) or pick another path."
         ]
       }
-      if call == "listen" || call == "connect" {
+      if call == .listen || call == .connect {
         return ["No free local port was left for \(fd) (or its address is taken). Bind it to another port first."]
       }
       return [
@@ -54,17 +54,17 @@ public enum Explanations {
       return lines
     case EINVAL:
       switch call {
-      case "listen" where context.descriptor?.type == .datagram:
+      case .listen where context.descriptor?.type == .datagram:
         return ["UDP sockets have no connections, so they cannot listen: use recvfrom on a bound UDP socket."]
-      case "accept":
+      case .accept:
         return ["\(fd) is not listening: call listen on it before accept."]
-      case "bind":
+      case .bind:
         return [
           "\(fd) is already bound (a socket binds once), or the address does not fit its family. Make a new socket to bind again."
         ]
-      case "shutdown":
+      case .shutdown:
         return ["The `how` argument must be read, write or both."]
-      case "setsockopt" where context.option == "v6only":
+      case .setsockopt where context.option == "v6only":
         return [
           "IPV6_V6ONLY can change only before the socket has an address: bind, listen and connect all give it one. Set it on a new socket, right after socket."
         ]
@@ -109,10 +109,10 @@ public enum Explanations {
       ]
     case EAGAIN:
       switch call {
-      case "accept": return ["\(fd) is non-blocking and no connection is waiting yet. Wait with poll, then accept."]
-      case "send", "sendto":
+      case .accept: return ["\(fd) is non-blocking and no connection is waiting yet. Wait with poll, then accept."]
+      case .send, .sendto:
         return ["The send buffer is full and \(fd) will not wait. Wait with poll until it is writable."]
-      case "connect": return ["No local port is free for a new connection."]
+      case .connect: return ["No local port is free for a new connection."]
       default:
         return [
           "Nothing to read yet, and \(fd) will not wait (non-blocking, dontwait, or a receive timeout). Wait with poll, then try again."
@@ -149,9 +149,9 @@ public enum Explanations {
       }
       return ["The address family does not match the socket: an IPv6 address needs an ipv6 socket, a path a unix one."]
     case EOPNOTSUPP:
-      if call == "listen" || call == "accept" {
+      if call == .listen || call == .accept {
         return [
-          "\(call) applies to stream (TCP) sockets only; a UDP socket exchanges datagrams with sendto and recvfrom."
+          "\(call?.rawValue ?? "it") applies to stream (TCP) sockets only; a UDP socket exchanges datagrams with sendto and recvfrom."
         ]
       }
       return ["This operation or flag does not apply to this kind of socket."]

@@ -35,21 +35,27 @@ enum Export {
     }
   }
 
-  /// The program's text.
+  /// The program's text: each entry's own command writes its statements (`exportC`,
+  /// `exportPython`), with its line as a comment above them.
   static func program(_ transcript: [TranscriptEntry], language: Language) -> String {
     var variables = Variables()
-    var body: [String] = []
     var largestRead = 1
+    var body: [String] = []
     for entry in transcript {
-      let lines: [String]
-      switch language {
-      case .c: lines = cStatements(entry, &variables, &largestRead)
-      case .python: lines = pythonStatements(entry, &variables)
-      }
       body.append(
         (language == .c ? "  /* " : "    # ") + ByteText.sanitized(entry.line.text).replacing("*", with: "+")
           + (language == .c ? " */" : ""))
-      body += lines
+      switch language {
+      case .c:
+        var writer = CExport(entry: entry, variables: variables, largestRead: largestRead)
+        body += entry.line.command.exportC(&writer)
+        variables = writer.variables
+        largestRead = writer.largestRead
+      case .python:
+        var writer = PythonExport(entry: entry, variables: variables)
+        body += entry.line.command.exportPython(&writer)
+        variables = writer.variables
+      }
     }
     switch language {
     case .c: return cProgram(body: body, variables: variables.all, bufferSize: largestRead)
@@ -101,6 +107,7 @@ enum Export {
     case .descriptor(let ref):
       guard let variable = variables.lookup(ref) else { return nil }
       return "len = bound_address(\(variable), &addr);"
+    case .partnerListening: return nil
     }
   }
 
@@ -115,129 +122,6 @@ enum Export {
 
   static func cFlags(_ names: [String], _ table: [(String, Int32, String)]) -> String {
     Transfer.flags(names, table: table).1
-  }
-
-  static func cStatements(_ entry: TranscriptEntry, _ variables: inout Variables, _ largestRead: inout Int) -> [String]
-  {
-    let (want, wantErrno) = expectation(entry.outcome)
-    func check(_ what: String, _ call: String) -> [String] {
-      ["  r = \(call);", "  check(\(cString(Array(what.utf8))), r, \(want), \(wantErrno));"]
-    }
-    func fd(_ ref: DescriptorRef) -> String { variables.lookup(ref) ?? "-1" }
-    let command = entry.line.command
-    switch command {
-    case let socket as SocketCommand:
-      guard case .returned(let number) = entry.outcome else {
-        return check(
-          "socket",
-          "socket(\(socket.family.cName), \(socket.type.cName), \(socket.type.protocolCName(in: socket.family)))")
-      }
-      let variable = variables.create(fd: Int32(number), name: entry.line.name)
-      return [
-        "  \(variable) = socket(\(socket.family.cName), \(socket.type.cName), \(socket.type.protocolCName(in: socket.family)));",
-        "  check_fd(\"socket\", \(variable));",
-      ]
-    case let accept as AcceptCommand:
-      let listener = fd(accept.fd)
-      guard case .returned(let number) = entry.outcome else {
-        return check("accept", "accept(\(listener), NULL, NULL)")
-      }
-      let variable = variables.create(fd: Int32(number), name: entry.line.name)
-      return ["  \(variable) = accept(\(listener), NULL, NULL);", "  check_fd(\"accept\", \(variable));"]
-    case let bind as BindCommand:
-      guard let address = cAddress(bind.address, family: family(of: bind.fd, entry), variables) else {
-        return ["  /* skipped */"]
-      }
-      // The path did not exist when the session bound it: start from the same state.
-      var prepare: [String] = []
-      if case .unixPath(let path) = bind.address, case .returned = entry.outcome {
-        prepare = ["  unlink(\(cString(Array(path.utf8))));"]
-      }
-      return prepare + ["  " + address] + check("bind", "bind(\(fd(bind.fd)), (struct sockaddr *)&addr, len)")
-    case let connect as ConnectCommand:
-      guard let address = cAddress(connect.address, family: family(of: connect.fd, entry), variables) else {
-        return ["  /* skipped */"]
-      }
-      return ["  " + address] + check("connect", "connect(\(fd(connect.fd)), (struct sockaddr *)&addr, len)")
-    case let listen as ListenCommand:
-      return check("listen", "listen(\(fd(listen.fd)), \(listen.backlog ?? ListenCommand.defaultBacklog))")
-    case let send as SendCommand:
-      let data = cData(send.data)
-      return data.prepare.map { "  " + $0 }
-        + check(
-          "send", "send(\(fd(send.fd)), \(data.pointer), \(data.count), \(cFlags(send.flags, Transfer.sendFlags)))")
-    case let sendto as SendToCommand:
-      let data = cData(sendto.data)
-      guard let address = cAddress(sendto.address, family: family(of: sendto.fd, entry), variables) else {
-        return ["  /* skipped */"]
-      }
-      return data.prepare.map { "  " + $0 } + ["  " + address]
-        + check(
-          "sendto",
-          "sendto(\(fd(sendto.fd)), \(data.pointer), \(data.count), \(cFlags(sendto.flags, Transfer.sendFlags)), (struct sockaddr *)&addr, len)"
-        )
-    case let recv as RecvCommand:
-      let length = recv.length ?? Transfer.defaultLength
-      largestRead = max(largestRead, length)
-      return check("recv", "recv(\(fd(recv.fd)), buffer, \(length), \(cFlags(recv.flags, Transfer.recvFlags)))")
-    case let recvfrom as RecvFromCommand:
-      let length = recvfrom.length ?? Transfer.defaultLength
-      largestRead = max(largestRead, length)
-      return ["  len = sizeof addr;"]
-        + check(
-          "recvfrom",
-          "recvfrom(\(fd(recvfrom.fd)), buffer, \(length), \(cFlags(recvfrom.flags, Transfer.recvFlags)), (struct sockaddr *)&addr, &len)"
-        )
-    case let close as CloseCommand:
-      let variable = fd(close.fd)
-      variables.forget(close.fd)
-      return check("close", "close(\(variable))")
-    case let shutdown as ShutdownCommand:
-      return check("shutdown", "shutdown(\(fd(shutdown.fd)), \(shutdown.how.cName))")
-    case let query as GetSockNameCommand:
-      return ["  len = sizeof addr;"]
-        + check("getsockname", "getsockname(\(fd(query.fd)), (struct sockaddr *)&addr, &len)")
-    case let query as GetPeerNameCommand:
-      return ["  len = sizeof addr;"]
-        + check("getpeername", "getpeername(\(fd(query.fd)), (struct sockaddr *)&addr, &len)")
-    case let set as SetSockOptCommand:
-      let value: String
-      switch set.value {
-      case .integer(let number): value = "int v = \(number);"
-      case .linger(let on, let seconds): value = "struct linger v = { \(on ? 1 : 0), \(seconds) };"
-      case .milliseconds(let ms): value = "struct timeval v = { \(ms / 1000), \((ms % 1000) * 1000) };"
-      }
-      return ["  {", "    " + value]
-        + check("setsockopt", "setsockopt(\(fd(set.fd)), \(set.option.levelName), \(set.option.cName), &v, sizeof v)")
-        .map {
-          "  " + $0
-        } + ["  }"]
-    case let get as GetSockOptCommand:
-      guard let option = get.option else { return ["  /* every option was read here */"] }
-      let size =
-        option.kind == .linger
-        ? "sizeof(struct linger)" : option.kind == .timeval ? "sizeof(struct timeval)" : "sizeof(int)"
-      return ["  len = \(size);"]
-        + check("getsockopt", "getsockopt(\(fd(get.fd)), \(option.levelName), \(option.cName), buffer, &len)")
-    case let nonblock as NonBlockCommand:
-      guard let on = nonblock.on else { return check("fcntl", "fcntl(\(fd(nonblock.fd)), F_GETFL) == -1 ? -1 : 0") }
-      let variable = fd(nonblock.fd)
-      return check(
-        "fcntl",
-        "fcntl(\(variable), F_SETFL, \(on ? "fcntl(\(variable), F_GETFL) | O_NONBLOCK" : "fcntl(\(variable), F_GETFL) & ~O_NONBLOCK"))"
-      )
-    case let poll as PollCommand:
-      let entries = poll.fds.map { "{ \(fd($0)), POLLIN | POLLOUT | POLLPRI | POLLRDHUP, 0 }" }.joined(separator: ", ")
-      return ["  {", "    struct pollfd fds[] = { \(entries) };"]
-        + check("poll", "poll(fds, \(poll.fds.count), \(poll.timeout))").map { "  " + $0 } + ["  }"]
-    default:
-      return ["  /* not a system call */"]
-    }
-  }
-
-  /// The family of the descriptor a command uses, from the transcript so far.
-  static func family(of ref: DescriptorRef, _ entry: TranscriptEntry) -> SocketFamily {
-    entry.family ?? .ipv4
   }
 
   static func cProgram(body: [String], variables: [String], bufferSize: Int) -> String {
@@ -411,6 +295,7 @@ enum Export {
     case .descriptor(let ref):
       guard let variable = variables.lookup(ref) else { return nil }
       return "bound(\(variable))"
+    case .partnerListening: return nil
     }
   }
 
@@ -425,90 +310,6 @@ enum Export {
   static func pyFlags(_ names: [String], _ table: [(String, Int32, String)]) -> String {
     let chosen = table.filter { names.contains($0.0) }.map { "socket.\($0.2)" }
     return chosen.isEmpty ? "0" : chosen.joined(separator: " | ")
-  }
-
-  static func pythonStatements(_ entry: TranscriptEntry, _ variables: inout Variables) -> [String] {
-    let (want, wantErrno) = expectation(entry.outcome)
-    let errnoText = wantErrno == "0" ? "0" : "errno.\(wantErrno)"
-    func check(_ what: String, _ call: String) -> [String] {
-      ["    check(\(pyString(what)), lambda: \(call), \(want), \(errnoText))"]
-    }
-    func fd(_ ref: DescriptorRef) -> String { variables.lookup(ref) ?? "None" }
-    switch entry.line.command {
-    case let socket as SocketCommand:
-      let family = "socket.\(socket.family.cName)"
-      let type = "socket.\(socket.type.cName)"
-      guard case .returned(let number) = entry.outcome else {
-        return check("socket", "socket.socket(\(family), \(type)).fileno()")
-      }
-      let variable = variables.create(fd: Int32(number), name: entry.line.name)
-      return ["    \(variable) = make(lambda: socket.socket(\(family), \(type)), 'socket')"]
-    case let accept as AcceptCommand:
-      guard case .returned(let number) = entry.outcome else {
-        return check("accept", "\(fd(accept.fd)).accept()[0].fileno()")
-      }
-      let variable = variables.create(fd: Int32(number), name: entry.line.name)
-      return ["    \(variable) = make(lambda: \(fd(accept.fd)).accept()[0], 'accept')"]
-    case let bind as BindCommand:
-      guard let address = pyAddress(bind.address, family: entry.family ?? .ipv4, variables) else { return [] }
-      // The path did not exist when the session bound it: start from the same state.
-      var prepare: [String] = []
-      if case .unixPath(let path) = bind.address, case .returned = entry.outcome {
-        prepare = ["    remove_socket_file(\(pyString(path)))"]
-      }
-      return prepare + check("bind", "\(fd(bind.fd)).bind(\(address))")
-    case let connect as ConnectCommand:
-      guard let address = pyAddress(connect.address, family: entry.family ?? .ipv4, variables) else { return [] }
-      return check("connect", "\(fd(connect.fd)).connect(\(address))")
-    case let listen as ListenCommand:
-      return check("listen", "\(fd(listen.fd)).listen(\(listen.backlog ?? ListenCommand.defaultBacklog))")
-    case let send as SendCommand:
-      return check("send", "\(fd(send.fd)).send(\(pyData(send.data)), \(pyFlags(send.flags, Transfer.sendFlags)))")
-    case let sendto as SendToCommand:
-      guard let address = pyAddress(sendto.address, family: entry.family ?? .ipv4, variables) else { return [] }
-      return check(
-        "sendto",
-        "\(fd(sendto.fd)).sendto(\(pyData(sendto.data)), \(pyFlags(sendto.flags, Transfer.sendFlags)), \(address))")
-    case let recv as RecvCommand:
-      return check(
-        "recv",
-        "len(\(fd(recv.fd)).recv(\(recv.length ?? Transfer.defaultLength), \(pyFlags(recv.flags, Transfer.recvFlags))))"
-      )
-    case let recvfrom as RecvFromCommand:
-      return check(
-        "recvfrom",
-        "len(\(fd(recvfrom.fd)).recvfrom(\(recvfrom.length ?? Transfer.defaultLength), \(pyFlags(recvfrom.flags, Transfer.recvFlags)))[0])"
-      )
-    case let close as CloseCommand:
-      let variable = fd(close.fd)
-      variables.forget(close.fd)
-      return check("close", "\(variable).close()")
-    case let shutdown as ShutdownCommand:
-      return check("shutdown", "\(fd(shutdown.fd)).shutdown(socket.\(shutdown.how.cName))")
-    case let query as GetSockNameCommand:
-      return check("getsockname", "\(fd(query.fd)).getsockname()")
-    case let query as GetPeerNameCommand:
-      return check("getpeername", "\(fd(query.fd)).getpeername()")
-    case let set as SetSockOptCommand:
-      let value: String
-      switch set.value {
-      case .integer(let number): value = "\(number)"
-      case .linger(let on, let seconds): value = "struct.pack('ii', \(on ? 1 : 0), \(seconds))"
-      case .milliseconds(let ms): value = "struct.pack('ll', \(ms / 1000), \((ms % 1000) * 1000))"
-      }
-      return check(
-        "setsockopt", "\(fd(set.fd)).setsockopt(socket.\(set.option.levelName), socket.\(set.option.cName), \(value))")
-    case let get as GetSockOptCommand:
-      guard let option = get.option else { return [] }
-      return check("getsockopt", "\(fd(get.fd)).getsockopt(socket.\(option.levelName), socket.\(option.cName), 16)")
-    case let nonblock as NonBlockCommand:
-      guard let on = nonblock.on else { return [] }
-      return check("fcntl", "\(fd(nonblock.fd)).setblocking(\(on ? "False" : "True"))")
-    case let poll as PollCommand:
-      return check("poll", "poll_ready([\(poll.fds.map(fd).joined(separator: ", "))], \(poll.timeout))")
-    default:
-      return []
-    }
   }
 
   static func pythonProgram(body: [String]) -> String {
@@ -583,5 +384,64 @@ enum Export {
     sys.exit(1 if failures else 0)
 
     """
+  }
+}
+
+/// What a command writes its C statements with: the line being exported, the program's
+/// variables, and the checks against the session's results.
+public struct CExport {
+  let entry: TranscriptEntry
+  var variables: Export.Variables
+  /// The largest recv length so far: the size of the program's buffer.
+  var largestRead: Int
+
+  /// `r = CALL;` and the check of `r` (and errno) against what the session saw.
+  func check(_ what: String, _ call: String) -> [String] {
+    let (want, wantErrno) = Export.expectation(entry.outcome)
+    return ["  r = \(call);", "  check(\(Export.cString(Array(what.utf8))), r, \(want), \(wantErrno));"]
+  }
+
+  /// The variable of a descriptor (`s_srv`, `fd3`), or -1 for one the program never made.
+  func fd(_ ref: DescriptorRef) -> String { variables.lookup(ref) ?? "-1" }
+
+  /// Statements that put an address in `addr`/`len` for the line's descriptor family.
+  func address(_ spec: AddressSpec) -> String? {
+    Export.cAddress(spec, family: entry.family ?? .ipv4, variables)
+  }
+
+  /// socket and accept: a new variable for the descriptor the session got, checked to be valid;
+  /// when the call failed in the session, only the check.
+  mutating func create(_ what: String, _ call: String) -> [String] {
+    guard case .returned(let number) = entry.outcome else { return check(what, call) }
+    let variable = variables.create(fd: Int32(number), name: entry.line.name)
+    return ["  \(variable) = \(call);", "  check_fd(\(Export.cString(Array(what.utf8))), \(variable));"]
+  }
+}
+
+/// What a command writes its Python statements with.
+public struct PythonExport {
+  let entry: TranscriptEntry
+  var variables: Export.Variables
+
+  /// `check('what', lambda: CALL, want, errno)`.
+  func check(_ what: String, _ call: String) -> [String] {
+    let (want, wantErrno) = Export.expectation(entry.outcome)
+    let errnoText = wantErrno == "0" ? "0" : "errno.\(wantErrno)"
+    return ["    check(\(Export.pyString(what)), lambda: \(call), \(want), \(errnoText))"]
+  }
+
+  /// The variable of a descriptor, or None for one the program never made.
+  func fd(_ ref: DescriptorRef) -> String { variables.lookup(ref) ?? "None" }
+
+  func address(_ spec: AddressSpec) -> String? {
+    Export.pyAddress(spec, family: entry.family ?? .ipv4, variables)
+  }
+
+  /// socket and accept: `make(...)` keeps the new socket in a variable; when the call failed in
+  /// the session, only the check of `failed`, made with `.fileno()` of what it returns.
+  mutating func create(_ what: String, _ make: String) -> [String] {
+    guard case .returned(let number) = entry.outcome else { return check(what, "\(make).fileno()") }
+    let variable = variables.create(fd: Int32(number), name: entry.line.name)
+    return ["    \(variable) = make(lambda: \(make), \(Export.pyString(what)))"]
   }
 }

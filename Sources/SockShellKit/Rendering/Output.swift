@@ -30,6 +30,9 @@ public final class Output {
   public var width = 80
   var buffer: [UInt8] = []
   public private(set) var captured = ""
+  /// With no descriptor: each line as written, with its style (the partner shows its calls and
+  /// errors, not the explanations meant for the learner's own calls).
+  public private(set) var capturedLines: [(text: String, style: Style)] = []
 
   public init(fd: Int32?, color: Bool) {
     self.fd = fd
@@ -91,6 +94,7 @@ public final class Output {
   }
 
   func emit(_ text: String, _ style: Style) {
+    if fd == nil { capturedLines.append((text, style)) }
     if color, style != .plain, !text.isEmpty {
       write(Output.code(style) + text + "\u{1B}[0m\n")
     } else {
@@ -119,8 +123,20 @@ public final class Output {
 
   /// Returns what was captured so far and forgets it.
   public func takeCaptured() -> String {
-    defer { captured = "" }
+    defer {
+      captured = ""
+      capturedLines.removeAll()
+    }
     return captured
+  }
+
+  /// Returns the lines captured so far, with their styles, and forgets them.
+  func takeCapturedLines() -> [(text: String, style: Style)] {
+    defer {
+      captured = ""
+      capturedLines.removeAll()
+    }
+    return capturedLines
   }
 
   public func flush() {

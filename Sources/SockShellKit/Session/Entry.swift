@@ -13,7 +13,7 @@ public enum SockShell {
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
     let session = Session(
       output: out, options: Session.Options(interactive: interactive, waitLimit: timeout == 0 ? nil : timeout))
-    session.library = LessonLibrary(
+    session.host.library = LessonLibrary(
       directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
     let terminal = interactive && isatty(1) == 1
     if let lesson {
@@ -58,7 +58,7 @@ extension SockShell {
   public static func listLessons(json: Bool, lessons: String?) -> Int32 {
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: nil))
     let session = Session(output: out)
-    session.library = LessonLibrary(
+    session.host.library = LessonLibrary(
       directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
     let result = session.execute(json ? "lessons --json" : "lessons")
     out.flush()

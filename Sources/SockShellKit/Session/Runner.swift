@@ -75,7 +75,7 @@ public enum Runner {
       out: session.out)
     if showBanner { session.out.line(banner, .note) }
     editor.currentPrompt = { [unowned session] in session.prompt }
-    while !session.wantsExit {
+    while !session.host.wantsExit {
       editor.setPrompt(session.prompt)
       session.out.flush()
       switch editor.readLine() {
@@ -88,9 +88,9 @@ public enum Runner {
       case .line(let text):
         if !text.allSatisfy({ $0 == " " || $0 == "\t" }) {
           editor.remember(text)
-          session.history.append(text)
+          session.host.history.append(text)
           session.execute(text)
-          session.lessonRun?.tick()
+          session.host.lessonRun?.tick()
         }
       }
     }
@@ -120,7 +120,7 @@ public enum Runner {
     let stepper = options.step ? StepReader(loop: session.loop) : nil
     // A Ctrl-C between two lines stops the script; one that stopped a line's wait belongs to it.
     var interrupt = InterruptWatch()
-    while !session.wantsExit, let raw = reader.nextBytes() {
+    while !session.host.wantsExit, let raw = reader.nextBytes() {
       lineNumber += 1
       if interrupt.pressed {
         failures.append((lineNumber, "interrupted by Ctrl-C"))
@@ -148,10 +148,10 @@ public enum Runner {
           break
         }
       }
-      session.history.append(shown + more)  // as echoed: bytes that are not UTF-8 stay visible
+      session.host.history.append(shown + more)  // as echoed: bytes that are not UTF-8 stay visible
       let result = session.execute(bytes: raw)
       if session.takeInterruptedWait() { interrupt = InterruptWatch() }
-      session.lessonRun?.tick()
+      session.host.lessonRun?.tick()
       if !result.ok {
         failures.append((lineNumber, result.failure ?? "failed"))
         if !options.keepGoing { break }

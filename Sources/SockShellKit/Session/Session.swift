@@ -5,42 +5,6 @@
 #endif
 import SocketLayer
 
-/// A descriptor this shell created, with what the kernel cannot tell us afterwards.
-public struct Descriptor: Sendable, Equatable {
-  public let fd: Int32
-  public var name: String?
-  public let family: SocketFamily
-  public let type: SocketType
-  /// `socket`, or `accept` with the listener's number.
-  public let origin: String
-  /// The shell's own shutdown() calls (the kernel mixes SHUT_RD with a received FIN).
-  public var shutRead = false
-  public var shutWrite = false
-
-  /// "3 (srv)" or "4".
-  public var label: String { name.map { "\(fd) (\($0))" } ?? "\(fd)" }
-  public var kindText: String { "\(type.displayName(in: family)) \(family.displayName)" }
-}
-
-/// One system call the session made, as shown, with its result.
-public struct CallRecord: Sendable {
-  public let syscall: String
-  public let fd: Int32?
-  /// The call as printed: `bind(3, {...}, 16)`.
-  public let call: String
-  /// The return value (-1 on failure).
-  public let result: Int
-  public let errno: Errno?
-  /// Bytes sent or received: the first 4 KiB, or 64 bytes once the call is old (`Session.keep`).
-  public internal(set) var data: [UInt8]
-  /// The descriptor's label then ("3 (srv)"), and its addresses after the call (for `timeline`).
-  public var label: String? = nil
-  public var local: SocketAddress? = nil
-  public var peer: SocketAddress? = nil
-  /// close only: the kernel answered with a reset because unread data was waiting.
-  public var reset = false
-}
-
 /// A command that ran, and how it ended.
 public struct TranscriptEntry: Sendable {
   public let line: ParsedLine
@@ -62,13 +26,14 @@ public struct TranscriptEntry: Sendable {
 
 /// What the session needs to know to explain a failure in this situation.
 public struct ErrorContext {
-  public var call: String
+  /// The call that failed (nil: no call in particular, as for `explain`).
+  public var call: Syscall?
   public var descriptor: Descriptor?
   public var address: SocketAddress?
   /// setsockopt and getsockopt: the option's name (`v6only`).
   public var option: String?
 
-  public init(call: String, descriptor: Descriptor? = nil, address: SocketAddress? = nil, option: String? = nil) {
+  public init(call: Syscall?, descriptor: Descriptor? = nil, address: SocketAddress? = nil, option: String? = nil) {
     self.call = call
     self.descriptor = descriptor
     self.address = address
@@ -99,34 +64,22 @@ public final class Session {
 
   public let out: Output
   public var options: Options
-  public private(set) var descriptors: [Int32: Descriptor] = [:]
-  var names: [String: Int32] = [:]
-  public private(set) var records: [CallRecord] = []
-  /// Bytes of data held in `records`, and how many of the oldest records are already trimmed.
-  var keptDataBytes = 0
-  var trimmedRecords = 0
-  /// Past this much data in `records`, the oldest calls keep only their first 64 bytes (enough
-  /// for `timeline`), so that a long session's memory stays bounded.
-  static let keptDataLimit = 1 << 20
+  /// The descriptors this session made.
+  public internal(set) var table = DescriptorTable()
+  /// Every system call it made, as values.
+  public internal(set) var calls = CallLog()
   /// Every command that ran, with how it ended: what `save` and `export` replay.
   public private(set) var transcript: [TranscriptEntry] = []
-  /// Lines entered, for `history`.
-  public var history: [String] = []
-  /// The lessons this shell offers, and the one being taken.
-  public var library: LessonLibrary?
-  public var lessonRun: LessonRun?
-  /// Set by quit/exit.
-  public var wantsExit = false
+  /// History, lessons, the prompt: what the commands that change the shell reach.
+  public let host: Host
+  /// The partner's session only: the learner's listener its `wait listening` found (`{listening}`).
+  var partnerListening: SocketAddress?
   /// True while a line's command runs (a lesson's partner then only takes its turn).
   public private(set) var isRunningCommand = false
   /// Descriptors the running command used.
   var touched: [Int32] = []
   /// The family of the descriptor the running command resolved first.
   var lastFamily: SocketFamily?
-  /// The TCP states each descriptor was seen in, in order (read from TCP_INFO after each command).
-  public private(set) var stateHistory: [Int32: [TCPState]] = [:]
-  /// TCP connections this shell closed, to find again in TIME_WAIT and the like.
-  var closedConnections: [ClosedConnection] = []
   /// Whether the last EINTR came from the script time limit rather than Ctrl-C.
   var lastInterruptWasTimeout = false
   /// Set when a wait ended because of Ctrl-C (a script goes on after such a line with --keep-going).
@@ -135,18 +88,27 @@ public final class Session {
   /// The event loop every wait of this shell goes through (shared with the lesson's partner).
   public let loop: EventLoop
 
-  public init(output: Output, options: Options = Options(), loop: EventLoop = EventLoop()) {
+  public init(output: Output, options: Options = Options(), loop: EventLoop = EventLoop(), host: Host = Host()) {
     self.out = output
     self.options = options
     self.loop = loop
+    self.host = host
   }
 
   deinit {
-    for fd in descriptors.keys { _ = Sys.close(fd) }
+    for fd in table.byNumber.keys { _ = Sys.close(fd) }
   }
 
+  /// The descriptors by number.
+  public var descriptors: [Int32: Descriptor] { table.byNumber }
   /// Descriptors in numeric order.
-  public var openDescriptors: [Descriptor] { descriptors.values.sorted { $0.fd < $1.fd } }
+  public var openDescriptors: [Descriptor] { table.open }
+  /// The calls made, oldest first.
+  public var records: [CallRecord] { calls.records }
+  /// Past this much data, the oldest calls keep only their first 64 bytes (`CallLog`).
+  public static var keptDataLimit: Int { CallLog.keptDataLimit }
+  /// The TCP states each descriptor was seen in.
+  public var stateHistory: [Int32: [TCPState]] { table.stateHistory }
 
   // MARK: Running lines
 
@@ -173,15 +135,16 @@ public final class Session {
   /// Runs a parsed line and checks its `= EXPECTED`.
   @discardableResult
   public func execute(_ parsed: ParsedLine) -> LineResult {
-    if let name = parsed.name, let fd = names[name] {
+    if let name = parsed.name, let fd = table.named(name) {
       out.line("error: \(name) already names fd \(fd); close it first or choose another name", .error)
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
     }
     lastFamily = (parsed.command as? SocketCommand)?.family
     isRunningCommand = true
-    let outcome = parsed.command.run(CommandContext(session: self, name: parsed.name))
+    let outcome = parsed.command.run(CommandContext(session: self, host: host, name: parsed.name))
     isRunningCommand = false
-    recordStates()
+    table.recordStates(touched: touched)
+    touched.removeAll(keepingCapacity: true)
     if parsed.spec.returnsValue, outcome != .done {
       if case .refused = outcome {
       } else {
@@ -242,38 +205,12 @@ public final class Session {
 
   // MARK: Descriptors
 
-  /// Finds a descriptor of this shell; refuses anything else with a message that says what to do.
-  func resolve(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
-    switch ref {
-    case .name(let name):
-      if let fd = names[name], let descriptor = descriptors[fd] { return .success(descriptor) }
-      return .failure(CommandRefusal(message: "no descriptor is named '\(name)'. \(yourDescriptors)"))
-    case .number(let fd):
-      if let descriptor = descriptors[fd] { return .success(descriptor) }
-      let what: String
-      switch fd {
-      case 0: what = "fd 0 is standard input, not a socket this shell made"
-      case 1: what = "fd 1 is standard output, not a socket this shell made"
-      case 2: what = "fd 2 is standard error, not a socket this shell made"
-      default:
-        what =
-          Sys.isOpen(fd)
-          ? "fd \(fd) belongs to the shell itself, not to you: it was not made by socket or accept here"
-          : "fd \(fd) is not open (closed already, or never made)"
-      }
-      return .failure(CommandRefusal(message: "\(what); the shell refuses to touch it. \(yourDescriptors)"))
-    }
-  }
-
-  var yourDescriptors: String {
-    let open = openDescriptors
-    if open.isEmpty { return "You have no descriptors yet: make one with socket." }
-    return "Yours: " + open.map(\.label).joined(separator: ", ") + "."
-  }
+  /// Finds a descriptor of this shell (without printing anything).
+  func resolve(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> { table.resolve(ref) }
 
   /// Resolves the descriptor argument of a command, printing the refusal when there is one.
   func descriptor(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
-    let result = resolve(ref)
+    let result = table.resolve(ref)
     if case .success(let found) = result {
       lastFamily = found.family
       touched.append(found.fd)
@@ -285,42 +222,31 @@ public final class Session {
   }
 
   func register(fd: Int32, family: SocketFamily, type: SocketType, name: String?, origin: String) {
-    descriptors[fd] = Descriptor(fd: fd, name: name, family: family, type: type, origin: origin)
-    if let name { names[name] = fd }
-    stateHistory[fd] = []
+    table.register(Descriptor(fd: fd, name: name, family: family, type: type, origin: origin))
     touched.append(fd)
   }
 
-  /// Notes each TCP descriptor's state when it changed. With many descriptors open, only those
-  /// the last command touched are read, so that a command stays cheap.
-  func recordStates() {
-    let candidates = descriptors.count <= 64 ? Array(descriptors.keys) : touched.filter { descriptors[$0] != nil }
-    touched.removeAll(keepingCapacity: true)
-    for fd in candidates {
-      guard let descriptor = descriptors[fd], descriptor.family != .unix, descriptor.type == .stream,
-        let state = try? Sys.tcpInfo(fd).get().state
-      else { continue }
-      if stateHistory[fd]?.last != state { stateHistory[fd, default: []].append(state) }
-    }
-  }
+  func forget(_ fd: Int32) { table.forget(fd) }
 
-  func forget(_ fd: Int32) {
-    if let name = descriptors[fd]?.name { names[name] = nil }
-    descriptors[fd] = nil
-    stateHistory[fd] = nil
-  }
+  func update(_ descriptor: Descriptor) { table.update(descriptor) }
 
-  func update(_ descriptor: Descriptor) {
-    descriptors[descriptor.fd] = descriptor
+  /// The address rules of bind, connect, sendto and addr.
+  var addresses: AddressResolver { AddressResolver(out: out, table: table, partnerListening: partnerListening) }
+
+  /// The socket address for a descriptor's call.
+  func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressResolver.Purpose) -> Result<
+    SocketAddress, CommandRefusal
+  > {
+    addresses.resolve(spec, family: descriptor.family, subject: "fd \(descriptor.fd)", purpose: purpose)
   }
 
   /// The prompt: with the lesson and step when one is being taken.
-  public var prompt: String { lessonRun.flatMap { $0.finished ? nil : $0.prompt } ?? "sockshell> " }
+  public var prompt: String { host.prompt }
 
   /// Closes every descriptor the shell made (Ctrl-D, end of input); returns them.
   @discardableResult
   public func closeAll() -> [Descriptor] {
-    lessonRun?.end()
+    host.endLesson()
     let open = openDescriptors
     for descriptor in open {
       _ = Sys.close(descriptor.fd)
@@ -346,69 +272,47 @@ public final class Session {
 
   // MARK: Reporting
 
-  /// Prints a system call and its result, records it, and explains a failure.
+  /// Prints a system call and its result, records it, tells the observers, and explains a failure.
+  /// `address`: the address the call was given or gave back; `endpoints`: the descriptor's
+  /// addresses when they are not to be read after the call (close reads them before).
   func report(
-    _ call: String, _ result: SysResult<Int>, syscall: String, fd: Int32?, data: [UInt8] = [],
-    suffix: String? = nil, context: ErrorContext? = nil, endpoints: (SocketAddress?, SocketAddress?)? = nil,
-    reset: Bool = false
+    _ kind: Syscall, fd: Int32?, _ arguments: [CallArgument], _ result: SysResult<Int>, data: [UInt8] = [],
+    address: SocketAddress? = nil, how: ShutdownHow? = nil, shownResult: String? = nil, suffix: String? = nil,
+    context: ErrorContext? = nil, endpoints: (SocketAddress?, SocketAddress?)? = nil, reset: Bool = false
   ) -> CommandOutcome {
-    var record = CallRecord(syscall: syscall, fd: fd, call: call, result: -1, errno: nil, data: [])
-    if let fd, Session.timelineCalls.contains(syscall) {
+    var label: String?
+    var local: SocketAddress?
+    var peer: SocketAddress?
+    if let fd, kind.drawnInTimeline {
       // accept: the new descriptor's addresses; close: what the command read before closing.
-      let subject = syscall == "accept" ? Int32((try? result.get()) ?? -1) : fd
-      record.label = descriptors[subject]?.label ?? descriptors[fd]?.label ?? context?.descriptor?.label
-      if syscall == "accept", subject >= 0 { record.label = "\(subject)" + (suffix.map { " (\($0))" } ?? "") }
+      let subject = kind == .accept ? Int32((try? result.get()) ?? -1) : fd
+      label = table.byNumber[subject]?.label ?? table.byNumber[fd]?.label ?? context?.descriptor?.label
+      if kind == .accept, subject >= 0 { label = "\(subject)" + (suffix.map { " (\($0))" } ?? "") }
       let addresses = endpoints ?? (try? Sys.getsockname(subject).get(), try? Sys.getpeername(subject).get())
-      record.local = addresses.0
-      record.peer = addresses.1
-      record.reset = reset
-      if syscall == "accept" { record.peer = record.peer ?? addresses.1 }
+      local = addresses.0
+      peer = addresses.1
     }
-    switch result {
-    case .success(let value):
-      var text = "\(call) = \(value)"
-      if let suffix { text = text.padded(to: 66) + " " + suffix }
-      out.line(text, .call)
-      keep(
-        CallRecord(
-          syscall: syscall, fd: fd, call: call, result: value, errno: nil, data: Array(data.prefix(4096)),
-          label: record.label, local: record.local, peer: record.peer, reset: record.reset))
-      return .returned(value)
-    case .failure(let errno):
-      out.line("\(call) = -1 \(errno.name) (\(errno.message))", .call)
-      keep(
-        CallRecord(
-          syscall: syscall, fd: fd, call: call, result: -1, errno: errno, data: [], label: record.label,
-          local: record.local, peer: record.peer))
-      let timedOut = errno.code == EINTR && lastInterruptWasTimeout
-      lastInterruptWasTimeout = false
-      for line in Explanations.lines(
-        for: errno, context: context ?? ErrorContext(call: syscall), timedOut: timedOut, waitLimit: options.waitLimit)
-      {
-        note(line)
-      }
-      return .failed(errno)
+    let value = (try? result.get()) ?? -1
+    var errno: Errno?
+    if case .failure(let failure) = result { errno = failure }
+    let record = CallRecord(
+      kind: kind, fd: fd, arguments: arguments, result: value, errno: errno, shownResult: shownResult,
+      data: errno == nil ? Array(data.prefix(4096)) : [], address: address, how: how, label: label, local: local,
+      peer: peer, reset: errno == nil && reset)
+    var text = CallText.line(record)
+    if errno == nil, let suffix { text = text.padded(to: 66) + " " + suffix }
+    out.line(text, .call)
+    calls.add(record)
+    guard let errno else { return .returned(value) }
+    let timedOut = errno.code == EINTR && lastInterruptWasTimeout
+    lastInterruptWasTimeout = false
+    for line in Explanations.lines(
+      for: errno, context: context ?? ErrorContext(call: kind), timedOut: timedOut, waitLimit: options.waitLimit)
+    {
+      note(line)
     }
+    return .failed(errno)
   }
-
-  /// Adds a call to `records`; past `keptDataLimit` bytes of data, trims the oldest calls' data.
-  func keep(_ record: CallRecord) {
-    records.append(record)
-    keptDataBytes += record.data.count
-    while keptDataBytes > Session.keptDataLimit && trimmedRecords < records.count - 1 {
-      let count = records[trimmedRecords].data.count
-      if count > 64 {
-        records[trimmedRecords].data = Array(records[trimmedRecords].data.prefix(64))
-        keptDataBytes -= count - 64
-      }
-      trimmedRecords += 1
-    }
-  }
-
-  /// The calls `timeline` draws, whose addresses are kept.
-  static let timelineCalls: Set<String> = [
-    "socket", "bind", "listen", "connect", "accept", "send", "recv", "sendto", "recvfrom", "shutdown", "close",
-  ]
 
   /// A plain-language line under a call (Output wraps it to the terminal's width).
   func note(_ text: String) {
@@ -473,95 +377,6 @@ public final class Session {
     return interruptedWait
   }
 
-  // MARK: Addresses
-
-  enum AddressPurpose { case bind, connect }
-
-  /// Turns a typed address into the socket address for this descriptor's family, saying what it
-  /// resolved to when that is not plain from the text.
-  func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressPurpose) -> Result<
-    SocketAddress, CommandRefusal
-  > {
-    func refuse(_ message: String) -> Result<SocketAddress, CommandRefusal> {
-      out.line("error: \(message)", .error)
-      return .failure(CommandRefusal(message: message))
-    }
-    switch spec {
-    case .host(let host, let port):
-      if let numeric = SocketAddress.numeric(host, port: port) { return .success(numeric) }
-      if descriptor.family == .unix {
-        return refuse(
-          "fd \(descriptor.fd) is a Unix socket: give it a path (/tmp/demo.sock) or @name, not \(host):\(port)")
-      }
-      switch SocketAddress.resolve(host: host, port: port, family: descriptor.family) {
-      case .failure(let error):
-        // The name may have addresses of the other family only (often: localhost has no IPv6
-        // address in /etc/hosts): say so, and what to write instead.
-        let other: SocketFamily = descriptor.family == .ipv4 ? .ipv6 : .ipv4
-        if case .success(let found) = SocketAddress.resolve(host: host, port: port, family: other),
-          let first = found.first
-        {
-          let instead =
-            other == .ipv4
-            ? "use [::1]:\(port) for the IPv6 loopback, or an IPv4 socket (socket tcp)"
-            : "make the socket with socket tcp ipv6, or give an IPv4 address"
-          return refuse(
-            "\(host) has no \(descriptor.family.displayName) address here, only \(other.displayName) (\(first.host)): \(instead)"
-          )
-        }
-        return refuse("\(error) (for an \(descriptor.family.displayName) socket)")
-      case .success(let found):
-        guard let first = found.first else {
-          return refuse("\(host) has no \(descriptor.family.displayName) address")
-        }
-        var text = "\(host) resolved to \(first.host) (getaddrinfo, \(descriptor.family.cName))"
-        if found.count > 1 { text += "; also " + found.dropFirst().map(\.host).joined(separator: ", ") }
-        note(text)
-        return .success(first)
-      }
-    case .any(let port):
-      if descriptor.family == .unix {
-        return refuse("fd \(descriptor.fd) is a Unix socket: give it a path (/tmp/demo.sock) or @name, not a port")
-      }
-      return .success(.any(descriptor.family, port: port))
-    case .unixPath(let path):
-      let bytes = Array(path.utf8)
-      if bytes.count >= SocketAddress.sunPathCapacity {
-        return refuse(
-          "a Unix socket path holds at most \(SocketAddress.sunPathCapacity - 1) bytes (sun_path); this one has \(bytes.count)"
-        )
-      }
-      return .success(.unix(path: bytes))
-    case .abstract(let name):
-      let bytes = Array(name.utf8)
-      if bytes.count >= SocketAddress.sunPathCapacity {
-        return refuse("an abstract name holds at most \(SocketAddress.sunPathCapacity - 1) bytes")
-      }
-      return .success(.abstract(name: bytes))
-    case .descriptor(let ref):
-      let other: Descriptor
-      switch resolve(ref) {
-      case .success(let found): other = found
-      case .failure(let refusal): return refuse(refusal.message)
-      }
-      switch Sys.getsockname(other.fd) {
-      case .failure(let errno):
-        return refuse("cannot read the address of fd \(other.fd): \(errno)")
-      case .success(let address):
-        if address == .unnamed || address.port == 0 {
-          return refuse(
-            "fd \(other.label) is not bound to an address yet: bind it first (or listen, which picks a port)")
-        }
-        if purpose == .connect && address.isWildcard {
-          let target = SocketAddress.loopback(address.family, port: address.port ?? 0)
-          note("fd \(other.label) is bound to \(address), every local address; using \(target)")
-          return .success(target)
-        }
-        if purpose == .connect { note("fd \(other.label) is bound to \(address)") }
-        return .success(address)
-      }
-    }
-  }
 }
 
 /// A command was refused before any system call; the message was printed.

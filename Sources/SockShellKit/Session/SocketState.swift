@@ -136,13 +136,13 @@ extension Session {
   /// Connections this shell closed that the kernel still keeps (TIME_WAIT, FIN_WAIT2, LAST_ACK...),
   /// found by their address pair. Ones the kernel has let go are forgotten.
   public func lingeringConnections() -> [(ClosedConnection, KernelConnection)] {
-    guard !closedConnections.isEmpty else { return [] }
-    let table = ProcNetTCP.connections()
+    guard !table.closedConnections.isEmpty else { return [] }
+    let kernel = ProcNetTCP.connections()
     var found: [(ClosedConnection, KernelConnection)] = []
     var stillThere: [ClosedConnection] = []
-    for closed in closedConnections {
+    for closed in table.closedConnections {
       // A socket with an fd of ours has an inode; the leftover has none.
-      if let entry = table.first(where: {
+      if let entry = kernel.first(where: {
         Session.sameEndpoint($0.local, closed.local) && Session.sameEndpoint($0.remote, closed.peer)
           && ($0.inode == 0 || $0.state != .established)
       }) {
@@ -150,7 +150,7 @@ extension Session {
         stillThere.append(closed)
       }
     }
-    closedConnections = stillThere
+    table.keepClosed(stillThere)
     return found
   }
 

@@ -1,0 +1,124 @@
+import SocketLayer
+
+/// A system call the shell makes for the learner.
+public enum Syscall: String, Sendable, CaseIterable {
+  case socket, bind, listen, connect, accept, send, recv, sendto, recvfrom, shutdown, close
+  case getsockname, getpeername, setsockopt, getsockopt, fcntl, poll
+
+  /// The calls `timeline` draws; their descriptor's addresses are kept with them.
+  public var drawnInTimeline: Bool {
+    switch self {
+    case .socket, .bind, .listen, .connect, .accept, .send, .recv, .sendto, .recvfrom, .shutdown, .close: true
+    case .getsockname, .getpeername, .setsockopt, .getsockopt, .fcntl, .poll: false
+    }
+  }
+
+  /// send and sendto.
+  public var sends: Bool { self == .send || self == .sendto }
+  /// recv and recvfrom.
+  public var receives: Bool { self == .recv || self == .recvfrom }
+}
+
+/// One argument of a system call, as strace shows it.
+public enum CallArgument: Sendable, Equatable {
+  /// A descriptor, a length, a backlog: `3`, `16`.
+  case number(Int)
+  /// A C constant or an expression of them: `AF_INET`, `MSG_PEEK|MSG_DONTWAIT`, `SHUT_WR`, `NULL`.
+  case symbol(String)
+  /// A socket address, as its C structure: `{sa_family=AF_INET, sin_port=htons(80), ...}`.
+  case address(SocketAddress)
+  /// A length the kernel wrote back: `[16]`.
+  case writtenLength(Int)
+  /// A buffer of bytes: `"hello\n"` (the first 32 bytes).
+  case bytes([UInt8])
+  /// A buffer or address the call did not fill (it failed): `0x...`.
+  case unfilled
+  /// A C value written out whole: an option's value, poll's array of `struct pollfd`.
+  case value(String)
+}
+
+/// One system call the session made: what it was given and what came back, as values. The
+/// strace-style text is made from it in one place (`CallText`); `timeline`, the checks, `trace`
+/// and whoever observes the session read the values.
+public struct CallRecord: Sendable {
+  public let kind: Syscall
+  public let fd: Int32?
+  public let arguments: [CallArgument]
+  /// The return value (-1 on failure).
+  public let result: Int
+  public let errno: Errno?
+  /// What to show for the result instead of the number (fcntl F_GETFL: the flags).
+  public var shownResult: String? = nil
+  /// Bytes sent or received: the first 4 KiB, or 64 bytes once the call is old (`Session.keep`).
+  public internal(set) var data: [UInt8] = []
+  /// The address the call was given (bind, connect, sendto) or gave back (accept, recvfrom).
+  public var address: SocketAddress? = nil
+  /// shutdown: which direction.
+  public var how: ShutdownHow? = nil
+  /// The descriptor's label then ("3 (srv)"), and its addresses after the call (close: before).
+  public var label: String? = nil
+  public var local: SocketAddress? = nil
+  public var peer: SocketAddress? = nil
+  /// close only: the kernel answered with a reset because unread data was waiting.
+  public var reset = false
+
+  /// The call's name: `bind`.
+  public var syscall: String { kind.rawValue }
+  /// The call as printed: `bind(3, {...}, 16)`.
+  public var call: String { CallText.call(self) }
+}
+
+/// The strace-style text of a call: the one place calls are written out.
+public enum CallText {
+  /// `bind(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}, 16)`.
+  public static func call(_ record: CallRecord) -> String {
+    record.kind.rawValue + "(" + record.arguments.map(text).joined(separator: ", ") + ")"
+  }
+
+  /// The call with its result: `= 0`, `= -1 EADDRINUSE (Address already in use)`.
+  public static func line(_ record: CallRecord) -> String {
+    if let errno = record.errno { return "\(call(record)) = -1 \(errno.name) (\(errno.message))" }
+    return "\(call(record)) = \(record.shownResult ?? String(record.result))"
+  }
+
+  static func text(_ argument: CallArgument) -> String {
+    switch argument {
+    case .number(let value): "\(value)"
+    case .symbol(let name): name
+    case .address(let address): address.cDescription
+    case .writtenLength(let length): "[\(length)]"
+    case .bytes(let bytes): DataView.preview(bytes)
+    case .unfilled: "0x..."
+    case .value(let text): text
+    }
+  }
+}
+
+/// The calls a session made, oldest first, and who hears of each as it is made.
+public struct CallLog {
+  public private(set) var records: [CallRecord] = []
+  /// Told of every call as it is made (the wire, a classroom feed).
+  public var observers: [(CallRecord) -> Void] = []
+  /// Bytes of data held in `records`, and how many of the oldest records are already trimmed.
+  var keptDataBytes = 0
+  var trimmedRecords = 0
+  /// Past this much data in `records`, the oldest calls keep only their first 64 bytes (enough
+  /// for `timeline`), so that a long session's memory stays bounded.
+  static let keptDataLimit = 1 << 20
+
+  /// Adds a call and tells the observers; past `keptDataLimit` bytes of data, trims the oldest
+  /// calls' data.
+  mutating func add(_ record: CallRecord) {
+    records.append(record)
+    keptDataBytes += record.data.count
+    while keptDataBytes > CallLog.keptDataLimit && trimmedRecords < records.count - 1 {
+      let count = records[trimmedRecords].data.count
+      if count > 64 {
+        records[trimmedRecords].data = Array(records[trimmedRecords].data.prefix(64))
+        keptDataBytes -= count - 64
+      }
+      trimmedRecords += 1
+    }
+    for observer in observers { observer(record) }
+  }
+}

@@ -1,0 +1,34 @@
+/// What surrounds a session at a terminal or in a script: the lines typed (`history`), the
+/// lessons and the one being taken, the prompt, and whether the learner asked to leave. Commands
+/// that change the shell reach it through their context; the socket commands never do.
+public final class Host {
+  /// Lines entered, for `history`.
+  public var history: [String] = []
+  /// The lessons this shell offers, and the one being taken.
+  public var library: LessonLibrary?
+  public var lessonRun: LessonRun?
+  /// Set by quit/exit.
+  public var wantsExit = false
+
+  public init() {}
+
+  /// The prompt: with the lesson and step when one is being taken.
+  public var prompt: String { lessonRun.flatMap { $0.finished ? nil : $0.prompt } ?? "sockshell> " }
+
+  /// The partner's sockets, for `ls --all` (none without a lesson).
+  func partnerSockets() -> [SocketSnapshot] { lessonRun?.partner.session.snapshots() ?? [] }
+
+  /// Ends the lesson being taken (its partner's descriptors are closed); the run stays, for resuming.
+  func endLesson() { lessonRun?.end() }
+}
+
+extension Session {
+  /// The host's lessons (for code that embeds a session: tests, `sockshell lessons`).
+  public var library: LessonLibrary? {
+    get { host.library }
+    set { host.library = newValue }
+  }
+
+  /// The host's lesson run.
+  public var lessonRun: LessonRun? { host.lessonRun }
+}
