@@ -57,10 +57,34 @@ public enum Sys {
   /// The corresponding C function is `recv`. Returns the bytes received (empty at end of stream).
   /// With `MSG_TRUNC` on a datagram socket the returned count can exceed the bytes kept.
   public static func recv(_ fd: Int32, maxLength: Int, flags: Int32) -> SysResult<(bytes: [UInt8], count: Int)> {
+    receive(maxLength: maxLength) { Glibc.recv(fd, $0, maxLength, flags) }
+  }
+
+  /// The corresponding C function is `recvfrom`. Returns the bytes and the sender's address.
+  public static func recvfrom(_ fd: Int32, maxLength: Int, flags: Int32) -> SysResult<
+    (bytes: [UInt8], count: Int, from: SocketAddress?)
+  > {
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let result = receive(maxLength: maxLength) { buffer in
+      withUnsafeMutablePointer(to: &storage) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+          Glibc.recvfrom(fd, buffer, maxLength, flags, address, &length)
+        }
+      }
+    }
+    return result.map { ($0.bytes, $0.count, length > 0 ? SocketAddress(storage: storage, length: length) : nil) }
+  }
+
+  /// Reads into a new buffer of `maxLength` bytes with `call` (recv or recvfrom), keeping what
+  /// fits and the count the kernel returned.
+  static func receive(maxLength: Int, _ call: (UnsafeMutableRawPointer?) -> Int) -> SysResult<
+    (bytes: [UInt8], count: Int)
+  > {
     var count = 0
     var failure: Errno?
     let bytes = [UInt8](unsafeUninitializedCapacity: max(maxLength, 1)) { buffer, initialized in
-      let result = Glibc.recv(fd, buffer.baseAddress, maxLength, flags)
+      let result = call(buffer.baseAddress)
       if result < 0 {
         failure = .current
         initialized = 0
@@ -71,33 +95,6 @@ public enum Sys {
     }
     if let failure { return .failure(failure) }
     return .success((bytes, count))
-  }
-
-  /// The corresponding C function is `recvfrom`. Returns the bytes and the sender's address.
-  public static func recvfrom(_ fd: Int32, maxLength: Int, flags: Int32) -> SysResult<
-    (bytes: [UInt8], count: Int, from: SocketAddress?)
-  > {
-    var storage = sockaddr_storage()
-    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    var count = 0
-    var failure: Errno?
-    let bytes = [UInt8](unsafeUninitializedCapacity: max(maxLength, 1)) { buffer, initialized in
-      let result = withUnsafeMutablePointer(to: &storage) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-          Glibc.recvfrom(fd, buffer.baseAddress, maxLength, flags, address, &length)
-        }
-      }
-      if result < 0 {
-        failure = .current
-        initialized = 0
-      } else {
-        count = result
-        initialized = min(result, maxLength)
-      }
-    }
-    if let failure { return .failure(failure) }
-    let from = length > 0 ? SocketAddress(storage: storage, length: length) : nil
-    return .success((bytes, count, from))
   }
 
   /// The corresponding C function is `close`.

@@ -24,9 +24,9 @@ struct AcceptCommand: DescriptorCommand {
 
   var fd: DescriptorRef
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let listener) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let listener = try session.descriptor(fd)
     let local = try? Sys.getsockname(listener.fd).get()
     let hint = local.flatMap { AcceptCommand.clientHint(for: $0) }
     let result = session.blocking(

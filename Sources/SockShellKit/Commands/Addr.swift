@@ -33,13 +33,10 @@ struct AddrCommand: ShellCommand {
     let note: String
   }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     // The same rules as bind and connect; a name resolves as IPv4, *:PORT is 0.0.0.0.
-    guard
-      case .success(let target) = session.addresses.resolve(
-        address, family: nil, subject: "the address", purpose: .describe)
-    else { return .refused("bad address") }
+    let target = try session.addresses.resolve(address, family: nil, subject: "the address", purpose: .describe).get()
     let bytes = target.withSockaddr { pointer, length in
       Array(UnsafeRawBufferPointer(start: pointer, count: Int(length)))
     }

@@ -1,3 +1,5 @@
+import SocketLayer
+
 /// Argument lists that several commands share, read and written back in one place.
 
 /// `COMMAND FD`: accept, close, getsockname, getpeername.
@@ -28,6 +30,25 @@ extension DescriptorAddressCommand {
   }
 
   var arguments: [String] { [fd.description, address.word] }
+
+  /// The descriptor and the socket address the line names, by the shell's one set of address rules.
+  func resolve(_ session: Session, purpose: AddressResolver.Purpose) throws(CommandRefusal) -> (
+    Descriptor, SocketAddress
+  ) {
+    let descriptor = try session.descriptor(fd)
+    return (descriptor, try session.socketAddress(address, for: descriptor, purpose: purpose))
+  }
+
+  /// Reports `bind(3, {...}, 16)` or `connect(...)`.
+  func report(
+    _ kind: Syscall, _ session: Session, _ descriptor: Descriptor, _ target: SocketAddress, _ result: SysResult<Int>
+  )
+    -> CommandOutcome
+  {
+    session.report(
+      kind, fd: descriptor.fd, [.number(Int(descriptor.fd)), .address(target), .number(Int(target.length))], result,
+      address: target, context: ErrorContext(call: kind, descriptor: descriptor, address: target))
+  }
 }
 
 /// `COMMAND FD [LENGTH] [FLAGS]`: recv, recvfrom.

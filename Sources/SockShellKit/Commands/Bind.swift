@@ -20,18 +20,14 @@ struct BindCommand: DescriptorAddressCommand {
   var fd: DescriptorRef
   var address: AddressSpec
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    guard case .success(let target) = session.socketAddress(address, for: descriptor, purpose: .bind) else {
-      return .refused("bad address")
-    }
+    let (descriptor, target) = try resolve(session, purpose: .bind)
     let result = Sys.bind(descriptor.fd, target)
-    let outcome = session.report(
-      .bind, fd: descriptor.fd, [.number(Int(descriptor.fd)), .address(target), .number(Int(target.length))],
-      result.map { 0 }, address: target, context: ErrorContext(call: .bind, descriptor: descriptor, address: target))
+    let outcome = report(.bind, session, descriptor, target, result.map { 0 })
     guard case .success = result else { return outcome }
-    let bound = (try? Sys.getsockname(descriptor.fd).get()) ?? target
+    // The report read the address the kernel gave (the port it picked for port 0).
+    let bound = session.lastCall?.local ?? target
     if target.port == 0 {
       session.note("The kernel picked port \(bound.port ?? 0): fd \(descriptor.label) is bound to \(bound).")
     } else {

@@ -16,9 +16,9 @@ struct CloseCommand: DescriptorCommand {
 
   var fd: DescriptorRef
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     // Only what close needs to explain itself: a full snapshot reads every option.
     let isTCP = descriptor.type == .stream && descriptor.family != .unix
     let before = (
@@ -89,9 +89,9 @@ struct ShutdownCommand: ShellCommand {
 
   var arguments: [String] { [fd.description, how.rawValue] }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(var descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    var descriptor = try session.descriptor(fd)
     let result = Sys.shutdown(descriptor.fd, how)
     let outcome = session.report(
       .shutdown, fd: descriptor.fd, [.number(Int(descriptor.fd)), .symbol(how.cName)], result.map { 0 }, how: how,

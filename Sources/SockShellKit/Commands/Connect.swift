@@ -25,21 +25,16 @@ struct ConnectCommand: DescriptorAddressCommand {
   var fd: DescriptorRef
   var address: AddressSpec
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    guard case .success(let target) = session.socketAddress(address, for: descriptor, purpose: .connect) else {
-      return .refused("bad address")
-    }
+    let (descriptor, target) = try resolve(session, purpose: .connect)
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "the handshake with \(target)"
     ) { Sys.connect(descriptor.fd, target) }
-    let outcome = session.report(
-      .connect, fd: descriptor.fd, [.number(Int(descriptor.fd)), .address(target), .number(Int(target.length))],
-      result.map { 0 }, address: target,
-      context: ErrorContext(call: .connect, descriptor: descriptor, address: target))
+    let outcome = report(.connect, session, descriptor, target, result.map { 0 })
     guard case .success = result else { return outcome }
-    let local = (try? Sys.getsockname(descriptor.fd).get())?.description ?? "?"
+    // The report read the local address the kernel chose.
+    let local = session.lastCall?.local?.description ?? "?"
     if descriptor.type == .datagram {
       session.note("fd \(descriptor.label) now sends to \(target) by default and takes datagrams only from it.")
       session.note("No packet was sent: UDP has no handshake. The kernel gave it the local address \(local).")

@@ -58,7 +58,7 @@ struct HelpCommand: ShellCommand {
 
   var arguments: [String] { topic.map { [Lexer.quote(Array($0.utf8))] } ?? [] }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let out = context.session.out
     guard let topic else {
       for group in CommandSpec.Group.allCases {
@@ -100,8 +100,7 @@ struct HelpCommand: ShellCommand {
         message += "."
       }
       message += " Topics: \(HelpCommand.topics.keys.sorted().joined(separator: ", ")), or a command name."
-      out.line("error: \(message)", .error)
-      return .refused(message)
+      throw CommandRefusal(message)
     }
     let spec = command.spec
     out.line(spec.synopsis, .heading)
@@ -143,9 +142,9 @@ struct ExplainCommand: ShellCommand {
 
   var arguments: [String] { [name] }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let out = context.session.out
-    guard let errno = Errno(named: name) else { return .refused("unknown errno") }
+    guard let errno = Errno(named: name) else { throw CommandRefusal("no errno is named \(name)") }
     out.line("\(errno.name) (\(errno.code)): \(errno.message)", .heading)
     let lines = Explanations.lines(for: errno, context: ErrorContext(call: nil))
     if lines.isEmpty { out.line("  No teaching note for this one; man errno lists them all.") }
@@ -163,7 +162,7 @@ struct HistoryCommand: PlainCommand {
     group: .shell
   )
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     for (index, line) in context.host.history.enumerated() {
       session.out.line(String(index + 1).padded(to: 5) + ByteText.sanitized(line))
@@ -182,7 +181,7 @@ struct QuitCommand: PlainCommand {
     group: .shell
   )
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     context.host.wantsExit = true
     return .done
   }

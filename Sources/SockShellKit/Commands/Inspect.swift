@@ -52,9 +52,9 @@ struct InspectCommand: ShellCommand {
     ]
   }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     let snapshot = SocketSnapshot(descriptor)
     let domain = (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_DOMAIN).get()) ?? 0
     let protocolNumber = (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_PROTOCOL).get()) ?? 0

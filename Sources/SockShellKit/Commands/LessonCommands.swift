@@ -13,11 +13,7 @@ struct LessonsCommand: ShellCommand {
   var json = false
 
   /// Says that no lessons were found, and where they are looked for.
-  static func noLessons(_ session: Session) -> CommandOutcome {
-    let message = "no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)"
-    session.out.line("error: \(message)", .error)
-    return .refused(message)
-  }
+  static let noLessons = CommandRefusal("no lessons were found (sockshell --lessons DIR, or SOCKSHELL_LESSONS)")
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     json = try arguments.flags(allowed: ["--json"]).contains("--json")
@@ -25,10 +21,10 @@ struct LessonsCommand: ShellCommand {
 
   var arguments: [String] { json ? ["--json"] : [] }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     guard let library = context.host.library else {
-      return LessonsCommand.noLessons(session)
+      throw LessonsCommand.noLessons
     }
     if json {
       let entries = library.lessons.map { lesson -> JSON in
@@ -45,7 +41,7 @@ struct LessonsCommand: ShellCommand {
       return .done
     }
     for problem in library.problems { session.out.line(problem, .error) }
-    if library.lessons.isEmpty { return LessonsCommand.noLessons(session) }
+    if library.lessons.isEmpty { throw LessonsCommand.noLessons }
     var rows = [["ID", "TITLE", "STEPS", "REQUIRES", "PROGRESS"]]
     for lesson in library.lessons {
       let entry = library.progress.lessons[lesson.id]
@@ -81,11 +77,11 @@ struct LessonCommand: ShellCommand {
 
   var arguments: [String] { word.map { [Lexer.quote(Array($0.utf8))] } ?? [] }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let host = context.host
     guard let library = host.library, !library.lessons.isEmpty else {
-      return LessonsCommand.noLessons(session)
+      throw LessonsCommand.noLessons
     }
     switch word {
     case "quit"?:
@@ -104,15 +100,13 @@ struct LessonCommand: ShellCommand {
       }
       library.progress.lessons[run.lesson.id] = nil
       _ = library.save()
-      return LessonCommand.start(run.lesson.id, step: 0, context)
+      return try LessonCommand.start(run.lesson.id, step: 0, context)
     case let word?:
       guard let id = library.lesson(named: word)?.id else {
-        let message = "no lesson '\(ByteText.sanitized(word))'; lessons lists them (give an ID or a number)"
-        session.out.line("error: \(message)", .error)
-        return .refused(message)
+        throw CommandRefusal("no lesson '\(ByteText.sanitized(word))'; lessons lists them (give an ID or a number)")
       }
       let entry = library.progress.lessons[id]
-      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
+      return try LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
     case nil:
       // Resume: the current lesson, else the first not done, else the first.
       let notDone = library.lessons.first { library.progress.lessons[$0.id]?.done != true }?.id
@@ -121,14 +115,14 @@ struct LessonCommand: ShellCommand {
       }
       let id = current ?? notDone ?? library.lessons[0].id
       let entry = library.progress.lessons[id]
-      return LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
+      return try LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
     }
   }
 
-  static func start(_ id: String, step: Int, _ context: CommandContext) -> CommandOutcome {
+  static func start(_ id: String, step: Int, _ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let host = context.host
-    guard let lesson = host.library?.lesson(id) else { return .refused("no lesson") }
+    guard let lesson = host.library?.lesson(id) else { throw CommandRefusal("no lesson '\(id)'") }
     host.lessonRun?.end()
     // A lesson starts from nothing: sockets left from before would pass its first checks ("make a
     // TCP socket") before the learner did anything. Resuming in the middle keeps them.
@@ -152,16 +146,15 @@ struct LessonStepCommand: PlainCommand {
     group: .lessons
   )
 
-  func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let run = try LessonStepCommand.current(context)
     run.show()
     return .done
   }
 
-  static func current(_ context: CommandContext) -> LessonRun? {
+  static func current(_ context: CommandContext) throws(CommandRefusal) -> LessonRun {
     if let run = context.host.lessonRun { return run }
-    context.session.out.line("error: no lesson is running: lesson starts one (lessons lists them)", .error)
-    return nil
+    throw CommandRefusal("no lesson is running: lesson starts one (lessons lists them)")
   }
 }
 
@@ -173,8 +166,8 @@ struct LessonCheckCommand: PlainCommand {
     group: .lessons
   )
 
-  func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let run = try LessonStepCommand.current(context)
     let failures = run.failures()
     if failures.isEmpty {
       context.session.out.line("Every check holds.", .success)
@@ -191,8 +184,8 @@ struct LessonCheckCommand: PlainCommand {
 struct LessonHintCommand: PlainCommand {
   static let spec = CommandSpec(name: "hint", synopsis: "hint", summary: "the next hint for this step", group: .lessons)
 
-  func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let run = try LessonStepCommand.current(context)
     let hints = run.step.hints
     guard !hints.isEmpty else {
       context.session.note("This step has no hint: try check, or solution.")
@@ -211,8 +204,8 @@ struct LessonSolutionCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "solution", synopsis: "solution", summary: "the commands that solve this step (asks first)", group: .lessons)
 
-  func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let run = try LessonStepCommand.current(context)
     if !run.confirmSolution() {
       context.session.note("Sure? Trying first teaches more (hint gives a clue). Type solution again to see it.")
       return .done
@@ -228,8 +221,8 @@ struct LessonNextCommand: PlainCommand {
     name: "next", synopsis: "next", summary: "skip to the next step; after the last, start the next lesson",
     group: .lessons)
 
-  func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let run = try LessonStepCommand.current(context)
     guard run.finished else {
       run.move(by: 1)
       return .done
@@ -238,7 +231,7 @@ struct LessonNextCommand: PlainCommand {
       context.session.note("You have done every lesson: lessons lists them, lesson ID takes one again.")
       return .done
     }
-    return LessonCommand.start(next.id, step: 0, context)
+    return try LessonCommand.start(next.id, step: 0, context)
   }
 }
 
@@ -246,8 +239,8 @@ struct LessonPrevCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "prev", synopsis: "prev", summary: "go back to the previous step", group: .lessons)
 
-  func run(_ context: CommandContext) -> CommandOutcome {
-    guard let run = LessonStepCommand.current(context) else { return .refused("no lesson") }
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let run = try LessonStepCommand.current(context)
     run.move(by: -1)
     return .done
   }

@@ -29,7 +29,7 @@ struct ListCommand: ShellCommand {
 
   var arguments: [String] { (json ? ["--json"] : []) + (all ? ["--all"] : []) }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let snapshots = session.snapshots()
     let partner = all ? context.host.partnerSockets() : []

@@ -29,9 +29,9 @@ struct ListenCommand: ShellCommand {
 
   var arguments: [String] { [fd.description] + (backlog.map { ["\($0)"] } ?? []) }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     let queue = backlog ?? ListenCommand.defaultBacklog
     let wasBound = (try? Sys.getsockname(descriptor.fd).get()).map { $0.port != 0 && $0 != .unnamed } ?? false
     let result = Sys.listen(descriptor.fd, backlog: queue)

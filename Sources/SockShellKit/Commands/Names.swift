@@ -43,10 +43,10 @@ protocol NameQueryCommand: DescriptorCommand {
 }
 
 extension NameQueryCommand {
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let peer = Self.peer
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     let syscall: Syscall = peer ? .getpeername : .getsockname
     let result = peer ? Sys.getpeername(descriptor.fd) : Sys.getsockname(descriptor.fd)
     let found = try? result.get()

@@ -35,9 +35,9 @@ struct NonBlockCommand: ShellCommand {
 
   var arguments: [String] { [fd.description] + (on.map { [$0 ? "on" : "off"] } ?? []) }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     guard let on else {
       let result = Sys.isNonBlocking(descriptor.fd)
       let flags = (try? result.get()) == true ? "O_RDWR|O_NONBLOCK" : "O_RDWR"

@@ -41,11 +41,11 @@ struct PollCommand: ShellCommand {
 
   var arguments: [String] { fds.map(\.description) + (timeout != 0 ? ["--timeout", "\(timeout)"] : []) }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     var descriptors: [Descriptor] = []
     for ref in fds {
-      guard case .success(let descriptor) = session.descriptor(ref) else { return .refused("unknown descriptor") }
+      let descriptor = try session.descriptor(ref)
       descriptors.append(descriptor)
     }
     let numbers = descriptors.map(\.fd)

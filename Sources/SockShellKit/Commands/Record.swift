@@ -14,7 +14,7 @@ struct TraceCommand: PlainCommand {
     group: .shell
   )
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     if session.records.isEmpty { session.note("No system calls yet.") }
     for record in session.records {
@@ -42,11 +42,11 @@ struct SaveCommand: ShellCommand {
 
   var arguments: [String] { [Lexer.quote(Array(path.utf8))] }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     var text = "# Saved by sockshell: replay with  sockshell run \(ByteText.sanitized(path))\n"
     for entry in session.transcript { text += entry.checkedLine.text + "\n" }
-    return FileWriter.write(
+    return try FileWriter.write(
       text, to: path, what: counted(session.transcript.count, "command"),
       session: session)
   }
@@ -74,10 +74,10 @@ struct ExportCommand: ShellCommand {
 
   var arguments: [String] { [language, Lexer.quote(Array(path.utf8))] }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let program = Export.program(session.transcript, language: language == "c" ? .c : .python)
-    let outcome = FileWriter.write(
+    let outcome = try FileWriter.write(
       program, to: path, what: "a \(language == "c" ? "C" : "Python") program of \(session.transcript.count) calls",
       session: session)
     if outcome == .done {
@@ -89,7 +89,9 @@ struct ExportCommand: ShellCommand {
 
 /// Writes a file whole or not at all (temporary file, fsync, rename).
 enum FileWriter {
-  static func write(_ text: String, to path: String, what: String, session: Session) -> CommandOutcome {
+  static func write(_ text: String, to path: String, what: String, session: Session) throws(CommandRefusal)
+    -> CommandOutcome
+  {
     // Never overwrite someone's file: only an empty one, or one that sockshell wrote before, may
     // be replaced; and never anything but a file (renaming over /dev/null would replace the device).
     var info = stat()
@@ -100,15 +102,10 @@ enum FileWriter {
       } else if info.st_size > 0 && !FileWriter.writtenBySockshell(path) {
         refusal = "\(path) exists and was not written by sockshell: choose another name (nothing was written)"
       }
-      if let refusal {
-        session.out.line("error: \(refusal)", .error)
-        return .refused(refusal)
-      }
+      if let refusal { throw CommandRefusal(refusal) }
     }
     if let failure = FileWriter.writeAtomically(Array(text.utf8), to: path, mode: 0o644) {
-      let message = "cannot write \(path): \(failure.message)"
-      session.out.line("error: \(message)", .error)
-      return .refused(message)
+      throw CommandRefusal("cannot write \(path): \(failure.message)")
     }
     session.note("Wrote \(what) to \(path).")
     return .done

@@ -36,32 +36,11 @@ struct SendToCommand: ShellCommand {
 
   var arguments: [String] { [fd.description, address.word] + data.words + flags }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    guard case .success(let target) = session.socketAddress(address, for: descriptor, purpose: .connect) else {
-      return .refused("bad address")
-    }
-    let bytes: [UInt8]
-    switch Transfer.bytes(data, session: session) {
-    case .success(let read): bytes = read
-    case .failure(let refusal): return .refused(refusal.message)
-    }
-    let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
-    let result = session.blocking(
-      fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "room in the send buffer"
-    ) { Sys.sendto(descriptor.fd, bytes, flags: bits, to: target) }
-    let outcome = session.report(
-      .sendto, fd: descriptor.fd,
-      [
-        .number(Int(descriptor.fd)), .bytes(bytes), .number(bytes.count), .symbol(flagText), .address(target),
-        .number(Int(target.length)),
-      ], result, data: bytes, address: target,
-      context: ErrorContext(call: .sendto, descriptor: descriptor, address: target))
-    if case .success(let count) = result {
-      Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
-    }
-    return outcome
+    let descriptor = try session.descriptor(fd)
+    let target = try session.socketAddress(address, for: descriptor, purpose: .connect)
+    return try Transfer.send(data, flags: flags, on: descriptor, to: target, session: session)
   }
 }
 
@@ -85,37 +64,6 @@ struct RecvFromCommand: ReceiveCommand {
   var fd: DescriptorRef
   var length: Int?
   var flags: [String]
-
-  func run(_ context: CommandContext) -> CommandOutcome {
-    let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    let asked = length ?? Transfer.defaultLength
-    let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
-    let result = session.blocking(
-      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "a datagram",
-      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
-    ) { Sys.recvfrom(descriptor.fd, maxLength: asked, flags: bits) }
-    let received = try? result.get()
-    let from: [CallArgument] =
-      received.map { got in
-        got.from.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.symbol("NULL"), .writtenLength(0)]
-      }
-      ?? [.unfilled, .unfilled]
-    let outcome = session.report(
-      .recvfrom, fd: descriptor.fd,
-      [.number(Int(descriptor.fd)), received.map { .bytes($0.bytes) } ?? .unfilled, .number(asked), .symbol(flagText)]
-        + from,
-      result.map(\.count), data: received?.bytes ?? [], address: received?.from,
-      context: ErrorContext(call: .recvfrom, descriptor: descriptor))
-    if case .success(let received) = result {
-      if let from = received.from, from != .unnamed {
-        session.note("From \(from).")
-      }
-      Transfer.explainReceived(
-        received.bytes, count: received.count, flags: flags, descriptor: descriptor, asked: asked, session: session)
-    }
-    return outcome
-  }
 }
 
 extension SendToCommand {

@@ -34,9 +34,9 @@ struct SetSockOptCommand: ShellCommand {
 
   var arguments: [String] { [fd.description, option.name] + value.commandText.split(separator: " ").map(String.init) }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     let result = option.set(descriptor.fd, value)
     let outcome = session.report(
       .setsockopt, fd: descriptor.fd,
@@ -80,9 +80,9 @@ struct GetSockOptCommand: ShellCommand {
 
   var arguments: [String] { [fd.description] + (option.map { [$0.name] } ?? []) }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     guard let option else {
       session.out.line("Options of fd \(descriptor.label) (getsockopt each):", .heading)
       var rows = [["OPTION", "C NAME", "VALUE", "MEANING"]]

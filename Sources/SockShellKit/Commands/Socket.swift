@@ -68,7 +68,7 @@ struct SocketCommand: ShellCommand {
     return [typeWord, family.rawValue]
   }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let result = Sys.socket(family, type)
     if case .success(let fd) = result {

@@ -82,13 +82,11 @@ struct TCPDiagramCommand: ShellCommand {
     return text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
   }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
+    let descriptor = try session.descriptor(fd)
     guard descriptor.type == .stream, descriptor.family != .unix else {
-      let message = "fd \(descriptor.label) is not a TCP socket: only TCP has connection states"
-      session.out.line("error: \(message)", .error)
-      return .refused(message)
+      throw CommandRefusal("fd \(descriptor.label) is not a TCP socket: only TCP has connection states")
     }
     session.table.recordStates(touched: [descriptor.fd])
     let current = try? Sys.tcpInfo(descriptor.fd).get().state

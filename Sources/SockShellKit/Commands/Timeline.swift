@@ -233,7 +233,7 @@ struct TimelineCommand: ShellCommand {
     return lines
   }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let diagram = TimelineCommand.build(session.records)
     if diagram.columns.isEmpty {

@@ -45,17 +45,11 @@ enum Transfer {
   static let defaultLength = 1024
 
   /// The bytes of a data argument; a file is read now.
-  static func bytes(_ data: DataSpec, session: Session) -> Result<[UInt8], CommandRefusal> {
+  static func bytes(_ data: DataSpec) throws(CommandRefusal) -> [UInt8] {
     switch data {
-    case .bytes(let bytes): return .success(bytes)
-    case .pattern(let size): return .success(DataSpec.pattern(size: size))
-    case .file(let path):
-      switch readFile(path, limit: DataSpec.maximumSize) {
-      case .success(let bytes): return .success(bytes)
-      case .failure(let refusal):
-        session.out.line("error: \(refusal.message)", .error)
-        return .failure(refusal)
-      }
+    case .bytes(let bytes): bytes
+    case .pattern(let size): DataSpec.pattern(size: size)
+    case .file(let path): try readFile(path, limit: DataSpec.maximumSize).get()
     }
   }
 
@@ -88,6 +82,35 @@ enum Transfer {
       }
     }
     return .success(bytes)
+  }
+
+  /// send (no target) or sendto: the bytes, the call (waiting for room in the send buffer), its
+  /// report and what it means.
+  static func send(
+    _ data: DataSpec, flags: [String], on descriptor: Descriptor, to target: SocketAddress?, session: Session
+  ) throws(CommandRefusal) -> CommandOutcome {
+    let bytes = try Transfer.bytes(data)
+    let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
+    let result = session.blocking(
+      fd: descriptor.fd, events: Int16(POLLOUT),
+      waitingFor: target == nil ? "room in the send buffer (the peer is not reading)" : "room in the send buffer",
+      canWait: target != nil || (Transfer.carriesData(descriptor) && !flags.contains("dontwait"))
+    ) {
+      target.map { Sys.sendto(descriptor.fd, bytes, flags: bits, to: $0) }
+        ?? Sys.send(descriptor.fd, bytes, flags: bits)
+    }
+    let kind: Syscall = target == nil ? .send : .sendto
+    var arguments: [CallArgument] = [
+      .number(Int(descriptor.fd)), .bytes(bytes), .number(bytes.count), .symbol(flagText),
+    ]
+    if let target { arguments += [.address(target), .number(Int(target.length))] }
+    let outcome = session.report(
+      kind, fd: descriptor.fd, arguments, result, data: bytes, address: target,
+      context: ErrorContext(call: kind, descriptor: descriptor, address: target))
+    if case .success(let count) = result {
+      Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
+    }
+    return outcome
   }
 
   /// Notes after a send: partial sends are a lesson of their own.
@@ -166,27 +189,8 @@ struct SendCommand: ShellCommand {
 
   var arguments: [String] { [fd.description] + data.words + flags }
 
-  func run(_ context: CommandContext) -> CommandOutcome {
-    let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    let bytes: [UInt8]
-    switch Transfer.bytes(data, session: session) {
-    case .success(let read): bytes = read
-    case .failure(let refusal): return .refused(refusal.message)
-    }
-    let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
-    let result = session.blocking(
-      fd: descriptor.fd, events: Int16(POLLOUT),
-      waitingFor: "room in the send buffer (the peer is not reading)",
-      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
-    ) { Sys.send(descriptor.fd, bytes, flags: bits) }
-    let outcome = session.report(
-      .send, fd: descriptor.fd, [.number(Int(descriptor.fd)), .bytes(bytes), .number(bytes.count), .symbol(flagText)],
-      result, data: bytes, context: ErrorContext(call: .send, descriptor: descriptor))
-    if case .success(let count) = result {
-      Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
-    }
-    return outcome
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    try Transfer.send(data, flags: flags, on: context.session.descriptor(fd), to: nil, session: context.session)
   }
 }
 
@@ -212,27 +216,6 @@ struct RecvCommand: ReceiveCommand {
   var fd: DescriptorRef
   var length: Int?
   var flags: [String]
-
-  func run(_ context: CommandContext) -> CommandOutcome {
-    let session = context.session
-    guard case .success(let descriptor) = session.descriptor(fd) else { return .refused("unknown descriptor") }
-    let asked = length ?? Transfer.defaultLength
-    let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
-    let result = session.blocking(
-      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: "data from the peer",
-      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
-    ) { Sys.recv(descriptor.fd, maxLength: asked, flags: bits) }
-    let received = try? result.get()
-    let outcome = session.report(
-      .recv, fd: descriptor.fd,
-      [.number(Int(descriptor.fd)), received.map { .bytes($0.bytes) } ?? .unfilled, .number(asked), .symbol(flagText)],
-      result.map(\.count), data: received?.bytes ?? [], context: ErrorContext(call: .recv, descriptor: descriptor))
-    if case .success(let received) = result {
-      Transfer.explainReceived(
-        received.bytes, count: received.count, flags: flags, descriptor: descriptor, asked: asked, session: session)
-    }
-    return outcome
-  }
 }
 
 extension SendCommand {
@@ -254,8 +237,42 @@ extension SendCommand {
   }
 }
 
-/// recv and recvfrom replay alike; recvfrom also asks for the sender's address.
+/// recv and recvfrom run and replay alike; recvfrom also asks for the sender's address.
 extension ReceiveCommand {
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let session = context.session
+    let descriptor = try session.descriptor(fd)
+    let asked = length ?? Transfer.defaultLength
+    let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
+    let kind: Syscall = Self.givesSender ? .recvfrom : .recv
+    let result = session.blocking(
+      fd: descriptor.fd, events: Int16(POLLIN), waitingFor: Self.givesSender ? "a datagram" : "data from the peer",
+      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
+    ) {
+      Self.givesSender
+        ? Sys.recvfrom(descriptor.fd, maxLength: asked, flags: bits)
+        : Sys.recv(descriptor.fd, maxLength: asked, flags: bits).map { ($0.bytes, $0.count, nil) }
+    }
+    let received = try? result.get()
+    var arguments: [CallArgument] = [
+      .number(Int(descriptor.fd)), received.map { .bytes($0.bytes) } ?? .unfilled, .number(asked), .symbol(flagText),
+    ]
+    if Self.givesSender {
+      arguments +=
+        received.map { got in
+          got.from.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.symbol("NULL"), .writtenLength(0)]
+        } ?? [.unfilled, .unfilled]
+    }
+    let outcome = session.report(
+      kind, fd: descriptor.fd, arguments, result.map(\.count), data: received?.bytes ?? [],
+      address: received?.from, context: ErrorContext(call: kind, descriptor: descriptor))
+    guard let received else { return outcome }
+    if let from = received.from, from != .unnamed { session.note("From \(from).") }
+    Transfer.explainReceived(
+      received.bytes, count: received.count, flags: flags, descriptor: descriptor, asked: asked, session: session)
+    return outcome
+  }
+
   static var capabilities: Capabilities { [.syscall, .blocks] }
   var waitsOn: DescriptorRef? { fd }
   /// recvfrom.

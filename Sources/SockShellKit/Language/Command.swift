@@ -57,8 +57,10 @@ public protocol ShellCommand: Sendable {
   init(reading arguments: inout ArgumentReader) throws(ParseError)
   /// The arguments written back in the command language (for history, `save` and round trips).
   var arguments: [String] { get }
-  /// Makes the system call(s) and reports through the session.
-  func run(_ context: CommandContext) -> CommandOutcome
+  /// Makes the system call(s) and reports through the session. A refusal (an unknown
+  /// descriptor, a bad address, an unreadable file) is thrown before any call; the session prints
+  /// it once, and the line fails with its message.
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome
 
   /// What the command does besides printing: the policy for lines from elsewhere reads these.
   static var capabilities: Capabilities { get }
@@ -119,4 +121,12 @@ public struct CommandContext {
   public let host: Host
   /// `srv` in `srv = socket tcp`.
   public let name: String?
+}
+
+/// A command was refused before any system call: what to tell the learner.
+public struct CommandRefusal: Error, Sendable {
+  public let message: String
+
+  public init(_ message: String) { self.message = message }
+  init(message: String) { self.message = message }
 }

@@ -25,8 +25,7 @@ struct AddressResolver {
     SocketAddress, CommandRefusal
   > {
     func refuse(_ message: String) -> Result<SocketAddress, CommandRefusal> {
-      out.line("error: \(message)", .error)
-      return .failure(CommandRefusal(message: message))
+      .failure(CommandRefusal(message: message))
     }
     func note(_ text: String) { out.line("  " + text, .note) }
     switch spec {

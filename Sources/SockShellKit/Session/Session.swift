@@ -105,6 +105,8 @@ public final class Session {
   public var openDescriptors: [Descriptor] { table.open }
   /// The calls made, oldest first.
   public var records: [CallRecord] { calls.records }
+  /// The last call made, with the addresses its descriptor had after it.
+  var lastCall: CallRecord? { calls.records.last }
   /// Past this much data, the oldest calls keep only their first 64 bytes (`CallLog`).
   public static var keptDataLimit: Int { CallLog.keptDataLimit }
   /// The TCP states each descriptor was seen in.
@@ -141,7 +143,14 @@ public final class Session {
     }
     lastFamily = (parsed.command as? SocketCommand)?.family
     isRunningCommand = true
-    let outcome = parsed.command.run(CommandContext(session: self, host: host, name: parsed.name))
+    let outcome: CommandOutcome
+    do {
+      outcome = try parsed.command.run(CommandContext(session: self, host: host, name: parsed.name))
+    } catch {
+      // The one place a refusal is printed.
+      out.line("error: \(error.message)", .error)
+      outcome = .refused(error.message)
+    }
     isRunningCommand = false
     table.recordStates(touched: touched)
     touched.removeAll(keepingCapacity: true)
@@ -208,17 +217,12 @@ public final class Session {
   /// Finds a descriptor of this shell (without printing anything).
   func resolve(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> { table.resolve(ref) }
 
-  /// Resolves the descriptor argument of a command, printing the refusal when there is one.
-  func descriptor(_ ref: DescriptorRef) -> Result<Descriptor, CommandRefusal> {
-    let result = table.resolve(ref)
-    if case .success(let found) = result {
-      lastFamily = found.family
-      touched.append(found.fd)
-    }
-    return result.mapError { refusal in
-      out.line("error: \(refusal.message)", .error)
-      return refusal
-    }
+  /// The descriptor a command names, or the refusal that says why there is none.
+  func descriptor(_ ref: DescriptorRef) throws(CommandRefusal) -> Descriptor {
+    let found = try table.resolve(ref).get()
+    lastFamily = found.family
+    touched.append(found.fd)
+    return found
   }
 
   func register(fd: Int32, family: SocketFamily, type: SocketType, name: String?, origin: String) {
@@ -234,10 +238,10 @@ public final class Session {
   var addresses: AddressResolver { AddressResolver(out: out, table: table, partnerListening: partnerListening) }
 
   /// The socket address for a descriptor's call.
-  func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressResolver.Purpose) -> Result<
-    SocketAddress, CommandRefusal
-  > {
-    addresses.resolve(spec, family: descriptor.family, subject: "fd \(descriptor.fd)", purpose: purpose)
+  func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressResolver.Purpose)
+    throws(CommandRefusal) -> SocketAddress
+  {
+    try addresses.resolve(spec, family: descriptor.family, subject: "fd \(descriptor.fd)", purpose: purpose).get()
   }
 
   /// The prompt: with the lesson and step when one is being taken.
@@ -377,11 +381,6 @@ public final class Session {
     return interruptedWait
   }
 
-}
-
-/// A command was refused before any system call; the message was printed.
-struct CommandRefusal: Error {
-  let message: String
 }
 
 /// "1 byte", "2 bytes": a count with its noun.
