@@ -31,9 +31,6 @@ static inline void *cedit_get_client_data(EditLine *el) {
   el_get(el, EL_CLIENTDATA, &data);
   return data;
 }
-static inline int cedit_set_signal(EditLine *el, int on) {
-  return el_set(el, EL_SIGNAL, on);
-}
 // In edit mode, the terminal sends Ctrl-C as a key (no SIGINT): it then arrives in order with
 // the other keys, and a key binding can act on it.
 static inline int cedit_edit_mode_without_signals(EditLine *el) {

@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <locale.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <wchar.h>
 #include "csupport.h"
 
 int csupport_gettid(void) { return (int)syscall(SYS_gettid); }
@@ -23,4 +25,16 @@ short csupport_spawn_setsid(void) { return POSIX_SPAWN_SETSID; }
 
 int csupport_spawn_closefrom(void *actions, int low) {
   return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, low);
+}
+
+int csupport_wcwidth(unsigned int character) {
+  // Widths are the terminal's, not the locale's: under LANG=C wcwidth would call every
+  // non-ASCII character unprintable. A C.UTF-8 locale object is used for the lookup alone.
+  static locale_t utf8 = (locale_t)0;
+  if (utf8 == (locale_t)0) utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  if (utf8 == (locale_t)0) return wcwidth((wchar_t)character);
+  locale_t previous = uselocale(utf8);
+  int width = wcwidth((wchar_t)character);
+  uselocale(previous);
+  return width;
 }

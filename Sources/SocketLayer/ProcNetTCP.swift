@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 
 /// A TCP connection as the kernel lists it in /proc/net/tcp and /proc/net/tcp6, whether or not a

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 
 /// The address families this shell speaks.
@@ -258,24 +256,6 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
     guard let result else { return nil }
     self = result
-  }
-
-  /// The structure as strace prints it:
-  /// `{sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}`.
-  public var cDescription: String {
-    switch self {
-    case .ipv4(_, let port):
-      return "{sa_family=AF_INET, sin_port=htons(\(port)), sin_addr=inet_addr(\"\(host)\")}"
-    case .ipv6(_, let port, let scope):
-      return
-        "{sa_family=AF_INET6, sin6_port=htons(\(port)), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, \"\(host)\", &sin6_addr), sin6_scope_id=\(scope)}"
-    case .unix(let path):
-      return "{sa_family=AF_UNIX, sun_path=\(ByteText.quoted(path, limit: 108))}"
-    case .abstract(let name):
-      return "{sa_family=AF_UNIX, sun_path=@\(ByteText.quoted(name, limit: 108))}"
-    case .unnamed:
-      return "{sa_family=AF_UNIX}"
-    }
   }
 }
 

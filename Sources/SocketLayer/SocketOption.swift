@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 
 /// A socket option that `getsockopt`/`setsockopt` can read or change, by its short name.

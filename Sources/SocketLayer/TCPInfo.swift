@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 
 /// A TCP connection state, as the kernel numbers it (`tcpi_state`, `/proc/net/tcp` `st`).

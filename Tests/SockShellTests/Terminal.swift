@@ -455,3 +455,23 @@ extension LessonTerminalTests {
     }
   }
 }
+
+extension TerminalTests {
+  /// Explanations wrap to the terminal's width as it is now: after a resize (SIGWINCH), to the
+  /// new width.
+  @Test func explanationsWrapToTheResizedTerminal() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    var size = winsize(ws_row: 40, ws_col: 50, ws_xpixel: 0, ws_ypixel: 0)
+    _ = ioctl(shell.master, UInt(TIOCSWINSZ), &size)
+    usleep(100_000)
+    let mark = shell.mark
+    shell.type("srv = socket tcp\rlisten srv\r")
+    #expect(shell.waitFor("Next: accept srv", after: mark))
+    // "\r\n" is one Character in Swift: split on both.
+    let lines = shell.screen[mark...].split { $0 == "\n" || $0 == "\r\n" }.map { $0.replacing("\r", with: "") }
+    let notes = lines.filter { $0.hasPrefix("  ") }
+    #expect(!notes.isEmpty)
+    for line in notes { #expect(line.count <= 50, "wider than the terminal: \(line)") }
+  }
+}

@@ -17,4 +17,8 @@ int csupport_spawn_closefrom(void *actions, int low);
 /// POSIX_SPAWN_SETSID (a GNU extension, hidden from Swift).
 short csupport_spawn_setsid(void);
 
+/// The terminal cells a character takes (glibc's wcwidth in the C.UTF-8 locale, whatever the
+/// process's locale): 2 for wide CJK and most emoji, 0 for combining marks, -1 for controls.
+int csupport_wcwidth(unsigned int character);
+
 #endif

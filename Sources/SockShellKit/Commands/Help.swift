@@ -66,7 +66,7 @@ struct HelpCommand: ShellCommand {
         for command in Registry.commands where command.spec.group == group {
           // Synopsis, then the summary in a column of its own, wrapped to the terminal.
           let column = 30
-          let summary = Output.wrap(command.spec.summary, width: max(30, out.width - column - 1))
+          let summary = Cells.wrap(command.spec.summary, width: max(30, out.width - column - 1))
             .map { $0.hasPrefix("  ") ? String($0.dropFirst(2)) : $0 }
           let synopsis = "  " + command.spec.synopsis
           var lines: [String]

@@ -106,7 +106,7 @@ enum Table {
     guard let columns = rows.map(\.count).max() else { return [] }
     var widths = [Int](repeating: 0, count: columns)
     for row in rows {
-      for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+      for (index, cell) in row.enumerated() { widths[index] = max(widths[index], Cells.width(cell)) }
     }
     return rows.enumerated().map { index, row in
       let cells = row.enumerated().map { column, cell in

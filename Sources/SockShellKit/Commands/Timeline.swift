@@ -160,6 +160,35 @@ struct TimelineCommand: ShellCommand {
     return diagram
   }
 
+  /// A line of the diagram as terminal cells: a wide character fills its cell and leaves the
+  /// next one empty (""), so that columns stay where they are whatever the labels hold.
+  struct CellLine {
+    var cells: [String]
+
+    init(width: Int) { cells = [String](repeating: " ", count: width) }
+
+    /// Writes `text` from cell `start`, stopping before `limit`; grows the line as needed.
+    mutating func put(_ text: String, at start: Int, limit: Int) {
+      var position = start
+      for character in text {
+        let width = Cells.width(of: character)
+        if width == 0 {
+          if position > 0 && position - 1 < cells.count { cells[position - 1] += String(character) }
+          continue
+        }
+        if position + width > limit { break }
+        if position + width > cells.count {
+          cells += [String](repeating: " ", count: position + width - cells.count)
+        }
+        cells[position] = String(character)
+        if width == 2 { cells[position + 1] = "" }
+        position += width
+      }
+    }
+
+    var text: String { cells.joined().trimmingTrailingSpaces }
+  }
+
   static func render(_ diagram: Diagram, glyphs: Glyphs, width: Int = 80) -> [String] {
     let count = diagram.columns.count
     guard count > 0 else { return [] }
@@ -169,19 +198,16 @@ struct TimelineCommand: ShellCommand {
     let lineWidth = shown * columnWidth
     var lines: [String] = []
     // Header: each column's name, centred.
-    var header = [Character](repeating: " ", count: lineWidth)
+    var header = CellLine(width: lineWidth)
     for index in 0..<shown {
-      let name = Array(diagram.columns[index].prefix(columnWidth - 1))
-      let start = max(0, center(index) - name.count / 2)
-      for (offset, character) in name.enumerated() where start + offset < lineWidth {
-        header[start + offset] = character
-      }
+      let name = Cells.truncate(diagram.columns[index], to: columnWidth - 1)
+      header.put(name, at: max(0, center(index) - Cells.width(name) / 2), limit: lineWidth)
     }
-    lines.append(String(header).trimmingTrailingSpaces)
+    lines.append(header.text)
     var alive = [Bool](repeating: true, count: count)
-    func bars() -> [Character] {
-      var line = [Character](repeating: " ", count: lineWidth)
-      for index in 0..<shown where alive[index] { line[center(index)] = Character(glyphs.vertical) }
+    func bars() -> CellLine {
+      var line = CellLine(width: lineWidth)
+      for index in 0..<shown where alive[index] { line.cells[center(index)] = glyphs.vertical }
       return line
     }
     for row in diagram.rows {
@@ -190,42 +216,34 @@ struct TimelineCommand: ShellCommand {
       case .arrow(let from, let to, let label):
         guard from < shown, to < shown, from != to else {
           if from < shown {
-            let text = Array(" " + (to < shown ? "" : "to " + diagram.columns[to] + ": ") + label)
-            for (offset, character) in text.enumerated() where center(from) + 1 + offset < lineWidth {
-              line[center(from) + 1 + offset] = character
-            }
+            let text = " " + (to < shown ? "" : "to " + diagram.columns[to] + ": ") + label
+            line.put(text, at: center(from) + 1, limit: lineWidth)
           }
-          lines.append(String(line).trimmingTrailingSpaces)
+          lines.append(line.text)
           continue
         }
         let left = min(center(from), center(to))
         let right = max(center(from), center(to))
-        for position in (left + 1)..<right { line[position] = Character(glyphs.horizontal) }
+        for position in (left + 1)..<right { line.cells[position] = glyphs.horizontal }
         if from < to {
-          line[right - 1] = Character(glyphs.arrowRight)
+          line.cells[right - 1] = glyphs.arrowRight
         } else {
-          line[left + 1] = Character(glyphs.arrowLeft)
+          line.cells[left + 1] = glyphs.arrowLeft
         }
         let room = right - left - 4
-        let text = Array(label.prefix(max(0, room)))
-        let start = left + 2 + max(0, (room - text.count) / 2)
-        for (offset, character) in text.enumerated() { line[start + offset] = character }
+        let text = Cells.truncate(label, to: max(0, room))
+        line.put(text, at: left + 2 + max(0, (room - Cells.width(text)) / 2), limit: right - 1)
       case .note(let column, let text):
         guard column < shown else { continue }
-        let characters = Array(" " + text)
         // The last column's notes may run on to the full width: nothing is drawn right of them.
         let limit = column == shown - 1 ? max(lineWidth, width) : lineWidth
-        let needed = min(limit, center(column) + 1 + characters.count)
-        if needed > line.count { line += [Character](repeating: " ", count: needed - line.count) }
-        for (offset, character) in characters.enumerated() where center(column) + 1 + offset < limit {
-          line[center(column) + 1 + offset] = character
-        }
+        line.put(" " + text, at: center(column) + 1, limit: limit)
         if text == "closed" {
-          line[center(column)] = Character(glyphs.horizontal == "─" ? "╳" : "X")
+          line.cells[center(column)] = glyphs.horizontal == "─" ? "╳" : "X"
           alive[column] = false
         }
       }
-      lines.append(String(line).trimmingTrailingSpaces)
+      lines.append(line.text)
     }
     if count > shown {
       lines.append("(\(count - shown) more columns do not fit: \(diagram.columns[shown...].joined(separator: ", ")))")

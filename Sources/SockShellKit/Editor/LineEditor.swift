@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 import CEditLine
 
@@ -205,8 +203,8 @@ public final class LineEditor {
       return UInt8(CC_REFRESH)
     }
     // Several choices and nothing more to add: list them under the line.
-    let width = (candidates.map(\.count).max() ?? 0) + 2
-    let perRow = max(1, 78 / width)
+    let width = (candidates.map(Cells.width).max() ?? 0) + 2
+    let perRow = max(1, (out.width - 2) / width)
     var text = "\n"
     for (index, candidate) in candidates.enumerated() {
       text += candidate.padded(to: width)

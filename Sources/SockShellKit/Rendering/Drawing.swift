@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 
 /// Box-drawing characters, in Unicode or plain ASCII (`--ascii`, or a terminal without UTF-8).
@@ -10,15 +8,15 @@ struct Glyphs {
   let vertical: String
   let topLeft, topRight, bottomLeft, bottomRight: String
   let topTee, bottomTee: String
-  let arrowRight, arrowLeft, arrowDown: String
+  let arrowRight, arrowLeft: String
   let bracketLeft, bracketRight: String
 
   static let unicode = Glyphs(
     horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", topTee: "┬",
-    bottomTee: "┴", arrowRight: "▶", arrowLeft: "◀", arrowDown: "▼", bracketLeft: "└", bracketRight: "┘")
+    bottomTee: "┴", arrowRight: "▶", arrowLeft: "◀", bracketLeft: "└", bracketRight: "┘")
   static let ascii = Glyphs(
     horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+", topTee: "+",
-    bottomTee: "+", arrowRight: ">", arrowLeft: "<", arrowDown: "v", bracketLeft: "`", bracketRight: "'")
+    bottomTee: "+", arrowRight: ">", arrowLeft: "<", bracketLeft: "`", bracketRight: "'")
 
   /// Unicode when the locale's character set is UTF-8 and `--ascii` was not asked for.
   static func choose(ascii: Bool) -> Glyphs {

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 import SocketLayer
 
@@ -37,11 +35,6 @@ public final class LineReader {
 
   deinit {
     if ownsFile { fclose(file) }
-  }
-
-  /// The next line without its newline, or nil at the end (or when Ctrl-C interrupts the read).
-  public func next() -> String? {
-    nextBytes().map { String(decoding: $0, as: UTF8.self) }
   }
 
   /// The next line's raw bytes, without its newline.

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 import SocketLayer
 
@@ -206,7 +204,9 @@ public final class Session {
       let prefix = start > 0 ? "..." : ""
       let suffix = end < characters.count ? "..." : ""
       out.line("  " + prefix + String(characters[start..<end]) + suffix, .note)
-      out.line("  " + String(repeating: " ", count: caret - start + prefix.count) + "^", .error)
+      // The caret goes under the character, counted in terminal cells (中 takes two).
+      let before = Cells.width(String(characters[start..<caret]))
+      out.line("  " + String(repeating: " ", count: before + prefix.count) + "^", .error)
     }
     out.line("error: \(error.message)", .error)
     if let usage = error.usage { out.line("  \(usage)", .note) }
@@ -386,11 +386,4 @@ public final class Session {
 /// "1 byte", "2 bytes": a count with its noun.
 func counted(_ count: Int, _ noun: String) -> String {
   "\(count) \(noun)\(count == 1 ? "" : "s")"
-}
-
-extension String {
-  /// Pads with spaces to a width (for the name column after a call).
-  func padded(to width: Int) -> String {
-    count >= width ? self : self + String(repeating: " ", count: width - count)
-  }
 }

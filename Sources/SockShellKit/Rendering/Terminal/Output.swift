@@ -1,7 +1,5 @@
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 import SocketLayer
 
@@ -26,8 +24,19 @@ public final class Output {
   /// The descriptor written to; nil keeps everything in `captured` (tests).
   let fd: Int32?
   public var color: Bool
-  /// Columns to wrap explanations at: the terminal's width, or 80.
-  public var width = 80
+  /// Cells to wrap explanations at: the terminal's width (read again after it is resized), or 80.
+  public var width: Int {
+    get {
+      if let fixedWidth { return fixedWidth }
+      if measuredAt != Signals.resizeCount { measureWidth() }
+      return measuredWidth
+    }
+    set { fixedWidth = newValue }
+  }
+  var fixedWidth: Int?
+  var measuredWidth = 80
+  /// The SIGWINCH count when the width was read (-1: never).
+  var measuredAt = -1
   var buffer: [UInt8] = []
   public private(set) var captured = ""
   /// With no descriptor: each line as written, with its style (the partner shows its calls and
@@ -38,10 +47,15 @@ public final class Output {
     self.fd = fd
     self.color = color
     buffer.reserveCapacity(1 << 16)
-    if let fd, isatty(fd) == 1 {
-      var size = winsize()
-      if ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 40 { width = Int(size.ws_col) }
-    }
+  }
+
+  /// Reads the terminal's width (TIOCGWINSZ); 80 when it is not a terminal or says less than 40.
+  func measureWidth() {
+    measuredAt = Signals.resizeCount
+    measuredWidth = 80
+    guard let fd, isatty(fd) == 1 else { return }
+    var size = winsize()
+    if ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 40 { measuredWidth = Int(size.ws_col) }
   }
 
   /// Output for a test: nothing is written, all is kept in `captured`.
@@ -65,32 +79,14 @@ public final class Output {
   public func line(_ text: String = "", _ style: Style = .plain) {
     let text = Output.isPlain(text) ? text : ByteText.sanitized(text)
     // Explanations and errors are prose: wrap them to the terminal, continuing indented.
-    if (style == .note || style == .error) && text.count > width {
+    if (style == .note || style == .error) && Cells.width(text) > width {
       let indent = String(text.prefix { $0 == " " })
-      for (index, part) in Output.wrap(String(text.dropFirst(indent.count)), width: width - indent.count).enumerated() {
-        emit(indent + (index == 0 ? part : part), style)
+      for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {
+        emit(indent + part, style)
       }
       return
     }
     emit(text, style)
-  }
-
-  /// Splits text at spaces into lines of at most `width` characters (a longer word stays whole);
-  /// lines after the first are indented by two spaces.
-  public static func wrap(_ text: String, width: Int) -> [String] {
-    guard text.count > width, width > 20 else { return [text] }
-    var lines: [String] = []
-    var current = ""
-    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-      if !current.isEmpty && current.count + 1 + word.count > width {
-        lines.append(current)
-        current = "  " + word
-      } else {
-        current += current.isEmpty ? String(word) : " " + word
-      }
-    }
-    if !current.isEmpty { lines.append(current) }
-    return lines
   }
 
   func emit(_ text: String, _ style: Style) {

@@ -1,0 +1,73 @@
+import CSupport
+
+/// The one measure of text on a terminal: cells, not Characters. `中` takes two cells, `é` one
+/// whether written as one scalar or two, a combining mark none. Tables, wrapping, padding, the
+/// parse error's caret, Tab's columns and the timeline all measure with it.
+enum Cells {
+  /// The cells `text` takes.
+  static func width(_ text: some StringProtocol) -> Int {
+    if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.count }
+    return text.reduce(0) { $0 + width(of: $1) }
+  }
+
+  /// The cells one character (a grapheme) takes: its base's width; an emoji presentation
+  /// selector (U+FE0F) or a flag (two regional indicators) makes it two. Terminals differ on
+  /// joined emoji sequences; this counts them as their first glyph.
+  static func width(of character: Character) -> Int {
+    let scalars = character.unicodeScalars
+    guard let first = scalars.first else { return 0 }
+    if first.value < 0x80 { return first.value >= 0x20 && first.value != 0x7F ? 1 : 0 }
+    if scalars.contains(where: { $0.value == 0xFE0F }) { return 2 }
+    if (0x1F1E6...0x1F1FF).contains(first.value) && scalars.count == 2 { return 2 }
+    return max(0, Int(csupport_wcwidth(first.value)))
+  }
+
+  /// `text` with spaces after it up to `cells` (as it is when already as wide).
+  static func pad(_ text: String, to cells: Int) -> String {
+    let current = width(text)
+    return current >= cells ? text : text + String(repeating: " ", count: cells - current)
+  }
+
+  /// The longest start of `text` that fits in `cells` (whole characters only).
+  static func truncate(_ text: String, to cells: Int) -> String {
+    var used = 0
+    var result = ""
+    for character in text {
+      let next = width(of: character)
+      if used + next > cells { break }
+      used += next
+      result.append(character)
+    }
+    return result
+  }
+
+  /// Splits text at spaces into lines of at most `cells` (a longer word stays whole); lines
+  /// after the first are indented by two spaces.
+  static func wrap(_ text: String, width cells: Int) -> [String] {
+    guard width(text) > cells, cells > 20 else { return [text] }
+    var lines: [String] = []
+    var current = ""
+    var currentWidth = 0
+    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+      let wordWidth = width(word)
+      if current.isEmpty {
+        current = String(word)
+        currentWidth = wordWidth
+      } else if currentWidth + 1 + wordWidth > cells {
+        lines.append(current)
+        current = "  " + word
+        currentWidth = 2 + wordWidth
+      } else {
+        current += " " + word
+        currentWidth += 1 + wordWidth
+      }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines
+  }
+}
+
+extension String {
+  /// Pads with spaces to a width in terminal cells (table columns, the name after a call).
+  func padded(to cells: Int) -> String { Cells.pad(self, to: cells) }
+}
