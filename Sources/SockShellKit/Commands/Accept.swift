@@ -66,6 +66,7 @@ struct AcceptCommand: DescriptorCommand {
 }
 
 extension AcceptCommand {
+  static var syscalls: [Syscall] { [.accept] }
   static var capabilities: Capabilities { [.syscall, .blocks] }
   var waitsOn: DescriptorRef? { fd }
 
@@ -76,4 +77,8 @@ extension AcceptCommand {
   func exportPython(_ writer: inout PythonExport) -> [String] {
     writer.create("accept", "\(writer.fd(fd)).accept()[0]")
   }
+}
+
+extension Syscall {
+  static let accept = Syscall("accept", drawnInTimeline: true)
 }

@@ -48,6 +48,7 @@ struct BindCommand: DescriptorAddressCommand {
 }
 
 extension BindCommand {
+  static var syscalls: [Syscall] { [.bind] }
   static var capabilities: Capabilities { [.syscall, .namesAddress] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -69,4 +70,8 @@ extension BindCommand {
     }
     return prepare + writer.check("bind", "\(writer.fd(fd)).bind(\(target))")
   }
+}
+
+extension Syscall {
+  static let bind = Syscall("bind", drawnInTimeline: true)
 }

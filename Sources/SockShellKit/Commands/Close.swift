@@ -115,6 +115,7 @@ struct ShutdownCommand: ShellCommand {
 }
 
 extension CloseCommand {
+  static var syscalls: [Syscall] { [.close] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -131,6 +132,7 @@ extension CloseCommand {
 }
 
 extension ShutdownCommand {
+  static var syscalls: [Syscall] { [.shutdown] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -140,4 +142,9 @@ extension ShutdownCommand {
   func exportPython(_ writer: inout PythonExport) -> [String] {
     writer.check("shutdown", "\(writer.fd(fd)).shutdown(socket.\(how.cName))")
   }
+}
+
+extension Syscall {
+  static let close = Syscall("close", drawnInTimeline: true)
+  static let shutdown = Syscall("shutdown", drawnInTimeline: true)
 }

@@ -47,6 +47,7 @@ struct ConnectCommand: DescriptorAddressCommand {
 }
 
 extension ConnectCommand {
+  static var syscalls: [Syscall] { [.connect] }
   static var capabilities: Capabilities { [.syscall, .blocks, .namesAddress] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -58,4 +59,8 @@ extension ConnectCommand {
     guard let target = writer.address(address) else { return [] }
     return writer.check("connect", "\(writer.fd(fd)).connect(\(target))")
   }
+}
+
+extension Syscall {
+  static let connect = Syscall("connect", drawnInTimeline: true)
 }

@@ -53,6 +53,7 @@ struct ListenCommand: ShellCommand {
 }
 
 extension ListenCommand {
+  static var syscalls: [Syscall] { [.listen] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -62,4 +63,8 @@ extension ListenCommand {
   func exportPython(_ writer: inout PythonExport) -> [String] {
     writer.check("listen", "\(writer.fd(fd)).listen(\(backlog ?? ListenCommand.defaultBacklog))")
   }
+}
+
+extension Syscall {
+  static let listen = Syscall("listen", drawnInTimeline: true)
 }

@@ -68,6 +68,7 @@ extension NameQueryCommand {
 }
 
 extension NameQueryCommand {
+  static var syscalls: [Syscall] { [peer ? .getpeername : .getsockname] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -79,4 +80,9 @@ extension NameQueryCommand {
     let name = Self.peer ? "getpeername" : "getsockname"
     return writer.check(name, "\(writer.fd(fd)).\(name)()")
   }
+}
+
+extension Syscall {
+  static let getsockname = Syscall("getsockname")
+  static let getpeername = Syscall("getpeername")
 }

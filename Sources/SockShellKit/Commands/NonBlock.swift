@@ -65,6 +65,7 @@ struct NonBlockCommand: ShellCommand {
 }
 
 extension NonBlockCommand {
+  static var syscalls: [Syscall] { [.fcntl] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -80,4 +81,8 @@ extension NonBlockCommand {
     guard let on else { return [] }
     return writer.check("fcntl", "\(writer.fd(fd)).setblocking(\(on ? "False" : "True"))")
   }
+}
+
+extension Syscall {
+  static let fcntl = Syscall("fcntl")
 }

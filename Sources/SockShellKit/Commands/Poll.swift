@@ -95,6 +95,7 @@ struct PollCommand: ShellCommand {
 }
 
 extension PollCommand {
+  static var syscalls: [Syscall] { [.poll] }
   static var capabilities: Capabilities { [.syscall, .blocks] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -106,4 +107,8 @@ extension PollCommand {
   func exportPython(_ writer: inout PythonExport) -> [String] {
     writer.check("poll", "poll_ready([\(fds.map(writer.fd).joined(separator: ", "))], \(timeout))")
   }
+}
+
+extension Syscall {
+  static let poll = Syscall("poll")
 }

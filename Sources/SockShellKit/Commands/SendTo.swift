@@ -65,6 +65,7 @@ struct RecvFromCommand: ReceiveCommand {
 }
 
 extension SendToCommand {
+  static var syscalls: [Syscall] { [.sendto] }
   static var capabilities: Capabilities { [.syscall, .blocks, .readsFiles, .namesAddress] }
 
   func exportC(_ writer: inout CExport) -> [String] {

@@ -190,6 +190,7 @@ enum OptionWords {
 }
 
 extension SetSockOptCommand {
+  static var syscalls: [Syscall] { [.setsockopt] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -219,6 +220,7 @@ extension SetSockOptCommand {
 }
 
 extension GetSockOptCommand {
+  static var syscalls: [Syscall] { [.getsockopt] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -236,4 +238,9 @@ extension GetSockOptCommand {
     return writer.check(
       "getsockopt", "\(writer.fd(fd)).getsockopt(socket.\(option.levelName), socket.\(option.cName), 16)")
   }
+}
+
+extension Syscall {
+  static let setsockopt = Syscall("setsockopt")
+  static let getsockopt = Syscall("getsockopt")
 }

@@ -92,6 +92,7 @@ struct SocketCommand: ShellCommand {
 }
 
 extension SocketCommand {
+  static var syscalls: [Syscall] { [.socket] }
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
@@ -101,4 +102,8 @@ extension SocketCommand {
   func exportPython(_ writer: inout PythonExport) -> [String] {
     writer.create("socket", "socket.socket(socket.\(family.cName), socket.\(type.cName))")
   }
+}
+
+extension Syscall {
+  static let socket = Syscall("socket", drawnInTimeline: true)
 }

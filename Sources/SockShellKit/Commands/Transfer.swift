@@ -217,6 +217,7 @@ struct RecvCommand: ReceiveCommand {
 }
 
 extension SendCommand {
+  static var syscalls: [Syscall] { [.send] }
   static var capabilities: Capabilities {
     [.syscall, .blocks, .readsFiles]
   }
@@ -273,6 +274,7 @@ extension ReceiveCommand {
 
   static var capabilities: Capabilities { [.syscall, .blocks] }
   var waitsOn: DescriptorRef? { fd }
+  static var syscalls: [Syscall] { [givesSender ? .recvfrom : .recv] }
   /// recvfrom.
   static var givesSender: Bool { Self.spec.name == "recvfrom" }
 
@@ -291,4 +293,11 @@ extension ReceiveCommand {
       "\(writer.fd(fd)).\(name)(\(length ?? Transfer.defaultLength), \(Export.pyFlags(flags, Transfer.recvFlags)))"
     return writer.check(name, Self.givesSender ? "len(\(call)[0])" : "len(\(call))")
   }
+}
+
+extension Syscall {
+  static let send = Syscall("send", drawnInTimeline: true)
+  static let sendto = Syscall("sendto", drawnInTimeline: true)
+  static let recv = Syscall("recv", drawnInTimeline: true)
+  static let recvfrom = Syscall("recvfrom", drawnInTimeline: true)
 }

@@ -64,6 +64,8 @@ public protocol ShellCommand: Sendable {
 
   /// What the command does besides printing: the policy for lines from elsewhere reads these.
   static var capabilities: Capabilities { get }
+  /// The system calls it makes (declared in its file as `Syscall` constants).
+  static var syscalls: [Syscall] { get }
   /// The descriptor whose readiness to read the call waits for (accept, recv): the lesson's
   /// partner runs such a line only once it would not block.
   var waitsOn: DescriptorRef? { get }
@@ -94,6 +96,7 @@ public struct Capabilities: OptionSet, Sendable {
 
 extension ShellCommand {
   public static var capabilities: Capabilities { [] }
+  public static var syscalls: [Syscall] { [] }
   public var waitsOn: DescriptorRef? { nil }
   func exportC(_ writer: inout CExport) -> [String] { ["  /* not a system call */"] }
   func exportPython(_ writer: inout PythonExport) -> [String] { [] }

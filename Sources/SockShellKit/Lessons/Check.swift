@@ -110,9 +110,9 @@ public enum Check: Sendable, Equatable {
       }
       return .count(try conditions(tokens.dropFirst().dropLast(2)), comparison, last)
     case "called":
-      guard words.count >= 2, let syscall = Syscall(rawValue: words[1]) else {
+      guard words.count >= 2, let syscall = Syscall.named(words[1]) else {
         throw ParseError(
-          "called takes a system call: \(Syscall.allCases.map(\.rawValue).sorted().joined(separator: ", "))",
+          "called takes a system call: \(Syscall.all.map(\.name).sorted().joined(separator: ", "))",
           column: first.column)
       }
       guard words.count <= 3 else { throw ParseError("write: called SYSCALL [ok|failed|errno=NAME|result=N]") }

@@ -68,7 +68,7 @@ public enum Explanations {
         ]
       default:
         return [
-          "The kernel rejected an argument or the socket's state for \(call): check the order socket, bind, listen, accept."
+          "The kernel rejected an argument or the socket's state for \(call?.name ?? "this call"): check the order socket, bind, listen, accept."
         ]
       }
     case ENOTCONN:
@@ -149,7 +149,7 @@ public enum Explanations {
     case EOPNOTSUPP:
       if call == .listen || call == .accept {
         return [
-          "\(call?.rawValue ?? "it") applies to stream (TCP) sockets only; a UDP socket exchanges datagrams with sendto and recvfrom."
+          "\(call?.name ?? "it") applies to stream (TCP) sockets only; a UDP socket exchanges datagrams with sendto and recvfrom."
         ]
       }
       return ["This operation or flag does not apply to this kind of socket."]

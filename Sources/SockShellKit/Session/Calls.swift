@@ -1,17 +1,30 @@
 import SocketLayer
 
-/// A system call the shell makes for the learner.
-public enum Syscall: String, Sendable, CaseIterable {
-  case socket, bind, listen, connect, accept, send, recv, sendto, recvfrom, shutdown, close
-  case getsockname, getpeername, setsockopt, getsockopt, fcntl, poll
+/// A system call the shell makes for the learner. Each command declares the calls it makes in
+/// its own file (`extension Syscall { static let bind = Syscall("bind", drawnInTimeline: true) }`)
+/// and lists them in `ShellCommand.syscalls`: checks (`called bind`) and the timeline know them
+/// from there.
+public struct Syscall: Hashable, Sendable, CustomStringConvertible {
+  /// The C function's name: `bind`.
+  public let name: String
+  /// `timeline` draws it; its descriptor's addresses are kept with it.
+  public let drawnInTimeline: Bool
 
-  /// The calls `timeline` draws; their descriptor's addresses are kept with them.
-  public var drawnInTimeline: Bool {
-    switch self {
-    case .socket, .bind, .listen, .connect, .accept, .send, .recv, .sendto, .recvfrom, .shutdown, .close: true
-    case .getsockname, .getpeername, .setsockopt, .getsockopt, .fcntl, .poll: false
-    }
+  public init(_ name: String, drawnInTimeline: Bool = false) {
+    self.name = name
+    self.drawnInTimeline = drawnInTimeline
   }
+
+  public var description: String { name }
+
+  public static func == (a: Syscall, b: Syscall) -> Bool { a.name == b.name }
+  public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+
+  /// Every system call that a command of the registry makes.
+  public static var all: [Syscall] { Registry.commands.flatMap { $0.syscalls } }
+
+  /// The system call called `name`, if a command makes it.
+  public static func named(_ name: String) -> Syscall? { all.first { $0.name == name } }
 
   /// send and sendto.
   public var sends: Bool { self == .send || self == .sendto }
@@ -63,7 +76,7 @@ public struct CallRecord: Sendable {
   public var reset = false
 
   /// The call's name: `bind`.
-  public var syscall: String { kind.rawValue }
+  public var syscall: String { kind.name }
   /// The call as printed: `bind(3, {...}, 16)`.
   public var call: String { CallText.call(self) }
 }
@@ -72,7 +85,7 @@ public struct CallRecord: Sendable {
 public enum CallText {
   /// `bind(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}, 16)`.
   public static func call(_ record: CallRecord) -> String {
-    record.kind.rawValue + "(" + record.arguments.map(text).joined(separator: ", ") + ")"
+    record.kind.name + "(" + record.arguments.map(text).joined(separator: ", ") + ")"
   }
 
   /// The call with its result: `= 0`, `= -1 EADDRINUSE (Address already in use)`.
