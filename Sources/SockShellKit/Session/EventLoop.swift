@@ -125,12 +125,8 @@ public final class EventLoop {
     }
   }
 
-  /// Serves sources and timers until `done()` holds or `deadline` passes (lesson test's settle).
-  public func run(until deadline: Double, done: () -> Bool) {
-    while !done() && EventLoop.now() < deadline {
-      _ = wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.01))
-    }
-  }
+  /// No source and no timer: a wait has nothing to serve but its own descriptor.
+  public var isIdle: Bool { sources.isEmpty && timers.isEmpty }
 }
 
 /// A wait's own view of Ctrl-C: whether it was pressed since the wait began. Nothing clears

@@ -25,15 +25,17 @@ public enum Signals {
     }
     setHandler(SIGINT, onInterrupt)
     setHandler(SIGALRM, onAlarm)
-    setHandler(SIGWINCH, onResize)
+    // A resize must not interrupt a blocking call: restarted (poll, which is never restarted,
+    // is waited in again by the event loop).
+    setHandler(SIGWINCH, onResize, flags: SA_RESTART)
     signal(SIGPIPE, SIG_IGN)
   }
 
-  static func setHandler(_ number: Int32, _ handler: @convention(c) (Int32) -> Void) {
+  static func setHandler(_ number: Int32, _ handler: @convention(c) (Int32) -> Void, flags: Int32 = 0) {
     var action = sigaction()
     action.__sigaction_handler.sa_handler = handler
     sigemptyset(&action.sa_mask)
-    action.sa_flags = 0  // no SA_RESTART: blocking calls return EINTR
+    action.sa_flags = flags  // no SA_RESTART for SIGINT and SIGALRM: blocking calls return EINTR
     sigaction(number, &action, nil)
   }
 
@@ -43,10 +45,18 @@ public enum Signals {
   /// How many times the terminal was resized (SIGWINCH).
   static var resizeCount: Int { resizes.load(ordering: .relaxed) }
 
-  /// Starts a timer that interrupts a blocking call of this thread after `seconds` (scripts
-  /// only). The signal is sent to this thread alone (SIGEV_THREAD_ID), so that the call it
-  /// interrupts is the one waiting here, whatever other threads the process has.
-  static func armAlarm(seconds: Double) -> AlarmTimer? {
+}
+
+/// A one-shot timer that sends SIGALRM to the thread that made it (SIGEV_THREAD_ID), so that
+/// the call it interrupts is the one waiting there, whatever other threads the process has. A
+/// session keeps one and arms it for each wait that has a deadline: arming and disarming are
+/// one timer_settime each.
+final class AlarmClock {
+  let timer: timer_t?
+  let thread: pthread_t
+
+  /// A timer for the calling thread; nil when the kernel gives none.
+  init?() {
     var event = sigevent()
     event.sigev_notify = Int32(SIGEV_THREAD_ID)
     event.sigev_signo = SIGALRM
@@ -55,34 +65,39 @@ public enum Signals {
     // the same (unwrapping it lost the first timeout of every process).
     var timer: timer_t?
     guard timer_create(CLOCK_MONOTONIC, &event, &timer) == 0 else { return nil }
-    // The calling thread may block signals (a worker thread does): let SIGALRM in while waiting.
+    self.timer = timer
+    thread = pthread_self()
+    // The thread may block signals (a test's worker thread does): let SIGALRM in, for good.
     var alarmOnly = sigset_t()
     sigemptyset(&alarmOnly)
     sigaddset(&alarmOnly, SIGALRM)
-    var previous = sigset_t()
-    pthread_sigmask(SIG_UNBLOCK, &alarmOnly, &previous)
+    pthread_sigmask(SIG_UNBLOCK, &alarmOnly, nil)
+  }
+
+  deinit { timer_delete(timer) }
+
+  /// Whether this timer signals the calling thread.
+  var isForThisThread: Bool { pthread_equal(thread, pthread_self()) != 0 }
+
+  /// Sends SIGALRM once, `seconds` from now.
+  func arm(seconds: Double) {
     var spec = itimerspec()
     let whole = max(0, seconds.rounded(.down))
     spec.it_value.tv_sec = Int(whole)
     spec.it_value.tv_nsec = max(1, Int((seconds - whole) * 1e9))
     timer_settime(timer, 0, &spec, nil)
-    return AlarmTimer(timer: timer, previousMask: previous)
   }
 
-  /// A running alarm.
-  struct AlarmTimer {
-    let timer: timer_t?
-    let previousMask: sigset_t
+  /// Whether the armed timer went off (a one-shot timer that fired has no time left).
+  var hasFired: Bool {
+    var left = itimerspec()
+    timer_gettime(timer, &left)
+    return left.it_value.tv_sec == 0 && left.it_value.tv_nsec == 0
+  }
 
-    /// Stops the timer and restores the thread's signal mask; returns whether it fired (a
-    /// one-shot timer that fired has no time left).
-    func disarm() -> Bool {
-      var left = itimerspec()
-      timer_gettime(timer, &left)
-      timer_delete(timer)
-      var mask = previousMask
-      pthread_sigmask(SIG_SETMASK, &mask, nil)
-      return left.it_value.tv_sec == 0 && left.it_value.tv_nsec == 0
-    }
+  /// Stops it.
+  func disarm() {
+    var spec = itimerspec()
+    timer_settime(timer, 0, &spec, nil)
   }
 }
