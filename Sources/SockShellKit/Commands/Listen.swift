@@ -39,7 +39,8 @@ struct ListenCommand: ShellCommand {
       .listen, fd: descriptor.fd, [.number(Int(descriptor.fd)), .number(Int(queue))], result.map { 0 },
       context: ErrorContext(call: .listen, descriptor: descriptor))
     guard case .success = result else { return outcome }
-    let local = (try? Sys.getsockname(descriptor.fd).get())?.description ?? "?"
+    // The report read the address the kernel bound it to.
+    let local = session.lastCall?.local?.description ?? "?"
     if !wasBound {
       session.note("fd \(descriptor.label) was not bound, so the kernel bound it to \(local).")
     }

@@ -72,12 +72,12 @@ extension NameQueryCommand {
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
-    let name = Self.peer ? "getpeername" : "getsockname"
+    let name = Self.syscalls[0].name
     return ["  len = sizeof addr;"] + writer.check(name, "\(name)(\(writer.fd(fd)), (struct sockaddr *)&addr, &len)")
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
-    let name = Self.peer ? "getpeername" : "getsockname"
+    let name = Self.syscalls[0].name
     return writer.check(name, "\(writer.fd(fd)).\(name)()")
   }
 }
