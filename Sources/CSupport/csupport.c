@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,4 +40,9 @@ int csupport_wcwidth(unsigned int character) {
   int width = wcwidth((wchar_t)character);
   uselocale(previous);
   return width;
+}
+
+int csupport_ppoll(void *fds, unsigned long count, int timeout_ms, const void *mask) {
+  struct timespec timeout = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+  return ppoll((struct pollfd *)fds, (nfds_t)count, timeout_ms < 0 ? NULL : &timeout, (const sigset_t *)mask);
 }

@@ -370,3 +370,110 @@ import Testing
     #expect(session.out.captured.contains("Lesson complete"))
   }
 }
+
+/// The partner's turn never runs inside itself.
+@Suite struct PartnerTurnTests {
+  /// A partner line that waits (a large send to a learner who does not read) waits in the event
+  /// loop; the turn timer firing meanwhile must not start the same line again (it used to, and
+  /// the outer turn then removed a line from an empty queue: a crash).
+  @Test func aPartnerLineThatWaitsIsNotStartedAgainFromTheLoop() throws {
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: flood
+      title: Flood
+      ---
+
+      ## Listen, and do not read
+
+      ```partner
+      wait listening 127.0.0.1:*
+      p = socket tcp
+      connect p {listening}
+      send p --size 16000000
+      send p "marker"
+      ```
+
+      ```check
+      partner closed
+      ```
+
+      ```solution
+      srv = socket tcp
+      ```
+      """, path: "flood.md")
+    let session = makeSession()
+    let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
+    session.host.lessonRun = run
+    run.begin()
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv")
+    run.tick()  // the partner connects and starts its large send, which waits
+    let sends = run.partner.session.records.filter { $0.kind == .send }
+    #expect(sends.count == 2, "each partner line ran once: \(sends.map(\.call))")
+    #expect(sends.last?.arguments.contains(.bytes(Array("marker".utf8))) == true)
+    session.closeAll()
+  }
+}
+
+extension PartnerTurnTests {
+  /// A lesson run does not keep its session alive (no cycle through the host): a tested step's
+  /// session, its partner's and their timers go when the step is done.
+  @Test func aLessonRunDoesNotKeepItsSessionAlive() throws {
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: tiny
+      title: Tiny
+      ---
+
+      ## One socket
+
+      ```check
+      socket type=tcp
+      ```
+
+      ```solution
+      s = socket tcp
+      ```
+      """, path: "tiny.md")
+    weak var gone: Session?
+    do {
+      let session = makeSession()
+      let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
+      session.host.lessonRun = run
+      run.begin()
+      runAll(session, "s = socket tcp")
+      run.tick()
+      #expect(run.finished)
+      gone = session
+    }
+    #expect(gone == nil, "the session outlived its scope")
+  }
+
+  /// Ctrl-C stops `sockshell lesson test` at once, and says which lessons were not tested.
+  @Test func ctrlCStopsLessonTest() throws {
+    let folder = NSTemporaryDirectory() + "sockshell-never-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var steps = ""
+    for index in 1...6 {
+      steps += "\n## Never \(index)\n\n```check\nsocket type=udp\n```\n\n```solution\ns\(index) = socket tcp\n```\n"
+    }
+    try "---\nid: never\ntitle: Never\n---\n\(steps)".write(
+      toFile: folder + "/01-never.md", atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: sockshellPath)
+    process.arguments = ["lesson", "test", "--lessons", folder]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    usleep(1_000_000)
+    kill(process.processIdentifier, SIGINT)
+    let stopped = Date()
+    process.waitUntilExit()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(Date().timeIntervalSince(stopped) < 2, "it went on after Ctrl-C: \(output)")
+    #expect(process.terminationStatus == 1)
+    #expect(output.contains("interrupted by Ctrl-C"))
+  }
+}

@@ -34,17 +34,8 @@ final class TerminalSession {
     // The test process holds many descriptors (other tests' sockets): the shell inherits none,
     // so that its first socket is 3, as for a person.
     csupport_spawn_closefrom(&actions, 3)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
+    var attributes = spawnAttributesWithDefaultSignals(extraFlags: csupport_spawn_setsid())
     defer { posix_spawnattr_destroy(&attributes) }
-    var defaults = sigset_t()
-    sigfillset(&defaults)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setflags(
-      &attributes, csupport_spawn_setsid() | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
     var env = ProcessInfo.processInfo.environment
     env["TERM"] = "xterm"
@@ -331,57 +322,80 @@ struct TerminalError: Error {
   }
 }
 
+/// posix_spawn attributes that give the child every signal's default handling and an empty
+/// signal mask, whatever the test runner ignores or blocks (destroy them after the spawn).
+func spawnAttributesWithDefaultSignals(extraFlags: Int16 = 0) -> posix_spawnattr_t {
+  var attributes = posix_spawnattr_t()
+  posix_spawnattr_init(&attributes)
+  var defaults = sigset_t()
+  sigfillset(&defaults)
+  posix_spawnattr_setsigdefault(&attributes, &defaults)
+  var empty = sigset_t()
+  sigemptyset(&empty)
+  posix_spawnattr_setsigmask(&attributes, &empty)
+  posix_spawnattr_setflags(&attributes, extraFlags | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+  return attributes
+}
+
+/// A folder of its own holding one lesson file, for a test to start the shell on.
+func lessonFolder(_ file: String, _ markdown: String) throws -> String {
+  let folder = NSTemporaryDirectory() + "sockshell-lesson-\(UUID().uuidString)"
+  try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  try markdown.write(toFile: folder + "/" + file, atomically: true, encoding: .utf8)
+  return folder
+}
+
 extension LessonTerminalTests {
   /// A step that waits on the partner passes while the learner does nothing at the prompt.
   @Test func aStepPassesWhenThePartnerActsWhileTheLearnerIsIdle() throws {
-    let folder = NSTemporaryDirectory() + "sockshell-idle-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let folder = try lessonFolder(
+      "01-idle.md",
+      """
+      ---
+      id: idle
+      title: Idle
+      ---
+
+      ## Listen
+
+      Listen on 127.0.0.1:{port}.
+
+      ```check
+      socket srv state=LISTEN local=127.0.0.1:{port}
+      ```
+
+      ```solution
+      srv = socket tcp
+      bind srv 127.0.0.1:{port}
+      listen srv
+      ```
+
+      ```hint
+      Listen.
+      ```
+
+      ## Wait for the partner
+
+      ```partner
+      sleep 400
+      p = socket tcp
+      connect p 127.0.0.1:{port}
+      ```
+
+      ```check
+      partner connected
+      socket srv recvq=1
+      ```
+
+      ```solution
+      ls
+      ```
+
+      ```hint
+      Just wait.
+      ```
+      """)
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    try """
-    ---
-    id: idle
-    title: Idle
-    ---
-
-    ## Listen
-
-    Listen on 127.0.0.1:{port}.
-
-    ```check
-    socket srv state=LISTEN local=127.0.0.1:{port}
-    ```
-
-    ```solution
-    srv = socket tcp
-    bind srv 127.0.0.1:{port}
-    listen srv
-    ```
-
-    ```hint
-    Listen.
-    ```
-
-    ## Wait for the partner
-
-    ```partner
-    sleep 400
-    p = socket tcp
-    connect p 127.0.0.1:{port}
-    ```
-
-    ```check
-    partner connected
-    socket srv recvq=1
-    ```
-
-    ```solution
-    ls
-    ```
-
-    ```hint
-    Just wait.
-    ```
-    """.write(toFile: folder + "/01-idle.md", atomically: true, encoding: .utf8)
     let shell = try TerminalSession(
       arguments: ["lesson", "idle", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
     #expect(shell.waitFor("[idle 1/2] sockshell> "))
@@ -401,40 +415,40 @@ extension LessonTerminalTests {
   /// One Ctrl-C stops a learner's blocking accept while the lesson's partner waits in the same
   /// event loop (it used to be lost: the partner's wait took it, and accept went on).
   @Test func oneCtrlCStopsABlockingAcceptWhileThePartnerWaits() throws {
-    let folder = NSTemporaryDirectory() + "sockshell-ctrlc-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let folder = try lessonFolder(
+      "01-waiting.md",
+      """
+      ---
+      id: waiting
+      title: Waiting
+      ---
+
+      ## Accept what never comes
+
+      The partner waits for a listener on another port, so it polls all the time.
+
+      ```partner
+      wait listening 127.0.0.1:{port2}
+      p = socket tcp
+      connect p {listening}
+      ```
+
+      ```check
+      socket conn state=ESTABLISHED
+      ```
+
+      ```solution
+      srv = socket tcp
+      bind srv 127.0.0.1:{port2}
+      listen srv
+      conn = accept srv
+      ```
+
+      ```hint
+      Accept.
+      ```
+      """)
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    try """
-    ---
-    id: waiting
-    title: Waiting
-    ---
-
-    ## Accept what never comes
-
-    The partner waits for a listener on another port, so it polls all the time.
-
-    ```partner
-    wait listening 127.0.0.1:{port2}
-    p = socket tcp
-    connect p {listening}
-    ```
-
-    ```check
-    socket conn state=ESTABLISHED
-    ```
-
-    ```solution
-    srv = socket tcp
-    bind srv 127.0.0.1:{port2}
-    listen srv
-    conn = accept srv
-    ```
-
-    ```hint
-    Accept.
-    ```
-    """.write(toFile: folder + "/01-waiting.md", atomically: true, encoding: .utf8)
     for attempt in 1...3 {
       let shell = try TerminalSession(
         arguments: ["lesson", "waiting", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
@@ -473,5 +487,181 @@ extension TerminalTests {
     let notes = lines.filter { $0.hasPrefix("  ") }
     #expect(!notes.isEmpty)
     for line in notes { #expect(line.count <= 50, "wider than the terminal: \(line)") }
+  }
+}
+
+extension LessonTerminalTests {
+  /// While the learner waits in a blocking call, what the partner does is shown at once, and a
+  /// poll with a timeout lets the partner act too.
+  @Test func thePartnerIsShownWhileTheLearnerWaits() throws {
+    let folder = try lessonFolder(
+      "01-shown.md",
+      """
+      ---
+      id: shown
+      title: Shown
+      ---
+
+      ## Wait
+
+      ```partner
+      sleep 1500
+      p = socket udp
+      sleep 2500
+      q = socket udp
+      ```
+
+      ```check
+      socket type=tcp state=ESTABLISHED
+      ```
+
+      ```solution
+      s = socket tcp
+      ```
+      """)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let shell = try TerminalSession(
+      arguments: ["lesson", "shown", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
+    #expect(shell.waitFor("[shown 1/1] sockshell> "))
+    let mark = shell.mark
+    shell.type("srv = socket tcp\rlisten srv\raccept srv\r")
+    #expect(shell.waitFor("waiting for a connection", after: mark))
+    let waiting = shell.mark
+    #expect(shell.waitFor("partner> socket(AF_INET, SOCK_DGRAM", after: waiting, seconds: 4))
+    #expect(!shell.screen[mark...].contains("EINTR"), "accept is still waiting")
+    shell.type("\u{03}")
+    #expect(shell.waitFor("= -1 EINTR", after: mark))
+    let polled = shell.mark
+    shell.type("poll srv --timeout 5000\r")
+    #expect(shell.waitFor("partner> socket(AF_INET, SOCK_DGRAM", after: polled, seconds: 5))
+    #expect(shell.waitFor("poll([", after: polled, seconds: 6))
+  }
+}
+
+extension TerminalTests {
+  /// A resized terminal never interrupts a blocking call; Ctrl-C still does.
+  @Test func aResizeDoesNotInterruptABlockingCall() throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    let mark = shell.mark
+    shell.type("u = socket udp\rbind u 127.0.0.1:0\rrecv u\r")
+    #expect(shell.waitFor("waiting for data", after: mark))
+    for columns: UInt16 in [60, 90, 70, 100] {
+      var size = winsize(ws_row: 40, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+      _ = ioctl(shell.master, UInt(TIOCSWINSZ), &size)
+      usleep(100_000)
+    }
+    shell.drain()
+    #expect(!shell.screen[mark...].contains("EINTR"), "a resize interrupted recv")
+    shell.type("\u{03}")
+    #expect(shell.waitFor("= -1 EINTR", after: mark))
+  }
+}
+
+/// The shell in tmux, a real terminal emulator, on a private server of its own: what the screen
+/// shows after the program's escape sequences, as a person sees it.
+final class TmuxScreen {
+  let server = "sockshell-test-\(UUID().uuidString.prefix(8))"
+  let tmux: String
+
+  init?(width: Int, command: [String]) {
+    guard let tmux = which("tmux") else { return nil }
+    self.tmux = tmux
+    let line = command.map { "'" + $0.replacing("'", with: "'\\''") + "'" }.joined(separator: " ")
+    guard TmuxScreen.spawn([tmux, "-L", server, "new-session", "-d", "-s", "t", "-x", "\(width)", "-y", "30", line])
+    else { return nil }
+  }
+
+  /// Runs tmux and waits for it. The server it starts would keep any pipe it was given open
+  /// (Foundation's Process then never sees the client end): spawned with /dev/null and no other
+  /// descriptor.
+  static func spawn(_ argv: [String]) -> Bool {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
+    csupport_spawn_closefrom(&actions, 3)
+    // Default signal handling (the test runner may ignore SIGHUP, which tmux sends its panes).
+    var attributes = spawnAttributesWithDefaultSignals()
+    defer { posix_spawnattr_destroy(&attributes) }
+    let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { cArguments.forEach { free($0) } }
+    var child: pid_t = 0
+    guard posix_spawn(&child, argv[0], &actions, &attributes, cArguments, environ) == 0 else { return false }
+    var status: Int32 = 0
+    waitpid(child, &status, 0)
+    return true
+  }
+
+  /// Ends this private server (and the shell in it); never the default one.
+  func stop() { _ = TmuxScreen.spawn([tmux, "-L", server, "kill-server"]) }
+
+  deinit { stop() }
+
+  func type(_ keys: String) { _ = try? runProgram(tmux, ["-L", server, "send-keys", "-t", "t", "-l", keys]) }
+
+  var screen: String { (try? runProgram(tmux, ["-L", server, "capture-pane", "-p", "-t", "t"]).stdout) ?? "" }
+
+  /// Waits until the screen shows `text` (at most `seconds`).
+  func waitFor(_ text: String, seconds: Double = 10) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      if screen.contains(text) { return true }
+      usleep(50_000)
+    }
+    return screen.contains(text)
+  }
+}
+
+extension LessonTerminalTests {
+  /// Output of the partner while a line longer than a screen row is being typed: the line is
+  /// drawn again whole below it, and no piece of it is left above.
+  @Test func aLongHalfTypedLineIsRedrawnWholeBelowThePartner() throws {
+    let folder = try lessonFolder(
+      "01-long.md",
+      """
+      ---
+      id: long
+      title: Long
+      ---
+
+      ## Wait
+
+      ```partner
+      sleep 1500
+      p = socket tcp
+      ```
+
+      ```check
+      socket type=udp
+      ```
+
+      ```solution
+      s = socket udp
+      ```
+      """)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    guard
+      let tmux = TmuxScreen(
+        width: 40,
+        command: [
+          "env", "SOCKSHELL_HOME=\(folder)", "NO_COLOR=1", sockshellPath, "lesson", "long", "--lessons", folder,
+        ])
+    else {
+      print("skipped: tmux is not installed")
+      return
+    }
+    defer { tmux.stop() }
+    #expect(tmux.waitFor("[long 1/1] sockshell>"))
+    tmux.type("send srv \"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ")
+    #expect(tmux.waitFor("partner> socket("))
+    usleep(200_000)
+    let rows = tmux.screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let typed = rows.indices.filter { rows[$0].contains("sockshell> send srv") }
+    #expect(typed.count == 1, "the typed line is on the screen once: \(rows)")
+    if let row = typed.first {
+      #expect(rows[row + 1].hasPrefix("ijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"), "\(rows)")
+      #expect(rows[..<row].contains { $0.contains("partner> socket(") }, "the partner's line is above: \(rows)")
+    }
   }
 }

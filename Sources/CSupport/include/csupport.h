@@ -17,6 +17,11 @@ int csupport_spawn_closefrom(void *actions, int low);
 /// POSIX_SPAWN_SETSID (a GNU extension, hidden from Swift).
 short csupport_spawn_setsid(void);
 
+/// ppoll(2), which Glibc's module hides: poll that installs `mask` (a sigset_t) for the wait
+/// alone, so that a signal blocked until then interrupts it and cannot slip in before it.
+/// `fds` is an array of struct pollfd.
+int csupport_ppoll(void *fds, unsigned long count, int timeout_ms, const void *mask);
+
 /// The terminal cells a character takes (glibc's wcwidth in the C.UTF-8 locale, whatever the
 /// process's locale): 2 for wide CJK and most emoji, 0 for combining marks, -1 for controls.
 int csupport_wcwidth(unsigned int character);

@@ -38,7 +38,7 @@ struct AcceptCommand: DescriptorCommand {
       .accept, fd: listener.fd,
       [.number(Int(listener.fd))]
         + (peer.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.symbol("NULL"), .symbol("NULL")]),
-      result.map { Int($0.fd) }, address: peer, suffix: context.name,
+      result.map { Int($0.fd) }, address: peer, name: context.name, subject: (try? result.get())?.fd,
       context: ErrorContext(call: .accept, descriptor: listener))
     guard case .success(let accepted) = result else { return outcome }
     session.register(

@@ -154,8 +154,9 @@ struct AddrCommand: ShellCommand {
         let width = (end - position) * (cell + 1) - 1
         var shortName = String(field.name.split(separator: "_").dropFirst().joined(separator: "_"))
         if shortName == "family" && width < 10 { shortName = "fam" }
-        let name = shortName.count + 2 <= width - 2 ? shortName : String(shortName.prefix(max(0, width - 4)))
-        let fill = max(0, width - 2 - name.count - 2)
+        let name =
+          Cells.width(shortName) + 2 <= width - 2 ? shortName : Cells.truncate(shortName, to: max(0, width - 4))
+        let fill = max(0, width - 2 - Cells.width(name) - 2)
         let left = fill / 2
         labels +=
           glyphs.bracketLeft + String(repeating: glyphs.horizontal, count: left) + " " + name + " "

@@ -53,6 +53,8 @@ extension DescriptorAddressCommand {
 
 /// `COMMAND FD [LENGTH] [FLAGS]`: recv, recvfrom.
 protocol ReceiveCommand: ShellCommand {
+  /// recvfrom: the call also gives the sender's address.
+  static var givesSender: Bool { get }
   var fd: DescriptorRef { get }
   var length: Int? { get }
   var flags: [String] { get }

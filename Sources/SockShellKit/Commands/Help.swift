@@ -64,13 +64,15 @@ struct HelpCommand: ShellCommand {
       for group in CommandSpec.Group.allCases {
         out.line(group.rawValue, .heading)
         for command in Registry.commands where command.spec.group == group {
-          // Synopsis, then the summary in a column of its own, wrapped to the terminal.
-          let column = 30
-          let summary = Cells.wrap(command.spec.summary, width: max(30, out.width - column - 1))
+          // Synopsis, then the summary in a column of its own, wrapped to the terminal; on a
+          // narrow terminal the summary goes under the synopsis instead.
+          let narrow = out.width - 31 < 24
+          let column = narrow ? 3 : 30
+          let summary = Cells.wrap(command.spec.summary, width: out.width - column - 1)
             .map { $0.hasPrefix("  ") ? String($0.dropFirst(2)) : $0 }
           let synopsis = "  " + command.spec.synopsis
           var lines: [String]
-          if synopsis.count < column {
+          if !narrow && Cells.width(synopsis) < column {
             lines = [synopsis.padded(to: column) + " " + summary[0]]
           } else {
             lines = [synopsis, String(repeating: " ", count: column + 1) + summary[0]]
@@ -186,3 +188,5 @@ struct QuitCommand: PlainCommand {
     return .done
   }
 }
+
+extension QuitCommand { static var capabilities: Capabilities { [.changesShell] } }

@@ -40,7 +40,7 @@ struct LessonsCommand: ShellCommand {
           .text)
       return .done
     }
-    for problem in library.problems { session.out.line(problem, .error) }
+    for problem in library.problems { session.out.line(problem, .error, wrap: false) }
     if library.lessons.isEmpty { throw LessonsCommand.noLessons }
     var rows = [["ID", "TITLE", "STEPS", "REQUIRES", "PROGRESS"]]
     for lesson in library.lessons {
@@ -245,3 +245,13 @@ struct LessonPrevCommand: PlainCommand {
     return .done
   }
 }
+
+// The lesson commands change the shell (the lesson being taken, its step, the progress file).
+extension LessonsCommand { static var capabilities: Capabilities { [.changesShell] } }
+extension LessonCommand { static var capabilities: Capabilities { [.changesShell, .writesFiles] } }
+extension LessonStepCommand { static var capabilities: Capabilities { [.changesShell] } }
+extension LessonCheckCommand { static var capabilities: Capabilities { [.changesShell] } }
+extension LessonHintCommand { static var capabilities: Capabilities { [.changesShell] } }
+extension LessonSolutionCommand { static var capabilities: Capabilities { [.changesShell] } }
+extension LessonNextCommand { static var capabilities: Capabilities { [.changesShell, .writesFiles] } }
+extension LessonPrevCommand { static var capabilities: Capabilities { [.changesShell, .writesFiles] } }

@@ -47,9 +47,11 @@ struct PollCommand: ShellCommand {
       descriptors.append(descriptor)
     }
     let numbers = descriptors.map(\.fd)
-    let poll = { Sys.poll(numbers, events: PollCommand.requested, timeoutMilliseconds: self.timeout) }
-    let result =
-      timeout == 0 ? poll() : session.blocking(fd: -1, events: 0, waitingFor: "a descriptor to become ready", poll)
+    // With a timeout, the wait goes through the event loop (a lesson's partner acts meanwhile).
+    let result = session.blocking(
+      fds: numbers, events: PollCommand.requested, waitingFor: "a descriptor to become ready", canWait: timeout != 0,
+      callTimeout: timeout < 0 ? nil : Double(timeout) / 1000
+    ) { waited in Sys.poll(numbers, events: PollCommand.requested, timeoutMilliseconds: waited ? 0 : self.timeout) }
     let entries = numbers.map { "{fd=\($0), events=POLLIN|POLLOUT|POLLPRI|POLLRDHUP}" }.joined(separator: ", ")
     let ready = (try? result.get())?.filter { $0 != 0 }.count ?? 0
     let outcome = session.report(

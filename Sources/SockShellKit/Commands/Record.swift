@@ -158,3 +158,6 @@ enum FileWriter {
     return failure
   }
 }
+
+extension SaveCommand { static var capabilities: Capabilities { [.writesFiles] } }
+extension ExportCommand { static var capabilities: Capabilities { [.writesFiles] } }

@@ -44,6 +44,7 @@ struct SendToCommand: ShellCommand {
 
 /// `recvfrom FD [LENGTH] [FLAGS]`: recvfrom(2).
 struct RecvFromCommand: ReceiveCommand {
+  static let givesSender = true
   static let spec = CommandSpec(
     name: "recvfrom",
     synopsis: "recvfrom FD [LENGTH] [peek|dontwait|waitall|oob|trunc]...",
@@ -84,4 +85,9 @@ extension SendToCommand {
       "sendto",
       "\(writer.fd(fd)).sendto(\(Export.pyData(data)), \(Export.pyFlags(flags, Transfer.sendFlags)), \(target))")
   }
+}
+
+extension Syscall {
+  static let sendto = Syscall("sendto", drawnInTimeline: true, carries: .outgoing)
+  static let recvfrom = Syscall("recvfrom", drawnInTimeline: true, carries: .incoming)
 }

@@ -77,7 +77,7 @@ struct SocketCommand: ShellCommand {
     let outcome = session.report(
       .socket, fd: try? result.get(),
       [.symbol(family.cName), .symbol(type.cName), .symbol(type.protocolCName(in: family))], result.map(Int.init),
-      suffix: context.name, endpoints: (nil, nil))
+      name: context.name, endpoints: (nil, nil))
     guard case .success(let fd) = result else { return outcome }
     let what = "\(type.displayName(in: family)) socket for \(family.displayName)"
     if type == .stream {

@@ -154,7 +154,10 @@ struct TimelineCommand: ShellCommand {
         diagram.open[me] = false
         diagram.byFD[fd] = nil
       default:
-        break
+        // A call the diagram has no arrow for: a note at its descriptor.
+        let me = mine()
+        let result = record.errno.map { $0.name } ?? "\(record.result)"
+        diagram.rows.append(.note(column: me, text: "\(record.syscall) \(result)"))
       }
     }
     return diagram

@@ -194,6 +194,7 @@ struct SendCommand: ShellCommand {
 
 /// `recv FD [LENGTH] [FLAGS]`: recv(2).
 struct RecvCommand: ReceiveCommand {
+  static let givesSender = false
   static let spec = CommandSpec(
     name: "recv",
     synopsis: "recv FD [LENGTH] [peek|dontwait|waitall|oob|trunc]...",
@@ -275,8 +276,6 @@ extension ReceiveCommand {
   static var capabilities: Capabilities { [.syscall, .blocks] }
   var waitsOn: DescriptorRef? { fd }
   static var syscalls: [Syscall] { [givesSender ? .recvfrom : .recv] }
-  /// recvfrom.
-  static var givesSender: Bool { Self.spec.name == "recvfrom" }
 
   func exportC(_ writer: inout CExport) -> [String] {
     let asked = length ?? Transfer.defaultLength
@@ -296,8 +295,6 @@ extension ReceiveCommand {
 }
 
 extension Syscall {
-  static let send = Syscall("send", drawnInTimeline: true)
-  static let sendto = Syscall("sendto", drawnInTimeline: true)
-  static let recv = Syscall("recv", drawnInTimeline: true)
-  static let recvfrom = Syscall("recvfrom", drawnInTimeline: true)
+  static let send = Syscall("send", drawnInTimeline: true, carries: .outgoing)
+  static let recv = Syscall("recv", drawnInTimeline: true, carries: .incoming)
 }

@@ -125,7 +125,20 @@ public final class LineEditor {
   /// prompt and the line being typed again below it.
   func printAbovePrompt() {
     guard out.hasPending else { return }
-    LineEditor.writeOut("\r\u{1B}[K")
+    // The prompt and the line being typed may take several rows: go up to the first of them
+    // (the rows before the cursor, counted in cells) and clear from there down.
+    var rowsAbove = 0
+    var size = winsize()
+    if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, let info = el_line(editLine)?.pointee,
+      let start = info.buffer, let cursor = info.cursor
+    {
+      let typed = String(
+        decoding: UnsafeRawBufferPointer(start: start, count: max(0, cursor - start)).bindMemory(to: UInt8.self),
+        as: UTF8.self)
+      let cells = Cells.width(String(cString: prompt)) + Cells.width(typed)
+      rowsAbove = cells / Int(size.ws_col)
+    }
+    LineEditor.writeOut("\r" + (rowsAbove > 0 ? "\u{1B}[\(rowsAbove)A" : "") + "\u{1B}[J")
     out.flush()
     if let currentPrompt { setPrompt(currentPrompt()) }
     cedit_refresh(editLine)
@@ -207,7 +220,8 @@ public final class LineEditor {
     let perRow = max(1, (out.width - 2) / width)
     var text = "\n"
     for (index, candidate) in candidates.enumerated() {
-      text += candidate.padded(to: width)
+      // Candidates can come from files (lesson ids): escaped like all output.
+      text += ByteText.sanitized(candidate).padded(to: width)
       if (index + 1) % perRow == 0 || index == candidates.count - 1 { text += "\n" }
     }
     LineEditor.writeOut(text)

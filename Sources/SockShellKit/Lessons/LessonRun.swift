@@ -129,7 +129,8 @@ public final class LessonRun {
   /// Lines that did not parse with this run's ports (shown when the lesson starts).
   let problems: [String]
   public private(set) var stepIndex: Int
-  let session: Session
+  /// The learner's session, which owns this run through its host (unowned: no cycle).
+  unowned let session: Session
   let partner: Partner
   var stepStart = 0
   var partnerStart = 0
@@ -140,6 +141,8 @@ public final class LessonRun {
   let verbose: Bool
   /// The partner's turn in the event loop, while the lesson runs.
   var turnTimer: Int?
+  /// True while `tick` runs (a turn inside it is skipped).
+  var ticking = false
 
   init(lesson template: Lesson, step: Int, session: Session, verbose: Bool = true) {
     // Free ports for {port}, {port2}...: picked now, so that learners on one machine never clash.
@@ -231,7 +234,9 @@ public final class LessonRun {
   /// After each command (and while the learner waits on a blocking call): let the partner run,
   /// check the step, and move on when it holds.
   public func tick() {
-    guard !finished else { return }
+    guard !finished, !ticking else { return }
+    ticking = true
+    defer { ticking = false }
     var rounds = 0
     while rounds < 20 {
       rounds += 1

@@ -7,13 +7,20 @@ import SocketLayer
 /// with the partner running: the earlier steps' solutions are replayed, the step's checks must FAIL,
 /// then its solution runs and they must PASS (the partner gets a few seconds).
 public enum LessonTester {
-  /// Tests one lesson; prints a line per step; returns whether every step held.
-  public static func test(_ lesson: Lesson, out: Output) -> Bool {
+  /// Tests one lesson; prints a line per step; returns whether every step held. A Ctrl-C
+  /// (`interrupt`) stops it at once.
+  public static func test(_ lesson: Lesson, out: Output, interrupt: InterruptWatch = InterruptWatch()) -> Bool {
     var ok = true
     for index in lesson.steps.indices {
+      if interrupt.pressed { return false }
       let session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 3))
       let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
       session.host.lessonRun = run
+      if !run.problems.isEmpty {
+        // A line that does not parse with this run's ports (said once, for the first step).
+        if index == 0 { for problem in run.problems { out.line("FAIL \(problem)") } }
+        ok = false
+      }
       run.begin()
       // Replay the earlier steps as a learner would have solved them.
       var replayed = true
@@ -23,7 +30,7 @@ public enum LessonTester {
           session.execute(line)
           run.tick()
         }
-        settle(run, until: { run.stepIndex != before })
+        settle(run, until: { run.stepIndex != before }, interrupt: interrupt)
         if run.stepIndex == before {
           replayed = false
           break
@@ -32,8 +39,7 @@ public enum LessonTester {
       let step = lesson.steps[index]
       guard replayed else {
         out.line(
-          "FAIL \(lesson.path):\(step.line): step \(index + 1) cannot be reached: an earlier solution does not pass",
-          .error)
+          "FAIL \(lesson.path):\(step.line): step \(index + 1) cannot be reached: an earlier solution does not pass")
         ok = false
         session.closeAll()
         continue
@@ -49,7 +55,7 @@ public enum LessonTester {
         session.execute(line)
         run.tick()
       }
-      settle(run, until: { run.stepIndex != index || run.finished })
+      settle(run, until: { run.stepIndex != index || run.finished }, interrupt: interrupt)
       if run.stepIndex == index && !run.finished {
         for (line, why) in run.failures() {
           out.line("FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)': \(line): \(why)")
@@ -65,12 +71,12 @@ public enum LessonTester {
 
   /// Lets the partner work for up to 5 seconds until `done`: a turn every 10 ms, waiting in the
   /// event loop between turns (its other sources are served meanwhile).
-  static func settle(_ run: LessonRun, until done: () -> Bool) {
+  static func settle(_ run: LessonRun, until done: () -> Bool, interrupt: InterruptWatch) {
     let deadline = EventLoop.now() + 5
-    while !done() && EventLoop.now() < deadline {
+    while !done() && EventLoop.now() < deadline && !interrupt.pressed {
       run.tick()
       if done() { return }
-      _ = run.session.loop.wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.01))
+      _ = run.session.loop.wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.01), interrupt: interrupt)
     }
   }
 }

@@ -70,9 +70,16 @@ public final class Partner {
   /// Leaving a step: what was not run yet is dropped.
   func stop() { queue.removeAll() }
 
+  /// True while `advance` runs: a partner line that waits (a large send) waits in the event
+  /// loop, whose turn timer must not start the same line again inside it.
+  var advancing = false
+
   /// Runs what can run now; returns whether a line ran.
   @discardableResult
   func advance(learner: Session) -> Bool {
+    guard !advancing else { return false }
+    advancing = true
+    defer { advancing = false }
     var progressed = false
     while let line = queue.first {
       switch line {

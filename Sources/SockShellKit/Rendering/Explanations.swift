@@ -166,6 +166,16 @@ public enum Explanations {
         "No answer at all: the packets were dropped on the way. That differs from refused, where the host answers."
       ]
     case EINTR:
+      // An interrupted connect is not undone: the kernel goes on with the handshake.
+      if call == .connect {
+        return [
+          (timedOut
+            ? "Gave up waiting after \(waitLimit ?? 0) s (sockshell run --timeout SECONDS changes it)"
+            : "Interrupted by Ctrl-C")
+            + ", but the handshake goes on in the kernel: ls shows \(fd) in SYN_SENT until it succeeds or fails.",
+          "connect again waits for that same handshake (a non-blocking socket answers EALREADY instead); poll FD --timeout MS waits for it too (POLLOUT), and getsockopt FD error then says how it ended.",
+        ]
+      }
       if timedOut {
         return [
           "Gave up after \(waitLimit ?? 0) s: a script waits at most that long for a blocking call (sockshell run --timeout SECONDS changes it).",

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import SocketLayer
 
 /// Turns a session's transcript into a C or Python program that makes the same calls in the same
@@ -42,9 +45,15 @@ enum Export {
     var largestRead = 1
     var body: [String] = []
     for entry in transcript {
+      // A call the session interrupted (Ctrl-C, --timeout) would wait for ever in the program.
+      let interrupted: Bool = {
+        if case .failed(let errno) = entry.outcome { return errno.code == EINTR }
+        return false
+      }()
       body.append(
         (language == .c ? "  /* " : "    # ") + ByteText.sanitized(entry.line.text).replacing("*", with: "+")
-          + (language == .c ? " */" : ""))
+          + (interrupted ? ": interrupted in the session, left out" : "") + (language == .c ? " */" : ""))
+      if interrupted { continue }
       switch language {
       case .c:
         var writer = CExport(entry: entry, variables: variables, largestRead: largestRead)

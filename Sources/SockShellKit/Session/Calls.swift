@@ -9,10 +9,15 @@ public struct Syscall: Hashable, Sendable, CustomStringConvertible {
   public let name: String
   /// `timeline` draws it; its descriptor's addresses are kept with it.
   public let drawnInTimeline: Bool
+  /// Which way its data goes, for a call that carries data (the `sent` and `received` checks).
+  public let carries: Direction?
 
-  public init(_ name: String, drawnInTimeline: Bool = false) {
+  public enum Direction: Sendable { case outgoing, incoming }
+
+  public init(_ name: String, drawnInTimeline: Bool = false, carries: Direction? = nil) {
     self.name = name
     self.drawnInTimeline = drawnInTimeline
+    self.carries = carries
   }
 
   public var description: String { name }
@@ -26,10 +31,10 @@ public struct Syscall: Hashable, Sendable, CustomStringConvertible {
   /// The system call called `name`, if a command makes it.
   public static func named(_ name: String) -> Syscall? { all.first { $0.name == name } }
 
-  /// send and sendto.
-  public var sends: Bool { self == .send || self == .sendto }
-  /// recv and recvfrom.
-  public var receives: Bool { self == .recv || self == .recvfrom }
+  /// It sends data (send, sendto).
+  public var sends: Bool { carries == .outgoing }
+  /// It receives data (recv, recvfrom).
+  public var receives: Bool { carries == .incoming }
 }
 
 /// One argument of a system call, as strace shows it.
@@ -62,12 +67,14 @@ public struct CallRecord: Sendable {
   public let errno: Errno?
   /// What to show for the result instead of the number (fcntl F_GETFL: the flags).
   public var shownResult: String? = nil
-  /// Bytes sent or received: the first 4 KiB, or 64 bytes once the call is old (`Session.keep`).
+  /// Bytes sent or received: the first 4 KiB, or 64 bytes once the call is old (`CallLog.add`).
   public internal(set) var data: [UInt8] = []
   /// The address the call was given (bind, connect, sendto) or gave back (accept, recvfrom).
   public var address: SocketAddress? = nil
   /// shutdown: which direction.
   public var how: ShutdownHow? = nil
+  /// The name the line gave the descriptor the call made (`srv` in `srv = socket tcp`).
+  public var name: String? = nil
   /// The descriptor's label then ("3 (srv)"), and its addresses after the call (close: before).
   public var label: String? = nil
   public var local: SocketAddress? = nil
@@ -91,7 +98,8 @@ public enum CallText {
   /// The call with its result: `= 0`, `= -1 EADDRINUSE (Address already in use)`.
   public static func line(_ record: CallRecord) -> String {
     if let errno = record.errno { return "\(call(record)) = -1 \(errno.name) (\(errno.message))" }
-    return "\(call(record)) = \(record.shownResult ?? String(record.result))"
+    let text = "\(call(record)) = \(record.shownResult ?? String(record.result))"
+    return record.name.map { text.padded(to: 66) + " " + $0 } ?? text
   }
 
   static func text(_ argument: CallArgument) -> String {

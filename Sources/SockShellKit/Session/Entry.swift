@@ -95,9 +95,14 @@ extension SockShell {
       }
     }
     var passed = 0
+    let interrupt = InterruptWatch()
     for lesson in all {
-      if LessonTester.test(lesson, out: out) { passed += 1 } else { ok = false }
+      if LessonTester.test(lesson, out: out, interrupt: interrupt) { passed += 1 } else { ok = false }
       out.flush()
+      if interrupt.pressed {
+        out.line("interrupted by Ctrl-C: the lessons after \(lesson.id) were not tested", .error)
+        break
+      }
     }
     let total = all.count + unloaded.count
     out.line("\(passed) of \(total) lessons passed")

@@ -1,12 +1,13 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import CSupport
 
 /// The shell's one event loop: a poll over the descriptor being waited for, the registered
 /// sources and the timers. Everything that waits goes through it: the prompt (the terminal),
 /// a learner's blocking call, the partner's turns, `lesson test`, and the presenter's Enter.
 /// A lesson's partner is a timer of this loop; the wire, a classroom connection and a watched
-/// process are sources of it.
+/// process are to be sources of it (`watch(fd:events:)`).
 ///
 /// Single-threaded and re-entrant by design: a handler may start a wait of its own (a partner
 /// call that waits), and that inner wait polls only its own descriptor and serves no handler,
@@ -43,9 +44,9 @@ public final class EventLoop {
   var nextID = 1
   /// True while a handler runs: waits inside it serve no handler.
   var dispatching = false
-  /// Called after handlers ran, to show what they printed. The line editor sets it while a line
-  /// is being typed (the output goes above the prompt, which is drawn again); otherwise the
-  /// session's output is flushed.
+  /// Called after handlers ran, to show what they printed: the session that made the loop sets it
+  /// to flush its output; the line editor replaces it while a line is being typed (the output
+  /// goes above the prompt, which is drawn again).
   public var afterDispatch: (() -> Void)?
 
   public init() {}
@@ -85,29 +86,59 @@ public final class EventLoop {
   public func wait(
     for fd: Int32?, events: Int16 = Int16(POLLIN), deadline: Double? = nil, interrupt: InterruptWatch? = nil
   ) -> Ending {
+    wait(forAny: fd.map { [$0] } ?? [], events: events, deadline: deadline, interrupt: interrupt)
+  }
+
+  /// The same for several descriptors: ready as soon as one of them is (`poll FD... --timeout`).
+  public func wait(
+    forAny fds: [Int32], events: Int16 = Int16(POLLIN), deadline: Double? = nil, interrupt: InterruptWatch? = nil
+  ) -> Ending {
     while true {
       if interrupt?.pressed == true { return .interrupted }
       let now = EventLoop.now()
       if let deadline, now >= deadline { return .timedOut }
       let serving = !dispatching
-      var entries: [pollfd] = []
-      if let fd { entries.append(pollfd(fd: fd, events: events, revents: 0)) }
+      var entries = fds.map { pollfd(fd: $0, events: events, revents: 0) }
       let served = serving ? sources : []
       for source in served { entries.append(pollfd(fd: source.fd, events: source.events, revents: 0)) }
       var until = deadline
       if serving, let due = timers.map(\.due).min() { until = min(until ?? due, due) }
       let timeout = until.map { Int32(max(0, min(3_600_000, (($0 - now) * 1000).rounded(.up)))) } ?? -1
-      let ready = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+      let ready: Int32
+      var pollError: Int32 = 0
+      if let interrupt {
+        // Race-free: SIGINT is blocked from the check to the wait, which unblocks it atomically
+        // (ppoll), so a Ctrl-C that comes in between interrupts the wait instead of being missed.
+        var intOnly = sigset_t()
+        sigemptyset(&intOnly)
+        sigaddset(&intOnly, SIGINT)
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &intOnly, &previous)
+        if interrupt.pressed {
+          pthread_sigmask(SIG_SETMASK, &previous, nil)
+          return .interrupted
+        }
+        var during = previous
+        sigdelset(&during, SIGINT)
+        ready = entries.withUnsafeMutableBufferPointer { buffer in
+          csupport_ppoll(buffer.baseAddress, UInt(buffer.count), timeout, &during)
+        }
+        pollError = errno
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+      } else {
+        ready = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+        pollError = errno
+      }
       if ready < 0 {
-        if errno == EINTR { continue }  // a signal: Ctrl-C ends the wait at the top, others do not
+        if pollError == EINTR { continue }  // a signal: Ctrl-C ends the wait at the top, others do not
         return .failed
       }
-      if fd != nil, entries[0].revents != 0 { return .ready(entries[0].revents) }
+      if let ready = entries.prefix(fds.count).first(where: { $0.revents != 0 }) { return .ready(ready.revents) }
       guard serving else { continue }
       var ran = false
       dispatching = true
       for (index, source) in served.enumerated() {
-        let revents = entries[index + (fd == nil ? 0 : 1)].revents
+        let revents = entries[index + fds.count].revents
         if revents != 0, sources.contains(where: { $0.id == source.id }) {
           source.handler(revents)
           ran = true

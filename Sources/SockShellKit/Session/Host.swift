@@ -1,6 +1,7 @@
 /// What surrounds a session at a terminal or in a script: the lines typed (`history`), the
 /// lessons and the one being taken, the prompt, and whether the learner asked to leave. Commands
-/// that change the shell reach it through their context; the socket commands never do.
+/// reach it through their context's `host`: the lesson commands, history, quit, and `ls --all`
+/// for the partner's sockets (`partnerSockets`, never the partner itself).
 public final class Host {
   /// Lines entered, for `history`.
   public var history: [String] = []

@@ -79,6 +79,7 @@ public enum Runner {
       case .interrupted:
         continue
       case .line(let text):
+        session.out.measureWidth()  // the terminal may have been resized meanwhile
         if !text.allSatisfy({ $0 == " " || $0 == "\t" }) {
           editor.remember(text)
           session.host.history.append(text)

@@ -82,6 +82,8 @@ public final class Session {
   var lastInterruptWasTimeout = false
   /// The timer that ends a script's blocking call at its deadline (made on first use).
   var alarm: AlarmClock?
+  /// The last call reported gave up at the script's wait limit (for the line's failure message).
+  var lastCallTimedOut = false
   /// Set when a wait ended because of Ctrl-C (a script goes on after such a line with --keep-going).
   var interruptedWait = false
 
@@ -93,6 +95,9 @@ public final class Session {
     self.options = options
     self.loop = loop
     self.host = host
+    // What the loop's handlers print (the partner, during a learner's blocking call) is shown at
+    // once; the line editor puts it above the prompt while a line is being typed.
+    if loop.afterDispatch == nil { loop.afterDispatch = { [weak output] in output?.flush() } }
   }
 
   deinit {
@@ -141,7 +146,8 @@ public final class Session {
       out.line("error: \(name) already names fd \(fd); close it first or choose another name", .error)
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
     }
-    lastFamily = (parsed.command as? SocketCommand)?.family
+    lastFamily = nil
+    lastCallTimedOut = false
     isRunningCommand = true
     let outcome: CommandOutcome
     do {
@@ -164,6 +170,10 @@ public final class Session {
     case (_, .refused(let why)):
       return LineResult(ok: false, failure: why)
     case (nil, .failed(let errno)):
+      if errno.code == EINTR && lastCallTimedOut {
+        return LineResult(
+          ok: false, failure: "\(parsed.spec.name) gave up after \(options.waitLimit ?? 0) s (--timeout)")
+      }
       return LineResult(ok: false, failure: "\(parsed.spec.name) failed: \(errno.name) (\(errno.message))")
     case (nil, _):
       return LineResult(ok: true)
@@ -200,14 +210,24 @@ public final class Session {
       }
       let characters = Array(ByteText.escaped(bytes, keepQuotes: true))
       let caret = min(ByteText.escaped(bytes[..<byteIndex], keepQuotes: true).count, characters.count)
-      // A long line is shown as a window around the problem.
-      let start = max(0, caret - 60)
-      let end = min(characters.count, start + 120)
+      // A long line is shown as a window around the problem that fits the terminal, measured in
+      // cells (中 takes two), with the caret under the character.
+      let room = max(20, out.width - 10)
+      var start = caret
+      var before = 0
+      while start > 0 && before + Cells.width(of: characters[start - 1]) <= room / 2 {
+        start -= 1
+        before += Cells.width(of: characters[start])
+      }
+      var end = caret
+      var shown = before
+      while end < characters.count && shown + Cells.width(of: characters[end]) <= room {
+        shown += Cells.width(of: characters[end])
+        end += 1
+      }
       let prefix = start > 0 ? "..." : ""
       let suffix = end < characters.count ? "..." : ""
-      out.line("  " + prefix + String(characters[start..<end]) + suffix, .note)
-      // The caret goes under the character, counted in terminal cells (中 takes two).
-      let before = Cells.width(String(characters[start..<caret]))
+      out.line("  " + prefix + String(characters[start..<end]) + suffix, .note, wrap: false)
       out.line("  " + String(repeating: " ", count: before + prefix.count) + "^", .error)
     }
     out.line("error: \(error.message)", .error)
@@ -229,6 +249,7 @@ public final class Session {
 
   func register(fd: Int32, family: SocketFamily, type: SocketType, name: String?, origin: String) {
     table.register(Descriptor(fd: fd, name: name, family: family, type: type, origin: origin))
+    if lastFamily == nil { lastFamily = family }
     touched.append(fd)
   }
 
@@ -283,17 +304,20 @@ public final class Session {
   /// addresses when they are not to be read after the call (close reads them before).
   func report(
     _ kind: Syscall, fd: Int32?, _ arguments: [CallArgument], _ result: SysResult<Int>, data: [UInt8] = [],
-    address: SocketAddress? = nil, how: ShutdownHow? = nil, shownResult: String? = nil, suffix: String? = nil,
-    context: ErrorContext? = nil, endpoints: (SocketAddress?, SocketAddress?)? = nil, reset: Bool = false
+    address: SocketAddress? = nil, how: ShutdownHow? = nil, shownResult: String? = nil, name: String? = nil,
+    subject: Int32? = nil, context: ErrorContext? = nil, endpoints: (SocketAddress?, SocketAddress?)? = nil,
+    reset: Bool = false
   ) -> CommandOutcome {
     var label: String?
     var local: SocketAddress?
     var peer: SocketAddress?
     if let fd, kind.drawnInTimeline {
-      // accept: the new descriptor's addresses; close: what the command read before closing.
-      let subject = kind == .accept ? Int32((try? result.get()) ?? -1) : fd
-      label = table.byNumber[subject]?.label ?? table.byNumber[fd]?.label ?? context?.descriptor?.label
-      if kind == .accept, subject >= 0 { label = "\(subject)" + (suffix.map { " (\($0))" } ?? "") }
+      // `subject`: the descriptor the call made (accept's new one), else `fd`; close passes
+      // what it read before closing.
+      let subject = subject ?? fd
+      label =
+        table.byNumber[subject]?.label ?? (subject != fd ? "\(subject)" + (name.map { " (\($0))" } ?? "") : nil)
+        ?? table.byNumber[fd]?.label ?? context?.descriptor?.label
       let addresses = endpoints ?? (try? Sys.getsockname(subject).get(), try? Sys.getpeername(subject).get())
       local = addresses.0
       peer = addresses.1
@@ -303,15 +327,14 @@ public final class Session {
     if case .failure(let failure) = result { errno = failure }
     let record = CallRecord(
       kind: kind, fd: fd, arguments: arguments, result: value, errno: errno, shownResult: shownResult,
-      data: errno == nil ? Array(data.prefix(4096)) : [], address: address, how: how, label: label, local: local,
-      peer: peer, reset: errno == nil && reset)
-    var text = CallText.line(record)
-    if errno == nil, let suffix { text = text.padded(to: 66) + " " + suffix }
-    out.line(text, .call)
+      data: errno == nil ? Array(data.prefix(4096)) : [], address: address, how: how, name: name, label: label,
+      local: local, peer: peer, reset: errno == nil && reset)
+    out.line(CallText.line(record), .call)
     calls.add(record)
     guard let errno else { return .returned(value) }
     let timedOut = errno.code == EINTR && lastInterruptWasTimeout
     lastInterruptWasTimeout = false
+    lastCallTimedOut = timedOut
     for line in Explanations.lines(
       for: errno, context: context ?? ErrorContext(call: kind), timedOut: timedOut, waitLimit: options.waitLimit)
     {
@@ -326,23 +349,34 @@ public final class Session {
   }
 
   /// Runs a call that may block. At a terminal it says what it waits for; in a script it gives up
-  /// after the wait limit. Either way Ctrl-C interrupts it with EINTR. The wait goes through the
-  /// event loop, so a lesson's partner acts meanwhile; the call itself is made once the
-  /// descriptor is ready (a call that blocks in the kernel all the same, connect or a large
-  /// send, is stopped by Ctrl-C or by the wait's own alarm).
+  /// after the wait limit. Either way Ctrl-C interrupts it with EINTR. When the event loop has
+  /// sources to serve (a lesson's partner) or a person may press Ctrl-C, the wait goes through
+  /// the loop and the call is made once the descriptor is ready; a call that blocks in the kernel
+  /// all the same (connect, a large send) is stopped by Ctrl-C or by the wait's own alarm.
   /// `canWait` is false when the call will fail at once whatever arrives (recv on a listener,
   /// accept on a socket that does not listen): then nothing is announced and nothing waited for.
-  /// `fd` -1: nothing to wait for first (poll with a timeout waits in the call).
   func blocking<T>(
     fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool = true,
     _ body: () -> SysResult<T>
   ) -> SysResult<T> {
     let nonBlocking = !canWait || ((try? Sys.isNonBlocking(fd).get()) ?? false)
+    return blocking(
+      fds: [fd], events: events, waitingFor: waitingFor, hint: hint, canWait: !nonBlocking, callTimeout: nil
+    ) { _ in body() }
+  }
+
+  /// The same for several descriptors and a call with a timeout of its own (`poll`, in
+  /// seconds, nil: none). `body` is told whether the wait already happened in the loop (poll then
+  /// only looks, with timeout 0).
+  func blocking<T>(
+    fds: [Int32], events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool, callTimeout: Double?,
+    _ body: (_ waited: Bool) -> SysResult<T>
+  ) -> SysResult<T> {
     // This wait's own Ctrl-C: one pressed from now on stops it, whoever else is waiting.
     let interrupt = InterruptWatch()
     lastInterruptWasTimeout = false
-    if !nonBlocking && options.interactive,
-      let revents = try? Sys.poll([fd], events: events, timeoutMilliseconds: 0).get(), revents.first == 0
+    if canWait && options.interactive,
+      let revents = try? Sys.poll(fds, events: events, timeoutMilliseconds: 0).get(), revents.allSatisfy({ $0 == 0 })
     {
       var text = "waiting for \(waitingFor) ..."
       if let hint { text += " \(hint)," }
@@ -357,28 +391,32 @@ public final class Session {
       if options.interactive && !timedOut { out.write("\n") }
       return .failure(Errno(EINTR))
     }
-    if nonBlocking { return body() }
+    if !canWait { return body(false) }
     let limit = options.interactive ? nil : options.waitLimit
-    let deadline = limit.map { EventLoop.now() + Double($0) }
-    // With sources to serve (a lesson's partner), wait in the event loop until the descriptor
-    // is ready; with none, the call itself waits (one system call fewer for each line).
-    if fd >= 0 && !loop.isIdle {
-      switch loop.wait(for: fd, events: events, deadline: deadline, interrupt: interrupt) {
+    let now = EventLoop.now()
+    let deadline = limit.map { now + Double($0) }
+    var waited = false
+    // With sources to serve (a lesson's partner), or a person who may press Ctrl-C at any
+    // moment, wait in the event loop until a descriptor is ready (its wait cannot miss a
+    // Ctrl-C); in a script with nothing to serve, the call itself waits (one call fewer a line).
+    if !fds.isEmpty && (!loop.isIdle || options.interactive) {
+      let callDeadline = callTimeout.map { now + $0 }
+      let until = [deadline, callDeadline].compactMap { $0 }.min()
+      switch loop.wait(forAny: fds, events: events, deadline: until, interrupt: interrupt) {
       case .interrupted: return interrupted(timedOut: false)
-      case .timedOut: return interrupted(timedOut: true)
+      case .timedOut:
+        // The call's own timeout ended the wait: the call says what is ready (nothing).
+        if let deadline, EventLoop.now() >= deadline { return interrupted(timedOut: true) }
       case .ready, .failed: break
       }
+      waited = true
     } else if interrupt.pressed {
       return interrupted(timedOut: false)
     }
     // A call that blocks in the kernel all the same is stopped by this wait's alarm.
     let clock = deadline.flatMap { _ in alarmClock() }
     if let deadline, let clock { clock.arm(seconds: max(0.001, deadline - EventLoop.now())) }
-    var result = body()
-    // EINTR from neither Ctrl-C nor this wait's alarm (another signal): the call goes on.
-    while case .failure(let errno) = result, errno.code == EINTR, !interrupt.pressed, clock?.hasFired != true {
-      result = body()
-    }
+    let result = body(waited)
     if case .failure(let errno) = result, errno.code == EINTR {
       let timedOut = !interrupt.pressed && clock?.hasFired == true
       clock?.disarm()

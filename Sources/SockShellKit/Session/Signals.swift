@@ -8,11 +8,11 @@ import Synchronization
 /// it started with (`InterruptWatch`), so a signal belongs to the waits it lands in and no one
 /// can clear it for another. SIGINT and SIGALRM are installed without SA_RESTART, so that a
 /// blocking call returns EINTR and the shell regains control. SIGPIPE is ignored: writing to a
-/// closed connection gives EPIPE, never a dead shell. SIGWINCH tells the output to read the
-/// terminal's width again.
+/// closed connection gives EPIPE, never a dead shell. SIGWINCH keeps its default (ignored): a
+/// resize must not interrupt a blocking call, so the terminal's width is read again before each
+/// command instead (`Output.measureWidth`).
 public enum Signals {
   static let interrupts = Atomic<Int>(0)
-  static let resizes = Atomic<Int>(0)
 
   public static func install() {
     let onInterrupt: @convention(c) (Int32) -> Void = { _ in
@@ -20,30 +20,21 @@ public enum Signals {
     }
     // SIGALRM only has to interrupt the call it was aimed at; the timer knows it fired.
     let onAlarm: @convention(c) (Int32) -> Void = { _ in }
-    let onResize: @convention(c) (Int32) -> Void = { _ in
-      Signals.resizes.add(1, ordering: .relaxed)
-    }
     setHandler(SIGINT, onInterrupt)
     setHandler(SIGALRM, onAlarm)
-    // A resize must not interrupt a blocking call: restarted (poll, which is never restarted,
-    // is waited in again by the event loop).
-    setHandler(SIGWINCH, onResize, flags: SA_RESTART)
     signal(SIGPIPE, SIG_IGN)
   }
 
-  static func setHandler(_ number: Int32, _ handler: @convention(c) (Int32) -> Void, flags: Int32 = 0) {
+  static func setHandler(_ number: Int32, _ handler: @convention(c) (Int32) -> Void) {
     var action = sigaction()
     action.__sigaction_handler.sa_handler = handler
     sigemptyset(&action.sa_mask)
-    action.sa_flags = flags  // no SA_RESTART for SIGINT and SIGALRM: blocking calls return EINTR
+    action.sa_flags = 0  // no SA_RESTART: blocking calls return EINTR
     sigaction(number, &action, nil)
   }
 
   /// How many Ctrl-Cs (SIGINT) the shell has had.
   public static var interruptCount: Int { interrupts.load(ordering: .relaxed) }
-
-  /// How many times the terminal was resized (SIGWINCH).
-  static var resizeCount: Int { resizes.load(ordering: .relaxed) }
 
 }
 

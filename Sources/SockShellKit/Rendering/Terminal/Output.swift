@@ -24,19 +24,18 @@ public final class Output {
   /// The descriptor written to; nil keeps everything in `captured` (tests).
   let fd: Int32?
   public var color: Bool
-  /// Cells to wrap explanations at: the terminal's width (read again after it is resized), or 80.
+  /// Cells to wrap explanations at: the terminal's width (read again before each command), or 80.
   public var width: Int {
     get {
       if let fixedWidth { return fixedWidth }
-      if measuredAt != Signals.resizeCount { measureWidth() }
+      if !measured { measureWidth() }
       return measuredWidth
     }
     set { fixedWidth = newValue }
   }
   var fixedWidth: Int?
   var measuredWidth = 80
-  /// The SIGWINCH count when the width was read (-1: never).
-  var measuredAt = -1
+  var measured = false
   var buffer: [UInt8] = []
   public private(set) var captured = ""
   /// With no descriptor: each line as written, with its style (the partner shows its calls and
@@ -49,9 +48,10 @@ public final class Output {
     buffer.reserveCapacity(1 << 16)
   }
 
-  /// Reads the terminal's width (TIOCGWINSZ); 80 when it is not a terminal or says less than 40.
-  func measureWidth() {
-    measuredAt = Signals.resizeCount
+  /// Reads the terminal's width (TIOCGWINSZ) again; 80 when it is not a terminal or says less
+  /// than 40. The prompt calls it before each command, so a resized terminal is followed.
+  public func measureWidth() {
+    measured = true
     measuredWidth = 80
     guard let fd, isatty(fd) == 1 else { return }
     var size = winsize()
@@ -76,10 +76,11 @@ public final class Output {
 
   /// Writes one line in a style. Whatever the line holds, no control byte reaches the terminal:
   /// text that came from a script, a peer or a file is escaped here as a last guard.
-  public func line(_ text: String = "", _ style: Style = .plain) {
+  /// `wrap: false` keeps a long line whole (`FILE:LINE: message`, which editors and grep read).
+  public func line(_ text: String = "", _ style: Style = .plain, wrap: Bool = true) {
     let text = Output.isPlain(text) ? text : ByteText.sanitized(text)
     // Explanations and errors are prose: wrap them to the terminal, continuing indented.
-    if (style == .note || style == .error) && Cells.width(text) > width {
+    if wrap && (style == .note || style == .error) && Cells.width(text) > width {
       let indent = String(text.prefix { $0 == " " })
       for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {
         emit(indent + part, style)
