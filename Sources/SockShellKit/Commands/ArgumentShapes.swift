@@ -32,7 +32,7 @@ extension DescriptorAddressCommand {
   var arguments: [String] { [fd.description, address.word] }
 
   /// The descriptor and the socket address the line names, by the shell's one set of address rules.
-  func resolve(_ session: Session, purpose: AddressResolver.Purpose) throws(CommandRefusal) -> (
+  func resolve(_ session: any CommandSession, purpose: AddressResolver.Purpose) throws(CommandRefusal) -> (
     Descriptor, SocketAddress
   ) {
     let descriptor = try session.descriptor(fd)
@@ -41,7 +41,8 @@ extension DescriptorAddressCommand {
 
   /// Reports `bind(3, {...}, 16)` or `connect(...)`.
   func report(
-    _ kind: Syscall, _ session: Session, _ descriptor: Descriptor, _ target: SocketAddress, _ result: SysResult<Int>
+    _ kind: Syscall, _ session: any CommandSession, _ descriptor: Descriptor, _ target: SocketAddress,
+    _ result: SysResult<Int>
   )
     -> CommandOutcome
   {

@@ -35,7 +35,7 @@ struct CloseCommand: DescriptorCommand {
     session.forget(descriptor.fd)
     guard case .success = result else { return outcome }
     if let local = before.local, let peer = before.peer, before.tcpState != nil, before.tcpState != .listen {
-      session.table.remember(closed: ClosedConnection(local: local, peer: peer, label: descriptor.label))
+      session.rememberClosed(ClosedConnection(local: local, peer: peer, label: descriptor.label))
     }
     session.note("fd \(descriptor.label) is closed; the number \(descriptor.fd) is free again.")
     switch before.tcpState {

@@ -127,8 +127,7 @@ struct LessonCommand: ShellCommand {
     // A lesson starts from nothing: sockets left from before would pass its first checks ("make a
     // TCP socket") before the learner did anything. Resuming in the middle keeps them.
     if step == 0 { session.closeAllAndSay(" (a lesson starts with no sockets)") }
-    let run = LessonRun(lesson: lesson, step: step, session: session)
-    host.lessonRun = run
+    guard let run = host.startRun(lesson, step: step) else { throw CommandRefusal("no session to take the lesson in") }
     session.out.line(lesson.title, .heading)
     for line in LessonRun.trimmed(run.lesson.introduction) { session.out.line(line.isEmpty ? "" : "  " + line) }
     run.saveProgress(done: host.library?.progress.lessons[id]?.done == true)

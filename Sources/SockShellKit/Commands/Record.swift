@@ -87,7 +87,7 @@ struct ExportCommand: ShellCommand {
 
 /// Writes a file whole or not at all (temporary file, fsync, rename).
 enum FileWriter {
-  static func write(_ text: String, to path: String, what: String, session: Session) throws(CommandRefusal)
+  static func write(_ text: String, to path: String, what: String, session: any CommandSession) throws(CommandRefusal)
     -> CommandOutcome
   {
     // Never overwrite someone's file: only an empty one, or one that sockshell wrote before, may

@@ -88,7 +88,7 @@ struct TCPDiagramCommand: ShellCommand {
     guard descriptor.type == .stream, descriptor.family != .unix else {
       throw CommandRefusal("fd \(descriptor.label) is not a TCP socket: only TCP has connection states")
     }
-    session.table.recordStates(touched: [descriptor.fd])
+    session.recordStates(of: [descriptor.fd])
     let current = try? Sys.tcpInfo(descriptor.fd).get().state
     let seen = session.stateHistory[descriptor.fd] ?? []
     let glyphs = Glyphs.choose(ascii: ascii)

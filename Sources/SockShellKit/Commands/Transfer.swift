@@ -85,7 +85,7 @@ enum Transfer {
   /// send (no target) or sendto: the bytes, the call (waiting for room in the send buffer), its
   /// report and what it means.
   static func send(
-    _ data: DataSpec, flags: [String], on descriptor: Descriptor, to target: SocketAddress?, session: Session
+    _ data: DataSpec, flags: [String], on descriptor: Descriptor, to target: SocketAddress?, session: any CommandSession
   ) throws(CommandRefusal) -> CommandOutcome {
     let bytes = try Transfer.bytes(data)
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
@@ -112,7 +112,7 @@ enum Transfer {
   }
 
   /// Notes after a send: partial sends are a lesson of their own.
-  static func explainSent(_ count: Int, of total: Int, descriptor: Descriptor, session: Session) {
+  static func explainSent(_ count: Int, of total: Int, descriptor: Descriptor, session: any CommandSession) {
     if count < total {
       session.note(
         "Only \(count) of \(total) bytes were taken (the send buffer filled up). send may take fewer bytes than asked: send the rest again."
@@ -132,7 +132,7 @@ enum Transfer {
 
   /// Notes after a receive, and the bytes below the call when the preview did not show them all.
   static func explainReceived(
-    _ bytes: [UInt8], count: Int, flags: [String], descriptor: Descriptor, asked: Int, session: Session
+    _ bytes: [UInt8], count: Int, flags: [String], descriptor: Descriptor, asked: Int, session: any CommandSession
   ) {
     for line in DataView.detail(bytes) { session.out.line(line) }
     if asked == 0 {

@@ -120,7 +120,7 @@ import SocketLayer
 /// the host (history, lessons, the prompt) for the commands that change the shell, and the name
 /// the line gives its result.
 public struct CommandContext {
-  public let session: Session
+  let session: any CommandSession
   public let host: Host
   /// `srv` in `srv = socket tcp`.
   public let name: String?

@@ -10,8 +10,18 @@ public final class Host {
   public var lessonRun: LessonRun?
   /// Set by quit/exit.
   public var wantsExit = false
+  /// The learner's session this host surrounds (set by the session).
+  weak var session: Session?
 
   public init() {}
+
+  /// A new run of `lesson` from `step` in the learner's session, now the lesson being taken.
+  func startRun(_ lesson: Lesson, step: Int) -> LessonRun? {
+    guard let session else { return nil }
+    let run = LessonRun(lesson: lesson, step: step, session: session)
+    lessonRun = run
+    return run
+  }
 
   /// The prompt: with the lesson and step when one is being taken.
   public var prompt: String { lessonRun.flatMap { $0.finished ? nil : $0.prompt } ?? "sockshell> " }
