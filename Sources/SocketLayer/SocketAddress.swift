@@ -132,6 +132,17 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// True for 0.0.0.0 and ::.
+  /// 127.0.0.0/8, ::1, or an IPv4 loopback address written as IPv6 (::ffff:127.x.x.x).
+  public var isLoopback: Bool {
+    switch self {
+    case .ipv4(let bytes, _): return bytes.first == 127
+    case .ipv6(let bytes, _, _):
+      if bytes.prefix(15).allSatisfy({ $0 == 0 }) && bytes.last == 1 { return true }
+      return bytes.prefix(10).allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
+    default: return false
+    }
+  }
+
   public var isWildcard: Bool {
     switch self {
     case .ipv4(let bytes, _), .ipv6(let bytes, _, _): bytes.allSatisfy { $0 == 0 }

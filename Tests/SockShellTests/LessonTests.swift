@@ -408,6 +408,11 @@ import Testing
     run.begin()
     runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv")
     run.tick()  // the partner connects and starts its large send, which waits
+    // Its next line comes in a later turn (a turn takes about 50 ms at most).
+    let deadline = EventLoop.now() + 5
+    while run.partner.session.records.filter({ $0.kind == .send }).count < 2 && EventLoop.now() < deadline {
+      _ = session.loop.wait(for: nil, deadline: EventLoop.now() + 0.05)
+    }
     let sends = run.partner.session.records.filter { $0.kind == .send }
     #expect(sends.count == 2, "each partner line ran once: \(sends.map(\.call))")
     #expect(sends.last?.arguments.contains(.bytes(Array("marker".utf8))) == true)

@@ -173,3 +173,7 @@ struct AddrCommand: ShellCommand {
     return lines
   }
 }
+
+extension AddrCommand {
+  var namedAddresses: [AddressSpec] { [address] }
+}

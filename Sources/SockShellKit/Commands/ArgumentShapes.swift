@@ -30,6 +30,7 @@ extension DescriptorAddressCommand {
   }
 
   var arguments: [String] { [fd.description, address.word] }
+  var namedAddresses: [AddressSpec] { [address] }
 
   /// The descriptor and the socket address the line names, by the shell's one set of address rules.
   func resolve(_ session: any CommandSession, purpose: AddressResolver.Purpose) throws(CommandRefusal) -> (

@@ -68,6 +68,8 @@ struct RecvFromCommand: ReceiveCommand {
 extension SendToCommand {
   static var syscalls: [Syscall] { [.sendto] }
   static var capabilities: Capabilities { [.syscall, .blocks, .readsFiles, .namesAddress] }
+  var effects: Capabilities { data.readsFile ? Self.capabilities : Self.capabilities.subtracting(.readsFiles) }
+  var namedAddresses: [AddressSpec] { [address] }
 
   func exportC(_ writer: inout CExport) -> [String] {
     let bytes = Export.cData(data)

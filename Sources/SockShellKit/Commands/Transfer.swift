@@ -222,6 +222,7 @@ extension SendCommand {
   static var capabilities: Capabilities {
     [.syscall, .blocks, .readsFiles]
   }
+  var effects: Capabilities { data.readsFile ? Self.capabilities : Self.capabilities.subtracting(.readsFiles) }
 
   func exportC(_ writer: inout CExport) -> [String] {
     let bytes = Export.cData(data)

@@ -139,6 +139,12 @@ public enum DataSpec: Hashable, Sendable {
   /// `--file PATH`: the contents of a file, read when the command runs.
   case file(String)
 
+  /// `--file PATH`: the bytes come from a file.
+  var readsFile: Bool {
+    if case .file = self { return true }
+    return false
+  }
+
   /// The words that write it back.
   var words: [String] {
     switch self {

@@ -66,6 +66,12 @@ public protocol ShellCommand: Sendable {
   static var capabilities: Capabilities { get }
   /// The system calls it makes (declared in its file as `Syscall` constants).
   static var syscalls: [Syscall] { get }
+  /// What this line does (its type's capabilities, less what its arguments do not ask for:
+  /// `send` reads a file only with `--file`).
+  var effects: Capabilities { get }
+  /// The addresses the line names (to bind, connect or send to), for the policy of lines from
+  /// elsewhere.
+  var namedAddresses: [AddressSpec] { get }
   /// The descriptor whose readiness to read the call waits for (accept, recv): the lesson's
   /// partner runs such a line only once it would not block.
   var waitsOn: DescriptorRef? { get }
@@ -97,6 +103,8 @@ public struct Capabilities: OptionSet, Sendable {
 extension ShellCommand {
   public static var capabilities: Capabilities { [] }
   public static var syscalls: [Syscall] { [] }
+  public var effects: Capabilities { Self.capabilities }
+  public var namedAddresses: [AddressSpec] { [] }
   public var waitsOn: DescriptorRef? { nil }
   func exportC(_ writer: inout CExport) -> [String] { ["  /* not a system call */"] }
   func exportPython(_ writer: inout PythonExport) -> [String] { [] }

@@ -53,6 +53,16 @@ public struct Lesson: Sendable {
     return found.sorted()
   }
 
+  /// Whether a line or text of the lesson names the run's folder (`{dir}`).
+  var usesFolder: Bool {
+    let placeholder = LinePolicy.folderPlaceholder
+    if introduction.contains(where: { $0.contains(placeholder) }) { return true }
+    return steps.contains { step in
+      (step.text + step.hints + [step.title]).contains { $0.contains(placeholder) }
+        || (step.checks + step.solution + step.partner).contains { $0.text.contains(placeholder) }
+    }
+  }
+
   /// The text with every `{portN}` replaced by a valid port, for checking syntax.
   static func withStandInPorts(_ text: String) -> String {
     var result = ""
@@ -244,23 +254,38 @@ public enum LessonLoader {
     if let finished = current { lesson.steps.append(finished) }
     if lesson.steps.isEmpty { problem(offset + 1, "a lesson needs at least one step: a ## heading") }
 
-    // Validate each step against the languages, with stand-in ports.
-    var standIns: [String: String] = [:]
-    for (index, placeholder) in lesson.portPlaceholders.enumerated() { standIns[placeholder] = "\(40000 + index)" }
-    let checkable = lesson.substituting(standIns)
-    for step in checkable.steps {
-      if step.checks.isEmpty { problem(step.line, "step '\(step.title)' has no check block: how would it end?") }
-      for line in step.checks {
-        do { _ = try Check.parse(line.text) } catch { problem(line.line, "check: \(error.message)") }
-      }
-      for line in step.solution {
-        do { _ = try Parser.parse(line.text) } catch { problem(line.line, "solution: \(error.message)") }
-      }
-      for line in step.partner {
-        do { _ = try PartnerLine.parse(line.text) } catch { problem(line.line, "partner: \(error.message)") }
+    // Validate each step against the languages and the policy for lines from elsewhere, with
+    // stand-in ports and folder: exactly what a run will parse (RunnableStep), so that a lesson
+    // outside the policy is refused before anything of it runs.
+    let placeholders = lesson.portPlaceholders
+    if placeholders.count > LinePolicy.maxPortPlaceholders {
+      problem(
+        offset + 1,
+        "the lesson uses \(placeholders.count) port placeholders ({port}, {port2}...): at most \(LinePolicy.maxPortPlaceholders)"
+      )
+    } else {
+      var standIns = [LinePolicy.folderPlaceholder: LinePolicy.folderStandIn]
+      for (index, placeholder) in placeholders.enumerated() { standIns[placeholder] = "\(40000 + index)" }
+      let checkable = lesson.substituting(standIns)
+      for step in checkable.steps {
+        if step.checks.isEmpty { problem(step.line, "step '\(step.title)' has no check block: how would it end?") }
+        let lines = step.checks.count + step.solution.count + step.partner.count + step.hints.count
+        if lines > LinePolicy.maxLinesPerStep {
+          problem(step.line, "step '\(step.title)' has \(lines) lines of blocks: at most \(LinePolicy.maxLinesPerStep)")
+          continue
+        }
+        var found: [String] = []
+        _ = RunnableStep(step, path: path, folder: LinePolicy.folderStandIn, problems: &found)
+        problems += found
       }
     }
-    if !problems.isEmpty { throw LessonError(problems: problems) }
+    if !problems.isEmpty {
+      // In the order of the file's lines, whatever found them.
+      func line(_ problem: String) -> Int {
+        Int(problem.dropFirst(path.count + 1).prefix { $0.isASCIIDigitCharacter }) ?? 0
+      }
+      throw LessonError(problems: problems.enumerated().sorted { (line($0.1), $0.0) < (line($1.1), $1.0) }.map(\.1))
+    }
     return lesson
   }
 

@@ -101,22 +101,37 @@ struct RunnableStep {
   var solution: [ParsedLine] = []
   var partner: [PartnerLine] = []
 
-  /// Parses the step's lines; each one that does not parse is a problem ("FILE:LINE: ...").
-  init(_ step: LessonStep, path: String, problems: inout [String]) {
+  /// Parses the step's lines and holds them to the policy for lines from elsewhere (`folder`: the
+  /// run's own); each one that does not parse or is outside the policy is a problem
+  /// ("FILE:LINE: ...") and is left out.
+  init(_ step: LessonStep, path: String, folder: String, problems: inout [String]) {
+    func problem(_ line: LessonLine, _ block: String, _ message: String) {
+      problems.append("\(path):\(line.line): \(block): \(message)")
+    }
     for line in step.checks {
-      do { checks.append((try Check.parse(line.text), line.text)) } catch {
-        problems.append("\(path):\(line.line): check: \(error.message)")
-      }
+      do { checks.append((try Check.parse(line.text), line.text)) } catch { problem(line, "check", error.message) }
     }
     for line in step.solution {
-      do { if let parsed = try Parser.parse(line.text) { solution.append(parsed) } } catch {
-        problems.append("\(path):\(line.line): solution: \(error.message)")
-      }
+      do {
+        guard let parsed = try Parser.parse(line.text) else { continue }
+        if let why = LinePolicy.refusal(parsed, from: .solution, folder: folder) {
+          problem(line, "solution", why)
+        } else {
+          solution.append(parsed)
+        }
+      } catch { problem(line, "solution", error.message) }
     }
     for line in step.partner {
-      do { partner.append(try PartnerLine.parse(line.text)) } catch {
-        problems.append("\(path):\(line.line): partner: \(error.message)")
-      }
+      do {
+        let parsed = try PartnerLine.parse(line.text)
+        var why: String?
+        switch parsed {
+        case .command(let command): why = LinePolicy.refusal(command, from: .partner, folder: folder)
+        case .waitListening(let pattern): why = LinePolicy.refusal(waitPattern: pattern)
+        case .waitReadable, .sleep: why = nil
+        }
+        if let why { problem(line, "partner", why) } else { partner.append(parsed) }
+      } catch { problem(line, "partner", error.message) }
     }
   }
 }
@@ -144,18 +159,27 @@ public final class LessonRun {
   /// True while `tick` runs (a turn inside it is skipped).
   var ticking = false
 
+  /// The folder this run owns for the lesson's Unix sockets (`{dir}`), removed at the end.
+  let folder: String?
+
   init(lesson template: Lesson, step: Int, session: Session, verbose: Bool = true) {
     // Free ports for {port}, {port2}...: picked now, so that learners on one machine never clash.
     var values: [String: String] = [:]
     for placeholder in template.portPlaceholders { values[placeholder] = String(LessonRun.freePort()) }
-    lesson = template.substituting(values)
+    // A folder of its own, made only for a lesson that names one.
+    let folder = template.usesFolder ? LinePolicy.makeFolder() : nil
+    self.folder = folder
+    let place = folder ?? LinePolicy.folderStandIn
+    values[LinePolicy.folderPlaceholder] = place
+    let lesson = template.substituting(values)
+    self.lesson = lesson
     var problems: [String] = []
-    runnable = lesson.steps.map { RunnableStep($0, path: template.path, problems: &problems) }
+    runnable = lesson.steps.map { RunnableStep($0, path: template.path, folder: place, problems: &problems) }
     self.problems = problems
     stepIndex = min(max(0, step), max(0, template.steps.count - 1))
     self.session = session
     self.verbose = verbose
-    partner = Partner(out: verbose ? session.out : nil, loop: session.loop)
+    partner = Partner(out: verbose ? session.out : nil, loop: session.loop, folder: folder)
   }
 
   static func freePort() -> UInt16 {
@@ -311,5 +335,6 @@ public final class LessonRun {
     stopTurns()
     partner.stop()
     partner.session.closeAll()
+    if let folder { LinePolicy.removeFolder(folder) }
   }
 }

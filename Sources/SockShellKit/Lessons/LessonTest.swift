@@ -15,6 +15,8 @@ public enum LessonTester {
       if interrupt.pressed { return false }
       let session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 3))
       let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
+      // The solutions run unattended: held to the policy for lines from elsewhere as they resolve.
+      session.addressPolicy = .linesFromElsewhere(folder: run.folder)
       session.host.lessonRun = run
       if !run.problems.isEmpty {
         // A line that does not parse with this run's ports (said once, for the first step).

@@ -56,9 +56,14 @@ public final class Partner {
   /// Where its output goes, dimmed and prefixed (nil: kept quiet, as in `lesson test`).
   let out: Output?
 
-  init(out: Output?, loop: EventLoop) {
+  init(out: Output?, loop: EventLoop, folder: String? = nil) {
     self.out = out
-    session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 2), loop: loop)
+    var options = Session.Options(interactive: false, waitLimit: 2)
+    // A partner's call waits at most 100 ms in the kernel: the learner's prompt stays live.
+    options.waitCap = LinePolicy.partnerWait
+    session = Session(output: .capture(), options: options, loop: loop)
+    // Whatever its lines say, what it resolves is held to the policy (loopback, the run's folder).
+    session.addressPolicy = .linesFromElsewhere(folder: folder)
   }
 
   /// The lines of a step's partner block, to run from now on.
@@ -80,6 +85,7 @@ public final class Partner {
     guard !advancing else { return false }
     advancing = true
     defer { advancing = false }
+    let started = EventLoop.now()
     var progressed = false
     while let line = queue.first {
       switch line {
@@ -108,6 +114,8 @@ public final class Partner {
       }
       queue.removeFirst()
       progressed = true
+      // A turn takes at most about 50 ms: the learner's keys are read between turns.
+      if EventLoop.now() - started > 0.05 { return true }
     }
     return progressed
   }

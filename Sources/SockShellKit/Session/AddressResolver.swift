@@ -14,14 +14,37 @@ struct AddressResolver {
     case describe
   }
 
+  /// Which resolved addresses the lines may use.
+  enum Policy {
+    /// The learner's own lines: any.
+    case any
+    /// Lines from elsewhere (a lesson's partner, solutions run by lesson test): loopback, abstract
+    /// names, and paths inside the run's folder (LinePolicy).
+    case linesFromElsewhere(folder: String?)
+  }
+
   let out: Output
   let table: DescriptorTable
   /// The partner's session only: the learner's listener its `wait listening` found.
   let partnerListening: SocketAddress?
+  var policy: Policy = .any
+
+  /// The socket address for `spec`, held to `policy` once resolved.
+  func resolve(_ spec: AddressSpec, family: SocketFamily?, subject: String, purpose: Purpose) -> Result<
+    SocketAddress, CommandRefusal
+  > {
+    let result = resolveAnyAddress(spec, family: family, subject: subject, purpose: purpose)
+    guard case .linesFromElsewhere(let folder) = policy, case .success(let address) = result,
+      !LinePolicy.allows(address, folder: folder)
+    else { return result }
+    return .failure(
+      CommandRefusal(
+        "\(address) is not for a lesson's lines: they reach loopback, abstract names and the run's own folder only"))
+  }
 
   /// The socket address for `spec`. `family`: the socket's (nil: whatever the address is, names
   /// resolved as IPv4); `subject`: the socket, for messages ("fd 3 (srv)").
-  func resolve(_ spec: AddressSpec, family: SocketFamily?, subject: String, purpose: Purpose) -> Result<
+  func resolveAnyAddress(_ spec: AddressSpec, family: SocketFamily?, subject: String, purpose: Purpose) -> Result<
     SocketAddress, CommandRefusal
   > {
     func refuse(_ message: String) -> Result<SocketAddress, CommandRefusal> {

@@ -53,6 +53,11 @@ public final class Session {
     public var interactive = false
     /// In scripts, a blocking call gives up after this many seconds (nil: waits forever).
     public var waitLimit: Int? = nil
+    /// A shorter limit in seconds, for the lesson's partner (its calls wait at most 100 ms).
+    public var waitCap: Double? = nil
+
+    /// The limit a blocking call has, in seconds.
+    var waitSeconds: Double? { waitCap ?? waitLimit.map(Double.init) }
 
     public init(interactive: Bool = false, waitLimit: Int? = nil) {
       self.interactive = interactive
@@ -72,6 +77,8 @@ public final class Session {
   public let host: Host
   /// The partner's session only: the learner's listener its `wait listening` found (`{listening}`).
   var partnerListening: SocketAddress?
+  /// Which resolved addresses this session's lines may use.
+  var addressPolicy = AddressResolver.Policy.any
   /// True while a line's command runs (a lesson's partner then only takes its turn).
   public private(set) var isRunningCommand = false
   /// Descriptors the running command used.
@@ -259,7 +266,9 @@ public final class Session {
   func update(_ descriptor: Descriptor) { table.update(descriptor) }
 
   /// The address rules of bind, connect, sendto and addr.
-  var addresses: AddressResolver { AddressResolver(out: out, table: table, partnerListening: partnerListening) }
+  var addresses: AddressResolver {
+    AddressResolver(out: out, table: table, partnerListening: partnerListening, policy: addressPolicy)
+  }
 
   /// The socket address for a descriptor's call.
   func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressResolver.Purpose)
@@ -393,9 +402,9 @@ public final class Session {
       return .failure(Errno(EINTR))
     }
     if !canWait { return body(false) }
-    let limit = options.interactive ? nil : options.waitLimit
+    let limit = options.interactive ? nil : options.waitSeconds
     let now = EventLoop.now()
-    let deadline = limit.map { now + Double($0) }
+    let deadline = limit.map { now + $0 }
     var waited = false
     // With sources to serve (a lesson's partner), or a person who may press Ctrl-C at any
     // moment, wait in the event loop until a descriptor is ready (its wait cannot miss a

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import SocketLayer
+
+/// The one policy for lines that run from somewhere other than the learner's keyboard: a lesson's
+/// partner and solution lines today, a classroom feed tomorrow. A lesson is a shared document, so
+/// its lines may make socket calls on loopback and nothing else: no file is read or written, no
+/// lesson started, nothing of the shell changed, no name looked up but `localhost`. Checked when a
+/// lesson is loaded (a line outside it is a `FILE:LINE` problem, so nothing of the lesson runs),
+/// again when a run parses its lines, and once more when an address is resolved (`allows`).
+enum LinePolicy {
+  /// Where a line comes from.
+  enum Source: String, Sendable {
+    /// The lesson's partner: runs on its own, unseen until it has run.
+    case partner
+    /// A step's solution: shown to the learner before it runs (`solution`), and run unattended
+    /// by `lesson test`. It may bind every address: a lesson can teach what 0.0.0.0 means.
+    case solution
+  }
+
+  /// At most this many distinct `{portN}` placeholders in a lesson.
+  static let maxPortPlaceholders = 16
+  /// At most this many lines in a step's check, solution, partner and hint blocks together.
+  static let maxLinesPerStep = 200
+  /// A partner's call waits at most this long in the kernel (a connect to a full queue, a send
+  /// to a full buffer), so that the learner's prompt is answered within 100 ms.
+  static let partnerWait = 0.1
+  /// What a lesson writes for the folder its run owns and removes (`{dir}/server.sock`).
+  static let folderPlaceholder = "{dir}"
+  /// The folder's stand-in when a lesson is checked at load.
+  static let folderStandIn = "/nonexistent/sockshell-lesson-folder"
+
+  /// What a line from elsewhere may never do.
+  static let forbidden: Capabilities = [.readsFiles, .writesFiles, .changesShell]
+
+  /// Why `line` may not run as a `source` line, or nil when it may. `folder`: the run's own
+  /// folder (or its stand-in), the only place for Unix socket paths.
+  static func refusal(_ line: ParsedLine, from source: Source, folder: String) -> String? {
+    let effects = line.command.effects
+    if !effects.isDisjoint(with: forbidden) {
+      var what: [String] = []
+      if effects.contains(.readsFiles) { what.append("reads a file") }
+      if effects.contains(.writesFiles) { what.append("writes a file") }
+      if effects.contains(.changesShell) { what.append("changes the shell") }
+      return
+        "\(line.spec.name) \(what.joined(separator: " and ")): a lesson's \(source.rawValue) lines may make socket calls only"
+    }
+    for address in line.command.namedAddresses {
+      if let why = refusal(address, from: source, folder: folder) { return why }
+    }
+    return nil
+  }
+
+  /// Why a lesson's line may not name `address`, or nil.
+  static func refusal(_ address: AddressSpec, from source: Source, folder: String) -> String? {
+    switch address {
+    case .host(let host, let port):
+      if let numeric = SocketAddress.numeric(host, port: port) {
+        if numeric.isLoopback { return nil }
+        if numeric.isWildcard { return source == .partner ? everyAddress : nil }
+        return "\(host) is not a loopback address: a lesson's lines use 127.0.0.0/8, ::1 or localhost only"
+      }
+      if host.lowercased() == "localhost" { return nil }
+      return "'\(host)' is a name to look up: a lesson's lines use localhost, 127.0.0.0/8 or ::1 only (no DNS)"
+    case .any:
+      return source == .partner ? everyAddress : nil
+    case .unixPath(let path):
+      return isInside(path, folder) ? nil : unixPlace
+    case .abstract, .descriptor, .partnerListening:
+      return nil
+    }
+  }
+
+  /// `wait listening ADDR`: the partner waits for a listener on loopback (or anywhere: `*`).
+  static func refusal(waitPattern pattern: String) -> String? {
+    if pattern == "*" { return nil }
+    var host = pattern
+    if let colon = pattern.lastIndex(of: ":") { host = String(pattern[..<colon]) }
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    if host == "*" || host.lowercased() == "localhost" { return nil }
+    if let numeric = SocketAddress.numeric(host, port: 0), numeric.isLoopback || numeric.isWildcard { return nil }
+    if pattern.hasPrefix("/") || pattern.hasPrefix("@") { return nil }  // a Unix listener: waited for, not reached
+    return "wait listening \(pattern): the partner waits for a listener on loopback (127.0.0.1:PORT, [::1]:PORT) or *"
+  }
+
+  /// Whether a resolved address may be used by a line from elsewhere (checked as it is resolved,
+  /// whatever the line said): loopback, an abstract name, or a path inside the run's folder.
+  static func allows(_ address: SocketAddress, folder: String?) -> Bool {
+    switch address {
+    case .ipv4, .ipv6: return address.isLoopback || address.isWildcard
+    case .abstract, .unnamed: return true
+    case .unix(let path): return folder.map { isInside(String(decoding: path, as: UTF8.self), $0) } ?? false
+    }
+  }
+
+  /// A path below `folder`, with no `..` to climb out of it.
+  static func isInside(_ path: String, _ folder: String) -> Bool {
+    guard path.hasPrefix(folder + "/") else { return false }
+    let rest = path.dropFirst(folder.count + 1)
+    return !rest.isEmpty && !rest.split(separator: "/").contains("..")
+  }
+
+  static let everyAddress =
+    "a partner never binds or sends to every address (*:PORT, 0.0.0.0, ::): use 127.0.0.1:PORT"
+  static let unixPlace =
+    "a lesson's Unix socket paths are inside the folder its run owns ({dir}/NAME), or abstract names (@NAME)"
+
+  /// A folder of the run's own for its Unix sockets (`/tmp/sockshell-lesson-XXXXXX`, mode 0700).
+  static func makeFolder() -> String? {
+    let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    var template = Array((base + "/sockshell-lesson-XXXXXX").utf8CString)
+    guard let made = mkdtemp(&template) else { return nil }
+    return String(cString: made)
+  }
+
+  /// Removes the run's folder and what its sockets left in it (entries only, never following a link).
+  static func removeFolder(_ folder: String) {
+    if let handle = opendir(folder) {
+      let fd = dirfd(handle)
+      while let entry = readdir(handle) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+          String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name != "." && name != ".." { unlinkat(fd, name, 0) }
+      }
+      closedir(handle)
+    }
+    rmdir(folder)
+  }
+}
+
+extension LessonLoader {
+  /// The lines of a loaded lesson that the policy refuses, checked again from scratch, as
+  /// `FILE:LINE: ...` (empty for every lesson that loads: the fuzz target holds it to that).
+  public static func linesOutsidePolicy(_ lesson: Lesson) -> [String] {
+    var standIns = [LinePolicy.folderPlaceholder: LinePolicy.folderStandIn]
+    for (index, placeholder) in lesson.portPlaceholders.enumerated() { standIns[placeholder] = "\(40000 + index)" }
+    var problems: [String] = []
+    for step in lesson.substituting(standIns).steps {
+      let runnable = RunnableStep(step, path: lesson.path, folder: LinePolicy.folderStandIn, problems: &problems)
+      for line in runnable.solution {
+        if let why = LinePolicy.refusal(line, from: .solution, folder: LinePolicy.folderStandIn) {
+          problems.append("\(lesson.path): solution: \(why)")
+        }
+      }
+    }
+    return problems
+  }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import SocketLayer
+import Testing
+
+@testable import SockShellKit
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Lessons are shared documents: their lines make socket calls on loopback and nothing else, and
+/// a lesson outside that is refused when it is loaded, with the file, the line and the reason.
+@Suite struct LessonPolicyTests {
+  let hostile = packageRoot + "/Tests/Lessons/hostile"
+
+  func problems(_ file: String) -> [String] {
+    do {
+      _ = try LessonLoader.load(path: hostile + "/" + file)
+      return []
+    } catch {
+      return error.problems
+    }
+  }
+
+  /// (file, line, what the reason says): every line outside the policy, each one named.
+  @Test(arguments: [
+    ("send-a-file.md", 14, "partner: send reads a file"),
+    ("writes-files.md", 10, "partner: save writes a file"),
+    ("writes-files.md", 11, "partner: export writes a file"),
+    ("writes-files.md", 20, "solution: export writes a file"),
+    ("leaves-loopback.md", 10, "partner: a partner never binds or sends to every address"),
+    ("leaves-loopback.md", 13, "partner: 10.11.12.13 is not a loopback address"),
+    ("leaves-loopback.md", 15, "partner: 'example.com' is a name to look up"),
+    ("leaves-loopback.md", 17, "partner: a lesson's Unix socket paths are inside the folder its run owns"),
+    ("leaves-loopback.md", 18, "partner: wait listening 192.0.2.1:80"),
+    ("leaves-loopback.md", 27, "solution: 198.51.100.7 is not a loopback address"),
+    ("changes-the-shell.md", 9, "partner: lesson writes a file and changes the shell"),
+    ("changes-the-shell.md", 10, "partner: quit changes the shell"),
+    ("changes-the-shell.md", 19, "solution: lessons changes the shell"),
+    ("many-ports.md", 5, "18 port placeholders ({port}, {port2}...): at most 16"),
+  ])
+  func aLineOutsideThePolicyIsRefusedAtLoad(file: String, line: Int, reason: String) {
+    let found = problems(file)
+    #expect(
+      found.contains { $0.hasPrefix("\(hostile)/\(file):\(line): ") && $0.contains(reason) },
+      "expected \(file):\(line): ... \(reason); got \(found)")
+  }
+
+  /// The lessons that ship are inside the policy.
+  @Test func theShippedLessonsKeepToThePolicy() {
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    #expect(library.problems.isEmpty, "\(library.problems)")
+    #expect(library.lessons.count >= 8)
+    for lesson in library.lessons { #expect(LessonLoader.linesOutsidePolicy(lesson).isEmpty) }
+  }
+
+  /// `lesson test` and `lessons` show the refusal before anything runs: nothing is read, written
+  /// or sent. In a network namespace of its own (only loopback) when the machine allows it.
+  @Test func lessonTestRunsNothingOfARefusedLesson() throws {
+    let planted = ["/tmp/planted.ss", "/tmp/replaced.c", "/tmp/planted.sock"]
+    for path in planted { unlink(path) }
+    var command =
+      [sockshellPath, "lesson", "test"]
+      + ["send-a-file.md", "writes-files.md", "leaves-loopback.md"].map {
+        hostile + "/" + $0
+      }
+    if getuid() == 0, let unshare = which("unshare") { command = [unshare, "--net"] + command }
+    let result = try runProgram(command[0], Array(command.dropFirst()))
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("0 of 3 lessons passed"), "\(result.stdout)")
+    #expect(result.stdout.contains("send-a-file.md:14: partner: send reads a file"), "\(result.stdout)")
+    for path in planted { #expect(access(path, F_OK) != 0, "\(path) was written") }
+  }
+
+  /// A lesson's own folder (`{dir}`) holds its Unix sockets, and goes when the lesson ends.
+  @Test func aLessonsUnixSocketsLiveInItsOwnFolder() throws {
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: unix
+      title: Unix
+      ---
+
+      ## A Unix listener
+
+      Listen on `{dir}/server.sock`.
+
+      ```partner
+      wait listening {dir}/server.sock
+      p = socket stream unix
+      connect p {dir}/server.sock
+      ```
+
+      ```check
+      partner connected
+      ```
+
+      ```solution
+      srv = socket stream unix
+      bind srv {dir}/server.sock
+      listen srv
+      ```
+      """, path: "unix.md")
+    let session = makeSession()
+    let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
+    session.host.lessonRun = run
+    session.addressPolicy = .linesFromElsewhere(folder: run.folder)
+    let folder = try #require(run.folder)
+    #expect(folder.hasPrefix("/") && folder.contains("sockshell-lesson-"))
+    run.begin()
+    for line in run.current.solution { session.execute(line) }
+    run.tick()
+    #expect(run.finished, "\(session.out.captured)")
+    #expect(access(folder + "/server.sock", F_OK) == 0)
+    session.closeAll()
+    #expect(access(folder, F_OK) != 0, "the run's folder is removed when the lesson ends")
+  }
+
+  /// Whatever a line from elsewhere says, what it resolves to is held to the policy.
+  @Test func linesFromElsewhereResolveToLoopbackOnly() {
+    let resolver = AddressResolver(
+      out: .capture(), table: DescriptorTable(), partnerListening: nil, policy: .linesFromElsewhere(folder: "/tmp/run"))
+    func allowed(_ spec: AddressSpec) -> Bool {
+      if case .success = resolver.resolve(spec, family: .ipv4, subject: "fd 3", purpose: .connect) { return true }
+      return false
+    }
+    #expect(allowed(.host("127.0.0.1", port: 80)))
+    #expect(allowed(.host("127.1.2.3", port: 80)))
+    #expect(!allowed(.host("10.0.0.1", port: 80)))
+    #expect(allowed(.abstract("name")))
+    #expect(allowed(.unixPath("/tmp/run/a.sock")))
+    #expect(!allowed(.unixPath("/tmp/run/../elsewhere.sock")))
+    #expect(!allowed(.unixPath("/tmp/other.sock")))
+  }
+}
