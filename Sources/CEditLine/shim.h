@@ -61,8 +61,18 @@ static inline int cedit_history_load(History *h, const char *path) {
   HistEvent ev;
   return history(h, &ev, H_LOAD, path);
 }
-static inline int cedit_history_save(History *h, const char *path) {
+// The entries oldest first: the text of entry `index` (0 = oldest), or NULL past the end.
+static inline const char *cedit_history_entry(History *h, int index) {
   HistEvent ev;
-  return history(h, &ev, H_SAVE, path);
+  if (history(h, &ev, H_LAST) == -1) return NULL;
+  for (int i = 0; i < index; i++) {
+    if (history(h, &ev, H_PREV) == -1) return NULL;
+  }
+  return ev.str;
+}
+static inline int cedit_history_count(History *h) {
+  HistEvent ev;
+  if (history(h, &ev, H_GETSIZE) == -1) return 0;
+  return ev.num;
 }
 #endif

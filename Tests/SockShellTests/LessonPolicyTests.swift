@@ -101,13 +101,10 @@ import Testing
       listen srv
       ```
       """, path: "unix.md")
-    let session = makeSession()
-    let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
-    session.host.lessonRun = run
+    let (session, run) = takeQuietly(lesson)
     session.addressPolicy = .linesFromElsewhere(folder: run.folder)
     let folder = try #require(run.folder)
     #expect(folder.hasPrefix("/") && folder.contains("sockshell-lesson-"))
-    run.begin()
     for line in run.current.solution { session.execute(line) }
     run.tick()
     #expect(run.finished, "\(session.out.captured)")

@@ -371,6 +371,15 @@ import Testing
   }
 }
 
+/// A lesson taken in a session of its own, with no output: its run has begun.
+func takeQuietly(_ lesson: Lesson) -> (Session, LessonRun) {
+  let session = makeSession()
+  let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
+  session.host.lessonRun = run
+  run.begin()
+  return (session, run)
+}
+
 /// The partner's turn never runs inside itself.
 @Suite struct PartnerTurnTests {
   /// A partner line that waits (a large send to a learner who does not read) waits in the event
@@ -402,10 +411,7 @@ import Testing
       srv = socket tcp
       ```
       """, path: "flood.md")
-    let session = makeSession()
-    let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
-    session.host.lessonRun = run
-    run.begin()
+    let (session, run) = takeQuietly(lesson)
     runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv")
     run.tick()  // the partner connects and starts its large send, which waits
     // Its next line comes in a later turn (a turn takes about 50 ms at most).
@@ -480,5 +486,50 @@ extension PartnerTurnTests {
     #expect(Date().timeIntervalSince(stopped) < 2, "it went on after Ctrl-C: \(output)")
     #expect(process.terminationStatus == 1)
     #expect(output.contains("interrupted by Ctrl-C"))
+  }
+}
+
+extension PartnerTurnTests {
+  /// A learner's recv with waitall waits in the event loop until all its bytes are there: the
+  /// partner goes on sending meanwhile, and the call then gets them all at once.
+  @Test func aWaitallRecvLetsThePartnerGoOn() throws {
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: ticker
+      title: Ticker
+      ---
+
+      ## Receive twelve bytes
+
+      ```partner
+      wait listening 127.0.0.1:*
+      p = socket tcp
+      connect p {listening}
+      sleep 200
+      send p "t01"
+      sleep 200
+      send p "t02"
+      sleep 200
+      send p "t03"
+      sleep 200
+      send p "t04"
+      ```
+
+      ```check
+      received conn "t01t02t03t04"
+      ```
+
+      ```solution
+      conn = accept srv
+      recv conn 12 waitall
+      ```
+      """, path: "ticker.md")
+    let (session, run) = takeQuietly(lesson)
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv")
+    run.tick()
+    runAll(session, "conn = accept srv\nrecv conn 12 waitall = 12")
+    #expect(session.records.last?.data == Array("t01t02t03t04".utf8))
+    session.closeAll()
   }
 }

@@ -75,7 +75,9 @@ struct HelpCommand: ShellCommand {
           if !narrow && Cells.width(synopsis) < column {
             lines = [synopsis.padded(to: column) + " " + summary[0]]
           } else {
-            lines = [synopsis, String(repeating: " ", count: column + 1) + summary[0]]
+            // A synopsis wider than the terminal is wrapped at its spaces too.
+            lines = Cells.wrap(synopsis, width: out.width - 1).map { $0.hasPrefix("  ") ? $0 : "  " + $0 }
+            lines.append(String(repeating: " ", count: column + 1) + summary[0])
           }
           lines += summary.dropFirst().map { String(repeating: " ", count: column + 1) + $0 }
           for line in lines { out.line(line) }

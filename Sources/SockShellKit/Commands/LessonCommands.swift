@@ -99,6 +99,7 @@ struct LessonCommand: ShellCommand {
         return .done
       }
       library.progress.lessons[run.lesson.id] = nil
+      library.progress.forgotten.insert(run.lesson.id)
       _ = library.save()
       return try LessonCommand.start(run.lesson.id, step: 0, context)
     case let word?:

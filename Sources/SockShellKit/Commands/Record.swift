@@ -43,7 +43,11 @@ struct SaveCommand: ShellCommand {
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     var text = "# Saved by sockshell: replay with  sockshell run \(ByteText.sanitized(path))\n"
-    for entry in session.transcript { text += entry.checkedLine.text + "\n" }
+    for entry in session.transcript {
+      // A line that Ctrl-C or the time limit stopped would wait for what never came: kept as a
+      // comment only.
+      text += (entry.interrupted ? "# interrupted in the session: " : "") + entry.checkedLine.text + "\n"
+    }
     return try FileWriter.write(
       text, to: path, what: counted(session.transcript.count, "command"),
       session: session)
@@ -85,15 +89,17 @@ struct ExportCommand: ShellCommand {
   }
 }
 
-/// Writes a file whole or not at all (temporary file, fsync, rename).
-enum FileWriter {
+extension SaveCommand { static var capabilities: Capabilities { [.writesFiles] } }
+extension ExportCommand { static var capabilities: Capabilities { [.writesFiles] } }
+
+extension FileWriter {
   static func write(_ text: String, to path: String, what: String, session: any CommandSession) throws(CommandRefusal)
     -> CommandOutcome
   {
     // Never overwrite someone's file: only an empty one, or one that sockshell wrote before, may
     // be replaced; and never anything but a file (renaming over /dev/null would replace the device).
     var info = stat()
-    if stat(path, &info) == 0 {
+    if lstat(path, &info) == 0 {
       var refusal: String?
       if let kind = FileWriter.notAFile(info) {
         refusal = "\(path) is \(kind), not a file: choose a file name (nothing was written)"
@@ -103,28 +109,16 @@ enum FileWriter {
       if let refusal { throw CommandRefusal(refusal) }
     }
     if let failure = FileWriter.writeAtomically(Array(text.utf8), to: path, mode: 0o644) {
-      throw CommandRefusal("cannot write \(path): \(failure.message)")
+      throw CommandRefusal("cannot write \(path): \(failure.message) (nothing was written; an old file is kept whole)")
     }
     session.note("Wrote \(what) to \(path).")
     return .done
   }
 
-  /// What a path is when it is not a regular file ("a directory", "a device"...), else nil.
-  static func notAFile(_ info: stat) -> String? {
-    switch info.st_mode & S_IFMT {
-    case S_IFREG: nil
-    case S_IFDIR: "a directory"
-    case S_IFCHR, S_IFBLK: "a device"
-    case S_IFIFO: "a pipe (FIFO)"
-    case S_IFSOCK: "a Unix socket"
-    default: "a special file"
-    }
-  }
-
   /// Whether one of the first three lines of the file says "by sockshell" (save and export write
   /// that in their header).
   static func writtenBySockshell(_ path: String) -> Bool {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
     guard fd >= 0 else { return false }
     defer { close(fd) }
     var head = [UInt8](repeating: 0, count: 200)
@@ -133,31 +127,4 @@ enum FileWriter {
       String(decoding: $0, as: UTF8.self).contains("by sockshell")
     }
   }
-
-  /// Writes a file whole or not at all: a temporary file beside it, fsync, then rename. A crash or
-  /// a full disk leaves the old file as it was. Returns the errno on failure.
-  static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) -> Errno? {
-    let temporary = path + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-    guard fd >= 0 else { return .current }
-    var failure: Errno?
-    var offset = 0
-    while offset < bytes.count {
-      let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-      if written < 0 {
-        if errno == EINTR { continue }
-        failure = .current
-        break
-      }
-      offset += written
-    }
-    if failure == nil && fsync(fd) != 0 { failure = .current }
-    close(fd)
-    if failure == nil && rename(temporary, path) != 0 { failure = .current }
-    if failure != nil { unlink(temporary) }
-    return failure
-  }
 }
-
-extension SaveCommand { static var capabilities: Capabilities { [.writesFiles] } }
-extension ExportCommand { static var capabilities: Capabilities { [.writesFiles] } }

@@ -113,7 +113,11 @@ enum Transfer {
 
   /// Notes after a send: partial sends are a lesson of their own.
   static func explainSent(_ count: Int, of total: Int, descriptor: Descriptor, session: any CommandSession) {
-    if count < total {
+    if count < total && session.lastCallCutShort {
+      session.note(
+        "Stopped (Ctrl-C or the time limit) after \(count) of \(total) bytes: the kernel took those, the rest was not sent."
+      )
+    } else if count < total {
       session.note(
         "Only \(count) of \(total) bytes were taken (the send buffer filled up). send may take fewer bytes than asked: send the rest again."
       )
@@ -147,6 +151,10 @@ enum Transfer {
     }
     if count > bytes.count {
       session.note("The datagram had \(count) bytes; \(count - bytes.count) did not fit in \(asked) and are lost.")
+    }
+    if count < asked && flags.contains("waitall") && session.lastCallCutShort {
+      session.note("Stopped (Ctrl-C or the time limit) before all \(asked) bytes came: these \(count) had arrived.")
+      return
     }
     if flags.contains("peek") {
       session.note("peek: the bytes stay queued; the next recv reads them again.")
@@ -246,9 +254,20 @@ extension ReceiveCommand {
     let asked = length ?? Transfer.defaultLength
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let kind: Syscall = Self.givesSender ? .recvfrom : .recv
+    // waitall on a stream: the call would block until all its bytes are there; wait for them in
+    // the event loop first (the lesson's partner goes on sending meanwhile).
+    let ready: (() -> Bool)? =
+      flags.contains("waitall") && descriptor.type == .stream
+      ? {
+        let queued = (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0
+        let events =
+          (try? Sys.poll([descriptor.fd], events: PollCommand.requested, timeoutMilliseconds: 0).get())?
+          .first ?? 0
+        return Int(queued) >= asked || events & (PollCommand.pollRDHUP | Int16(POLLHUP) | Int16(POLLERR)) != 0
+      } : nil
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLIN), waitingFor: Self.givesSender ? "a datagram" : "data from the peer",
-      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait")
+      canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait"), ready: ready
     ) {
       Self.givesSender
         ? Sys.recvfrom(descriptor.fd, maxLength: asked, flags: bits)

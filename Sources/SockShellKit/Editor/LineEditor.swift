@@ -16,9 +16,12 @@ public final class LineEditor {
 
   let editLine: OpaquePointer
   let history: OpaquePointer
-  let historyPath: String?
+  /// The history file (appended line by line), or nil when none is kept.
+  let historyFile: HistoryFile?
   let completer: Completer
   var prompt: UnsafeMutablePointer<CChar>
+  /// The terminal's columns when libedit last knew them (SIGWINCH is left alone: see Signals).
+  var columns: UInt16 = 0
   /// Set by the Ctrl-C key binding; read and cleared by `readLine`.
   var interruptPressed = false
 
@@ -33,7 +36,7 @@ public final class LineEditor {
   public init(completer: Completer, historyPath: String?, loop: EventLoop, out: Output) {
     setlocale(LC_ALL, "")  // or libedit drops non-ASCII input
     self.completer = completer
-    self.historyPath = historyPath
+    historyFile = historyPath.map(HistoryFile.init)
     self.loop = loop
     self.out = out
     prompt = strdup("sockshell> ")
@@ -42,7 +45,8 @@ public final class LineEditor {
     history = history_init()
     cedit_history_set_size(history, 1000)
     cedit_history_unique(history, 1)
-    if let historyPath { cedit_history_load(history, historyPath) }
+    historyFile?.load(into: history)
+    if let off = historyFile?.off { out.line("warning: \(off)", .error) }
     cedit_set_client_data(editLine, Unmanaged.passUnretained(self).toOpaque())
     cedit_set_editor(editLine, "emacs")
     cedit_set_history(editLine, history)
@@ -58,6 +62,9 @@ public final class LineEditor {
     cedit_add_function(editLine, "sockshell-interrupt", "Discard the line", LineEditor.interruptCallback)
     cedit_bind(editLine, "^C", "sockshell-interrupt")
     cedit_set_getc(editLine, LineEditor.readCallback)
+    // The width libedit measured now: a change is told to it (followResize).
+    var size = winsize()
+    if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 { columns = size.ws_col }
   }
 
   deinit {
@@ -93,10 +100,10 @@ public final class LineEditor {
     return .line(text)
   }
 
-  /// Adds a line to the history and saves the history file.
+  /// Adds a line to the history and appends it to the history file.
   public func remember(_ line: String) {
     cedit_history_enter(history, line)
-    if let historyPath { cedit_history_save(history, historyPath) }
+    if let warning = historyFile?.append(line) { out.line("warning: \(warning)", .error) }
   }
 
   static let promptCallback: cedit_prompt_fn = { editLine in
@@ -125,6 +132,7 @@ public final class LineEditor {
   /// prompt and the line being typed again below it.
   func printAbovePrompt() {
     guard out.hasPending else { return }
+    followResize()
     // The prompt and the line being typed may take several rows: go up to the first of them
     // (the rows before the cursor, counted in cells) and clear from there down.
     var rowsAbove = 0
@@ -144,6 +152,14 @@ public final class LineEditor {
     cedit_refresh(editLine)
   }
 
+  /// Tells libedit the terminal's width when it changed (before it draws the line again).
+  func followResize() {
+    var size = winsize()
+    guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_col != columns else { return }
+    columns = size.ws_col
+    el_resize(editLine)
+  }
+
   /// libedit's character reader, replaced so that the prompt waits in the event loop (the
   /// terminal is one of its descriptors). Reads UTF-8 from the terminal one character at a time;
   /// returns 1, 0 at end of input, -1 on error. Ctrl-C arrives as a key here (the edit mode has
@@ -161,6 +177,7 @@ public final class LineEditor {
       var byte: UInt8 = 0
       let count = read(0, &byte, 1)
       if count <= 0 { return count == 0 ? 0 : -1 }
+      if bytes.isEmpty { followResize() }
       if bytes.isEmpty {
         switch byte {
         case 0xC0...0xDF: needed = 2

@@ -29,14 +29,65 @@ public struct Progress: Sendable, Equatable {
     ])
   }
 
-  /// Reads the file. A missing file is an empty progress; a corrupt one is renamed aside and the
-  /// warning returned.
+  /// Set when the file could not be read nor set aside: nothing is written this session (the
+  /// file is never replaced by a progress that did not start from it).
+  public var readOnly = false
+  /// Lessons reset in this session: saved as this session has them, not merged back.
+  var forgotten: Set<String> = []
+
+  /// At most this much is read of a progress file.
+  static let maximumSize = 1 << 20
+
+  /// Reads the file. A missing file is an empty progress. One that cannot be read, is too big,
+  /// is not a regular file (a planted link, a FIFO) or does not parse is renamed aside, never
+  /// followed, never silently replaced, and the warning returned; when it cannot be set aside,
+  /// the progress is read-only for this session.
   public static func load(path: String) -> (Progress, warning: String?) {
-    guard case .success(let bytes) = Transfer.readFile(path, limit: 1 << 20) else { return (Progress(), nil) }
+    var info = stat()
+    if lstat(path, &info) != 0 {
+      if errno == ENOENT { return (Progress(), nil) }
+      return setAside(path, because: "cannot be read (\(Errno.current.message))")
+    }
+    if let kind = FileWriter.notAFile(info) { return setAside(path, because: "is \(kind)") }
+    if info.st_size > maximumSize { return setAside(path, because: "is larger than 1 MiB") }
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+    if fd < 0 { return setAside(path, because: "cannot be read (\(Errno.current.message))") }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while bytes.count <= maximumSize {
+      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      if count <= 0 { break }
+      bytes += chunk.prefix(count)
+    }
+    close(fd)
     if let progress = parse(bytes) { return (progress, nil) }
+    return setAside(path, because: "could not be read")
+  }
+
+  /// Renames an unusable progress file aside; read-only progress when even that fails.
+  static func setAside(_ path: String, because why: String) -> (Progress, warning: String?) {
     let aside = path + ".corrupt-\(time(nil))"
-    rename(path, aside)
-    return (Progress(), "progress file \(path) could not be read; set aside as \(aside), starting afresh")
+    if rename(path, aside) == 0 {
+      return (Progress(), "progress file \(path) \(why); set aside as \(aside), starting afresh")
+    }
+    var progress = Progress()
+    progress.readOnly = true
+    return (
+      progress,
+      "progress file \(path) \(why) and cannot be set aside (\(Errno.current.message)): your progress is not saved this session"
+    )
+  }
+
+  /// The progress of two shells together: a step reached stays reached, done stays done; ours
+  /// decides the current lesson and the lessons we reset.
+  func merged(with other: Progress) -> Progress {
+    var result = self
+    for (id, theirs) in other.lessons where !forgotten.contains(id) {
+      let mine = result.lessons[id]
+      result.lessons[id] = Entry(step: max(mine?.step ?? 0, theirs.step), done: (mine?.done ?? false) || theirs.done)
+    }
+    return result
   }
 
   static func parse(_ bytes: [UInt8]) -> Progress? {
@@ -64,10 +115,43 @@ public struct Progress: Sendable, Equatable {
   }
 
   /// Writes the file whole or not at all; on failure the previous file is kept.
+  /// Saves, merged with what another shell may have saved meanwhile, under a lock on the folder
+  /// (read, merge, write). Returns a warning when it could not (the previous file is kept whole).
   public func save(path: String) -> String? {
-    guard let failure = FileWriter.writeAtomically(Array((json.text + "\n").utf8), to: path, mode: 0o600) else {
+    if readOnly { return nil }
+    let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    let lock = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if lock >= 0 {
+      // Another shell holds it for a moment at most (a read and a write): wait up to a second.
+      var tries = 0
+      while flock(lock, LOCK_EX | LOCK_NB) != 0 && tries < 100 {
+        usleep(10_000)
+        tries += 1
+      }
+    }
+    defer { if lock >= 0 { close(lock) } }
+    var merged = self
+    var info = stat()
+    if lstat(path, &info) == 0, FileWriter.notAFile(info) == nil {
+      let (onDisk, warning) = Progress.loadWithoutSettingAside(path)
+      if warning == nil { merged = merged.merged(with: onDisk) }
+    }
+    guard let failure = FileWriter.writeAtomically(Array((merged.json.text + "\n").utf8), to: path, mode: 0o600) else {
       return nil
     }
     return "cannot save progress to \(path): \(failure.message) (the previous progress is kept)"
+  }
+
+  /// The file's progress, or a warning (nothing is renamed: for merging before a save).
+  static func loadWithoutSettingAside(_ path: String) -> (Progress, warning: String?) {
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { return (Progress(), "cannot be read") }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: maximumSize + 1)
+    let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard count >= 0 && count <= maximumSize, let progress = parse(Array(bytes.prefix(count))) else {
+      return (Progress(), "could not be read")
+    }
+    return (progress, nil)
   }
 }

@@ -46,10 +46,7 @@ enum Export {
     var body: [String] = []
     for entry in transcript {
       // A call the session interrupted (Ctrl-C, --timeout) would wait for ever in the program.
-      let interrupted: Bool = {
-        if case .failed(let errno) = entry.outcome { return errno.code == EINTR }
-        return false
-      }()
+      let interrupted = entry.interrupted
       body.append(
         (language == .c ? "  /* " : "    # ") + ByteText.sanitized(entry.line.text).replacing("*", with: "+")
           + (interrupted ? ": interrupted in the session, left out" : "") + (language == .c ? " */" : ""))

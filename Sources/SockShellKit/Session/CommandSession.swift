@@ -39,12 +39,15 @@ protocol CommandSession: AnyObject {
     context: ErrorContext?, endpoints: (SocketAddress?, SocketAddress?)?, reset: Bool
   ) -> CommandOutcome
   func blocking<T>(
-    fd: Int32, events: Int16, waitingFor: String, hint: String?, canWait: Bool, _ body: () -> SysResult<T>
+    fd: Int32, events: Int16, waitingFor: String, hint: String?, canWait: Bool, ready: (() -> Bool)?,
+    _ body: () -> SysResult<T>
   ) -> SysResult<T>
   func blocking<T>(
     fds: [Int32], events: Int16, waitingFor: String, hint: String?, canWait: Bool, callTimeout: Double?,
-    _ body: (_ waited: Bool) -> SysResult<T>
+    ready: (() -> Bool)?, _ body: (_ waited: Bool) -> SysResult<T>
   ) -> SysResult<T>
+  /// The last blocking call returned, but cut short by Ctrl-C or the time limit.
+  var lastCallCutShort: Bool { get }
 }
 
 extension CommandSession {
@@ -62,17 +65,18 @@ extension CommandSession {
 
   func blocking<T>(
     fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool = true,
-    _ body: () -> SysResult<T>
+    ready: (() -> Bool)? = nil, _ body: () -> SysResult<T>
   ) -> SysResult<T> {
-    blocking(fd: fd, events: events, waitingFor: waitingFor, hint: hint, canWait: canWait, body)
+    blocking(fd: fd, events: events, waitingFor: waitingFor, hint: hint, canWait: canWait, ready: ready, body)
   }
 
   func blocking<T>(
     fds: [Int32], events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool, callTimeout: Double?,
-    _ body: (_ waited: Bool) -> SysResult<T>
+    ready: (() -> Bool)? = nil, _ body: (_ waited: Bool) -> SysResult<T>
   ) -> SysResult<T> {
     blocking(
-      fds: fds, events: events, waitingFor: waitingFor, hint: hint, canWait: canWait, callTimeout: callTimeout, body)
+      fds: fds, events: events, waitingFor: waitingFor, hint: hint, canWait: canWait, callTimeout: callTimeout,
+      ready: ready, body)
   }
 }
 

@@ -9,6 +9,9 @@ public struct TranscriptEntry: Sendable {
   public let outcome: CommandOutcome
   /// The family of the descriptor the command used (for exported addresses).
   public var family: SocketFamily? = nil
+  /// Ctrl-C or the time limit stopped it (EINTR, or a partial send or recv): a replay would wait
+  /// for what the session never got, so save and export leave it out.
+  public var interrupted = false
 
   /// The line with `= EXPECTED` set to what really came back.
   public var checkedLine: ParsedLine {
@@ -91,6 +94,8 @@ public final class Session {
   var alarm: AlarmClock?
   /// The last call reported gave up at the script's wait limit (for the line's failure message).
   var lastCallTimedOut = false
+  /// The last blocking call returned, but cut short by Ctrl-C or the time limit.
+  var lastCallCutShort = false
   /// Set when a wait ended because of Ctrl-C (a script goes on after such a line with --keep-going).
   var interruptedWait = false
 
@@ -156,6 +161,7 @@ public final class Session {
     }
     lastFamily = nil
     lastCallTimedOut = false
+    lastCallCutShort = false
     isRunningCommand = true
     let outcome: CommandOutcome
     do {
@@ -171,7 +177,10 @@ public final class Session {
     if parsed.spec.returnsValue, outcome != .done {
       if case .refused = outcome {
       } else {
-        transcript.append(TranscriptEntry(line: parsed, outcome: outcome, family: lastFamily))
+        var interrupted = lastCallCutShort
+        if case .failed(let errno) = outcome, errno.code == EINTR { interrupted = true }
+        transcript.append(
+          TranscriptEntry(line: parsed, outcome: outcome, family: lastFamily, interrupted: interrupted))
       }
     }
     switch (parsed.expected, outcome) {
@@ -198,7 +207,8 @@ public final class Session {
       case .failed(let errno): got = "-1 \(errno.name)"
       default: got = "nothing"
       }
-      let message = "expected = \(expected), but \(parsed.spec.name) returned \(got)"
+      var message = "expected = \(expected), but \(parsed.spec.name) returned \(got)"
+      if lastCallTimedOut { message += " (it gave up after \(options.waitLimit ?? 0) s, --timeout)" }
       out.line("  \(message)", .error)
       return LineResult(ok: false, failure: message)
     }
@@ -367,20 +377,23 @@ public final class Session {
   /// accept on a socket that does not listen): then nothing is announced and nothing waited for.
   func blocking<T>(
     fd: Int32, events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool = true,
-    _ body: () -> SysResult<T>
+    ready: (() -> Bool)? = nil, _ body: () -> SysResult<T>
   ) -> SysResult<T> {
     let nonBlocking = !canWait || ((try? Sys.isNonBlocking(fd).get()) ?? false)
     return blocking(
-      fds: [fd], events: events, waitingFor: waitingFor, hint: hint, canWait: !nonBlocking, callTimeout: nil
+      fds: [fd], events: events, waitingFor: waitingFor, hint: hint, canWait: !nonBlocking, callTimeout: nil,
+      ready: ready
     ) { _ in body() }
   }
 
   /// The same for several descriptors and a call with a timeout of its own (`poll`, in
   /// seconds, nil: none). `body` is told whether the wait already happened in the loop (poll then
   /// only looks, with timeout 0).
+  /// `ready`: when the descriptor being ready is not enough for the call not to block (recv with
+  /// waitall wants all its bytes), what must hold first; the loop serves its sources meanwhile.
   func blocking<T>(
     fds: [Int32], events: Int16, waitingFor: String, hint: String? = nil, canWait: Bool, callTimeout: Double?,
-    _ body: (_ waited: Bool) -> SysResult<T>
+    ready: (() -> Bool)? = nil, _ body: (_ waited: Bool) -> SysResult<T>
   ) -> SysResult<T> {
     // This wait's own Ctrl-C: one pressed from now on stops it, whoever else is waiting.
     let interrupt = InterruptWatch()
@@ -401,6 +414,20 @@ public final class Session {
       if options.interactive && !timedOut { out.write("\n") }
       return .failure(Errno(EINTR))
     }
+    // The wait in the event loop ended (Ctrl-C, the time limit) before the call was made: make it
+    // all the same, stopped by this thread's alarm, so that what is shown is what the kernel
+    // answered (EINTR, a partial count, or a connection that came just then), never a call that
+    // was not made.
+    func callInterrupted(timedOut: Bool) -> SysResult<T> {
+      guard let clock = alarmClock() else { return interrupted(timedOut: timedOut) }
+      clock.arm(seconds: 0.005, repeating: 0.02)
+      let result = body(false)
+      clock.disarm()
+      if case .failure(let errno) = result, errno.code == EINTR { return interrupted(timedOut: timedOut) }
+      lastCallCutShort = true
+      if options.interactive && !timedOut { out.write("\n") }
+      return result
+    }
     if !canWait { return body(false) }
     let limit = options.interactive ? nil : options.waitSeconds
     let now = EventLoop.now()
@@ -413,13 +440,19 @@ public final class Session {
       let callDeadline = callTimeout.map { now + $0 }
       let until = [deadline, callDeadline].compactMap { $0 }.min()
       switch loop.wait(forAny: fds, events: events, deadline: until, interrupt: interrupt) {
-      case .interrupted: return interrupted(timedOut: false)
+      case .interrupted: return callInterrupted(timedOut: false)
       case .timedOut:
         // The call's own timeout ended the wait: the call says what is ready (nothing).
-        if let deadline, EventLoop.now() >= deadline { return interrupted(timedOut: true) }
+        if let deadline, EventLoop.now() >= deadline { return callInterrupted(timedOut: true) }
       case .ready, .failed: break
       }
       waited = true
+      while let ready, !ready() {
+        if let deadline, EventLoop.now() >= deadline { return callInterrupted(timedOut: true) }
+        if case .interrupted = loop.wait(for: nil, deadline: EventLoop.now() + 0.01, interrupt: interrupt) {
+          return callInterrupted(timedOut: false)
+        }
+      }
     } else if interrupt.pressed {
       return interrupted(timedOut: false)
     }
@@ -433,6 +466,9 @@ public final class Session {
       return interrupted(timedOut: timedOut)
     }
     clock?.disarm()
+    // A call that returned all the same, cut short by Ctrl-C or the time limit (a partial send,
+    // a recv waitall with part of its bytes).
+    if interrupt.pressed || deadline.map({ EventLoop.now() >= $0 }) == true { lastCallCutShort = true }
     if options.interactive && interrupt.pressed { out.write("\n") }
     return result
   }

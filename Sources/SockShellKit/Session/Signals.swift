@@ -70,13 +70,18 @@ final class AlarmClock {
   /// Whether this timer signals the calling thread.
   var isForThisThread: Bool { pthread_equal(thread, pthread_self()) != 0 }
 
-  /// Sends SIGALRM once, `seconds` from now.
-  func arm(seconds: Double) {
+  /// Sends SIGALRM `seconds` from now (and then every `repeating` seconds, when given: a call
+  /// entered a moment after the first signal is still stopped by the next).
+  func arm(seconds: Double, repeating: Double? = nil) {
     var spec = itimerspec()
-    let whole = max(0, seconds.rounded(.down))
-    spec.it_value.tv_sec = Int(whole)
-    spec.it_value.tv_nsec = max(1, Int((seconds - whole) * 1e9))
+    spec.it_value = AlarmClock.timespec(seconds)
+    if let repeating { spec.it_interval = AlarmClock.timespec(repeating) }
     timer_settime(timer, 0, &spec, nil)
+  }
+
+  static func timespec(_ seconds: Double) -> Glibc.timespec {
+    let whole = max(0, seconds.rounded(.down))
+    return Glibc.timespec(tv_sec: Int(whole), tv_nsec: max(1, Int((seconds - whole) * 1e9)))
   }
 
   /// Whether the armed timer went off (a one-shot timer that fired has no time left).
