@@ -1,0 +1,107 @@
+import CEditLine
+import Foundation
+import Testing
+
+@testable import SockShellKit
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The files the shell keeps: nothing planted is followed, nothing is lost.
+@Suite struct FileSafetyTests {
+  func folder() throws -> String {
+    let path = NSTemporaryDirectory() + "sockshell-files-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  func contents(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+  /// save never follows a link planted at the target or at the old predictable temporary name.
+  @Test func saveFollowsNoPlantedLink() throws {
+    let dir = try folder()
+    let victim = dir + "/victim"
+    try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+    symlink(victim, dir + "/linked.ss")
+    symlink(victim, dir + "/session.ss.tmp-\(getpid())")
+    let session = makeSession()
+    #expect(!session.execute("save \(dir)/linked.ss").ok)
+    #expect(session.out.captured.contains("is a symbolic link, not a file"))
+    #expect(session.execute("save \(dir)/session.ss").ok)
+    #expect(contents(victim) == "precious\n", "a planted link was followed")
+    #expect(contents(dir + "/session.ss")?.hasPrefix("# Saved by sockshell") == true)
+  }
+
+  /// A history that is a link or a FIFO turns history off; it is never followed or opened.
+  @Test(arguments: ["link", "fifo"])
+  func aHistoryThatIsNotAFileIsLeftAlone(kind: String) throws {
+    let dir = try folder()
+    let victim = dir + "/victim"
+    try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+    let path = dir + "/history"
+    if kind == "link" { symlink(victim, path) } else { mkfifo(path, 0o600) }
+    let file = HistoryFile(path: path)
+    #expect(file.off?.contains("history is not kept this session") == true)
+    let history = history_init()!
+    defer { history_end(history) }
+    file.load(into: history)  // would block on a FIFO
+    #expect(file.append("socket tcp") == nil)
+    #expect(contents(victim) == "precious\n")
+  }
+
+  /// Two shells appending to one history keep both their lines, in libedit's format.
+  @Test func twoShellsKeepBothHistories() throws {
+    let path = try folder() + "/history"
+    let first = HistoryFile(path: path)
+    let second = HistoryFile(path: path)
+    #expect(first.append("socket tcp") == nil)
+    #expect(second.append("send c \"a b\\\\c\"") == nil)
+    #expect(first.append("ls") == nil)
+    let history = history_init()!
+    defer { history_end(history) }
+    cedit_history_set_size(history, 1000)
+    HistoryFile(path: path).load(into: history)
+    let entries = (0..<cedit_history_count(history)).compactMap { cedit_history_entry(history, $0) }.map {
+      String(cString: $0)
+    }
+    #expect(entries == ["socket tcp", "send c \"a b\\\\c\"", "ls"])
+  }
+
+  /// Two shells saving progress: a step reached stays reached, done stays done.
+  @Test func twoShellsMergeTheirProgress() throws {
+    let path = try folder() + "/progress.json"
+    var first = Progress()
+    var second = Progress()
+    first.lessons["bind"] = .init(step: 2, done: false)
+    first.lessons["sockets"] = .init(step: 1, done: true)
+    second.lessons["listen"] = .init(step: 1, done: false)
+    second.lessons["bind"] = .init(step: 1, done: false)
+    second.lessons["sockets"] = .init(step: 0, done: false)
+    #expect(first.save(path: path) == nil)
+    #expect(second.save(path: path) == nil)
+    let (loaded, warning) = Progress.load(path: path)
+    #expect(warning == nil)
+    #expect(loaded.lessons["bind"] == .init(step: 2, done: false))
+    #expect(loaded.lessons["sockets"] == .init(step: 1, done: true))
+    #expect(loaded.lessons["listen"] == .init(step: 1, done: false))
+  }
+
+  /// A progress file too big, or a planted link, is set aside with a warning, never replaced.
+  @Test func anUnusableProgressFileIsSetAside() throws {
+    let dir = try folder()
+    let path = dir + "/progress.json"
+    try String(repeating: " ", count: (1 << 20) + 10).write(toFile: path, atomically: true, encoding: .utf8)
+    let (loaded, warning) = Progress.load(path: path)
+    #expect(loaded.lessons.isEmpty)
+    #expect(warning?.contains("is larger than 1 MiB; set aside as") == true)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.hasPrefix("progress.json.corrupt-") })
+    let victim = dir + "/victim"
+    try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+    symlink(victim, path)
+    let (_, linked) = Progress.load(path: path)
+    #expect(linked?.contains("is a symbolic link") == true)
+    #expect(contents(victim) == "precious\n")
+  }
+}
