@@ -84,6 +84,16 @@ TABLE
 
 ## What measuring found
 
+- The house rebuilt for issue 8 (one event loop, calls as values, commands that carry their own
+  knowledge), measured against the code before it in the same runs (hyperfine medians, release
+  builds, 20 runs, 2026-12-01): empty script 8.79 -> 8.35 ms; 20,000 socket/close lines 341.06
+  -> 326.09 ms (17.05 -> 16.30 us a command); 10,000 send/recv lines 359.47 -> 315.56 ms;
+  `lesson test` of the eight lessons 74.48 -> 73.65 ms. The `ls` differences move by 20 ms either
+  way from one run to the next on this machine (ls of 5,000 descriptors: 47.9 -> 67.0 ms in one
+  run, 68.3 -> 45.6 ms in the next). A blocking call now arms the session's one alarm timer
+  (two `timer_settime`) instead of making one (`timer_create`, two `sigprocmask`, `timer_settime`,
+  `timer_delete`, `gettid`), and waits in the event loop (one `ppoll` more) only at a terminal or
+  with a lesson's partner to serve.
 - `ls --json` with 5,000 descriptors first took about 70 ms: the JSON writer escaped every string
   character by character. A fast path for strings of plain printable ASCII (nearly all of them)
   brought it under the 50 ms goal. What is left is mostly system calls: `strace -c` counts 55,000
