@@ -86,9 +86,11 @@ TABLE
 
 - The house rebuilt for issue 8 (one event loop, calls as values, commands that carry their own
   knowledge), measured against the code before it in the same runs (hyperfine medians, release
-  builds, 20 runs, 2026-12-01): empty script 8.79 -> 8.35 ms; 20,000 socket/close lines 341.06
-  -> 326.09 ms (17.05 -> 16.30 us a command); 10,000 send/recv lines 359.47 -> 315.56 ms;
-  `lesson test` of the eight lessons 74.48 -> 73.65 ms. The `ls` differences move by 20 ms either
+  builds, 2026-12-01): empty script 8.47 -> 8.45 ms; 20,000 socket/close lines 331.43 -> 323.89
+  ms (16.57 -> 16.19 us a command; 30 runs each, standard deviations 4.3 and 2.7 ms); 10,000
+  send/recv lines 367.03 -> 323.84 ms; `lesson test` of the eight lessons 74.48 -> 73.65 ms.
+  This machine was slower than on 2026-11-27 (the C floor 3.41 against 2.88 us a call), which is
+  why the table's figures are above that day's. The `ls` differences move by 20 ms either
   way from one run to the next on this machine (ls of 5,000 descriptors: 47.9 -> 67.0 ms in one
   run, 68.3 -> 45.6 ms in the next). A blocking call now arms the session's one alarm timer
   (two `timer_settime`) instead of making one (`timer_create`, two `sigprocmask`, `timer_settime`,
