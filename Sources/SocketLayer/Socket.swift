@@ -76,23 +76,25 @@ public enum Sys {
 
   /// Reads into a new buffer of `maxLength` bytes with `call` (recv or recvfrom), keeping what
   /// fits and the count the kernel returned.
+  /// The buffer is allocated with malloc, so that one the process cannot have (a 16 MiB recv
+  /// under a memory limit) is ENOMEM before the call, never an abort; only what arrived is kept.
   static func receive(maxLength: Int, _ call: (UnsafeMutableRawPointer?) -> Int) -> SysResult<
     (bytes: [UInt8], count: Int)
   > {
-    var count = 0
-    var failure: Errno?
-    let bytes = [UInt8](unsafeUninitializedCapacity: max(maxLength, 1)) { buffer, initialized in
-      let result = call(buffer.baseAddress)
-      if result < 0 {
-        failure = .current
-        initialized = 0
-      } else {
-        count = result
-        initialized = min(result, maxLength)
-      }
-    }
-    if let failure { return .failure(failure) }
-    return .success((bytes, count))
+    guard let buffer = malloc(max(maxLength, 1)) else { return .failure(Errno(ENOMEM)) }
+    defer { free(buffer) }
+    let result = call(buffer)
+    if result < 0 { return .failure(.current) }
+    let kept = min(result, maxLength)
+    return .success((Array(UnsafeRawBufferPointer(start: buffer, count: kept)), result))
+  }
+
+  /// Whether `count` bytes can be had now (a probe before building a large buffer in Swift,
+  /// whose allocation failure would abort the process).
+  public static func canAllocate(_ count: Int) -> Bool {
+    guard let probe = malloc(max(count, 1)) else { return false }
+    free(probe)
+    return true
   }
 
   /// The corresponding C function is `close`.

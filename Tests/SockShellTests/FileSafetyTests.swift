@@ -105,3 +105,35 @@ import Testing
     #expect(contents(victim) == "precious\n")
   }
 }
+
+/// A buffer the machine cannot give is a refused line, never an abort of the shell.
+@Suite struct MemoryLimitTests {
+  @Test func aBufferTooBigForTheMemoryLimitIsRefused() throws {
+    let script = NSTemporaryDirectory() + "sockshell-memory-\(UUID().uuidString).ss"
+    try """
+    srv = socket tcp
+    bind srv 127.0.0.1:0
+    listen srv
+    c = socket tcp
+    connect c srv
+    conn = accept srv
+    recv conn 16777216 dontwait
+    send c --size 16000000 dontwait
+    """.write(toFile: script, atomically: true, encoding: .utf8)
+    defer { unlink(script) }
+    var refused = false
+    // The limit at which 16 MiB no longer fits depends on the build: try a few, from high to low.
+    for limit in [60000, 50000, 45000, 40000, 36000, 32000] {
+      let result = try runProgram(
+        "/bin/sh", ["-c", "ulimit -v \(limit); exec \"$0\" run --keep-going \"$1\"", sockshellPath, script])
+      #expect(!result.stderr.contains("Fatal error") && result.status != 134, "aborted under ulimit -v \(limit)")
+      if result.stderr.contains("cannot have a buffer of 16777216 bytes (ENOMEM") {
+        #expect(result.stderr.contains("cannot have 16000000 bytes of memory for the data (ENOMEM"))
+        #expect(result.status == 1)
+        refused = true
+        break
+      }
+    }
+    #expect(refused, "no limit made the 16 MiB buffer fail")
+  }
+}

@@ -44,10 +44,14 @@ enum Transfer {
 
   /// The bytes of a data argument; a file is read now.
   static func bytes(_ data: DataSpec) throws(CommandRefusal) -> [UInt8] {
+    if case .pattern(let size) = data, !Sys.canAllocate(size) {
+      throw CommandRefusal(
+        "cannot have \(size) bytes of memory for the data (ENOMEM: the process's memory limit): send less")
+    }
     switch data {
-    case .bytes(let bytes): bytes
-    case .pattern(let size): DataSpec.pattern(size: size)
-    case .file(let path): try readFile(path, limit: DataSpec.maximumSize).get()
+    case .bytes(let bytes): return bytes
+    case .pattern(let size): return DataSpec.pattern(size: size)
+    case .file(let path): return try readFile(path, limit: DataSpec.maximumSize).get()
     }
   }
 
@@ -252,6 +256,11 @@ extension ReceiveCommand {
     let session = context.session
     let descriptor = try session.descriptor(fd)
     let asked = length ?? Transfer.defaultLength
+    // A buffer the process cannot have is refused before the call (the call was not made).
+    if !Sys.canAllocate(asked) {
+      throw CommandRefusal(
+        "cannot have a buffer of \(asked) bytes (ENOMEM: the process's memory limit): ask for less")
+    }
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let kind: Syscall = Self.givesSender ? .recvfrom : .recv
     // waitall on a stream: the call would block until all its bytes are there; wait for them in
