@@ -665,3 +665,33 @@ extension LessonTerminalTests {
     }
   }
 }
+
+extension TerminalTests {
+  /// SIGTERM, SIGHUP and SIGQUIT end the shell cleanly, at the prompt or during a call: the
+  /// terminal as it was, descriptors closed, one line saying why, exit status 128+N, never a
+  /// crash report or a core dump.
+  @Test(arguments: [(SIGTERM, "SIGTERM", false), (SIGQUIT, "SIGQUIT", true), (SIGHUP, "SIGHUP", true)])
+  func aSignalEndsTheShellCleanly(signal: Int32, name: String, duringACall: Bool) throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+    #expect(shell.waitFor("sockshell> "))
+    let mark = shell.mark
+    shell.type("srv = socket tcp\rlisten srv\r")
+    #expect(shell.waitFor("Next: accept srv", after: mark))
+    if duringACall {
+      shell.type("accept srv\r")
+      #expect(shell.waitFor("waiting for a connection", after: mark))
+    } else {
+      usleep(200_000)  // libedit has the terminal in its own mode at the prompt
+    }
+    kill(shell.pid, signal)
+    let status = shell.waitForExit(seconds: 5)
+    #expect(status == 128 + signal, "exit status \(String(describing: status))")
+    #expect(shell.screen[mark...].contains("ended by \(name)"))
+    #expect(shell.screen[mark...].contains("closed 1 descriptor: 3 (srv)"))
+    #expect(!shell.screen.contains("Crash") && !shell.screen.contains("Backtrace"))
+    var modes = termios()
+    #expect(tcgetattr(shell.master, &modes) == 0)
+    let wanted = tcflag_t(ICANON | ECHO | ISIG)
+    #expect(modes.c_lflag & wanted == wanted, "the terminal was left in the editor's mode")
+  }
+}

@@ -67,8 +67,17 @@ public final class LineEditor {
     if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 { columns = size.ws_col }
   }
 
-  deinit {
+  var closed = false
+
+  /// Gives the terminal back as it was (libedit's el_end); the editor is not used after.
+  public func close() {
+    guard !closed else { return }
+    closed = true
     el_end(editLine)
+  }
+
+  deinit {
+    close()
     history_end(history)
     free(prompt)
   }

@@ -166,6 +166,9 @@ public enum Explanations {
         "No answer at all: the packets were dropped on the way. That differs from refused, where the host answers."
       ]
     case EINTR:
+      if let signal = Signals.terminationSignal {
+        return ["Interrupted by \(Signals.name(of: signal)): the shell is ending."]
+      }
       // An interrupted connect is not undone: the kernel goes on with the handshake.
       if call == .connect {
         return [

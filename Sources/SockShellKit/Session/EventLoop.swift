@@ -168,5 +168,6 @@ public struct InterruptWatch: Sendable {
 
   public init() { start = Signals.interruptCount }
 
-  public var pressed: Bool { Signals.interruptCount != start }
+  /// Ctrl-C since the wait began, or a signal that ends the shell (every wait ends then).
+  public var pressed: Bool { Signals.interruptCount != start || Signals.terminationSignal != nil }
 }

@@ -71,7 +71,13 @@ public enum Runner {
     while !session.host.wantsExit {
       editor.setPrompt(session.prompt)
       session.out.flush()
-      switch editor.readLine() {
+      let input = editor.readLine()
+      if let signal = Signals.terminationSignal {
+        editor.close()  // the terminal as it was before the shell
+        session.out.write("\n")
+        return endedBy(signal, session: session)
+      }
+      switch input {
       case .endOfInput:
         session.out.write("\n")
         session.finish()
@@ -80,12 +86,16 @@ public enum Runner {
         continue
       case .line(let text):
         session.out.measureWidth()  // the terminal may have been resized meanwhile
-        if !text.allSatisfy({ $0 == " " || $0 == "\t" }) {
+        if Signals.terminationSignal == nil && !text.allSatisfy({ $0 == " " || $0 == "\t" }) {
           editor.remember(text)
           session.host.history.append(text)
           session.execute(text)
           session.host.lessonRun?.tick()
         }
+      }
+      if let signal = Signals.terminationSignal {
+        editor.close()  // the terminal as it was before the shell
+        return endedBy(signal, session: session)
       }
     }
     session.finish()
@@ -116,6 +126,10 @@ public enum Runner {
     var interrupt = InterruptWatch()
     while !session.host.wantsExit, let raw = reader.nextBytes() {
       lineNumber += 1
+      if let signal = Signals.terminationSignal {
+        failures.append((lineNumber, "not run: the shell was ended by \(Signals.name(of: signal))"))
+        break
+      }
       if interrupt.pressed {
         failures.append((lineNumber, "interrupted by Ctrl-C"))
         break
@@ -151,6 +165,12 @@ public enum Runner {
         if !options.keepGoing { break }
       }
     }
+    if let signal = Signals.terminationSignal {
+      session.out.write("\n")
+      _ = endedBy(signal, session: session)
+      for (number, message) in failures { printError("\(options.sourceName):\(number): \(message)") }
+      return 128 + signal
+    }
     if reader.interrupted { failures.append((lineNumber + 1, "interrupted by Ctrl-C")) }
     session.finish()
     for (number, message) in failures {
@@ -160,6 +180,14 @@ public enum Runner {
       printError("\(failures.count) lines failed")
     }
     return failures.isEmpty ? 0 : 1
+  }
+
+  /// Ends the shell after SIGTERM, SIGHUP or SIGQUIT: descriptors closed (and said), one line
+  /// saying why; the exit status is 128 + the signal's number.
+  static func endedBy(_ signal: Int32, session: Session) -> Int32 {
+    session.finish()
+    printError("sockshell: ended by \(Signals.name(of: signal))")
+    return 128 + signal
   }
 
   /// Writes a message to standard error, escaped like everything the shell prints.

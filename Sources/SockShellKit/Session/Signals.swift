@@ -20,9 +20,33 @@ public enum Signals {
     }
     // SIGALRM only has to interrupt the call it was aimed at; the timer knows it fired.
     let onAlarm: @convention(c) (Int32) -> Void = { _ in }
+    // SIGTERM, SIGHUP and SIGQUIT end the shell cleanly (never a core dump or a crash report):
+    // the handler notes which came, every wait ends, and the runner closes and exits 128+N.
+    let onTerminate: @convention(c) (Int32) -> Void = { number in
+      Signals.termination.store(Int(number), ordering: .relaxed)
+    }
     setHandler(SIGINT, onInterrupt)
     setHandler(SIGALRM, onAlarm)
+    for number in [SIGTERM, SIGHUP, SIGQUIT] { setHandler(number, onTerminate) }
     signal(SIGPIPE, SIG_IGN)
+  }
+
+  static let termination = Atomic<Int>(0)
+
+  /// The signal that asks the shell to end (SIGTERM, SIGHUP, SIGQUIT), once one came.
+  public static var terminationSignal: Int32? {
+    let number = termination.load(ordering: .relaxed)
+    return number == 0 ? nil : Int32(number)
+  }
+
+  /// `SIGTERM`, for the last line.
+  public static func name(of number: Int32) -> String {
+    switch number {
+    case SIGTERM: "SIGTERM"
+    case SIGHUP: "SIGHUP (the terminal went away)"
+    case SIGQUIT: "SIGQUIT"
+    default: "signal \(number)"
+    }
   }
 
   static func setHandler(_ number: Int32, _ handler: @convention(c) (Int32) -> Void) {
