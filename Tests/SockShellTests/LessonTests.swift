@@ -533,3 +533,22 @@ extension PartnerTurnTests {
     session.closeAll()
   }
 }
+
+extension PartnerTurnTests {
+  /// lesson test has a bound per step and per file, and says which step ran out of time.
+  @Test func lessonTestIsBoundedPerStepAndPerFile() throws {
+    var steps = ""
+    for index in 1...6 {
+      steps += "\n## Never \(index)\n\n```check\nsocket type=udp\n```\n\n```solution\ns\(index) = socket tcp\n```\n"
+    }
+    let path = NSTemporaryDirectory() + "sockshell-bounded-\(UUID().uuidString).md"
+    try "---\nid: never\ntitle: Never\n---\n\(steps)".write(toFile: path, atomically: true, encoding: .utf8)
+    defer { unlink(path) }
+    let started = Date()
+    let result = try runProgram(sockshellPath, ["lesson", "test", path])
+    #expect(Date().timeIntervalSince(started) < 28)
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("step 1 'Never 1' did not pass within 5 s of its solution"), "\(result.stdout)")
+    #expect(result.stdout.contains("lesson test gave up after 20 s on this lesson: steps"), "\(result.stdout)")
+  }
+}

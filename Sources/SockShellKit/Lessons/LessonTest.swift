@@ -7,12 +7,24 @@ import SocketLayer
 /// with the partner running: the earlier steps' solutions are replayed, the step's checks must FAIL,
 /// then its solution runs and they must PASS (the partner gets a few seconds).
 public enum LessonTester {
+  /// How long a step's partner gets, after its solution, to make the step pass.
+  static let stepLimit: Double = 5
+  /// How long one lesson file may take in all.
+  static let fileLimit: Double = 20
+
   /// Tests one lesson; prints a line per step; returns whether every step held. A Ctrl-C
   /// (`interrupt`) stops it at once.
   public static func test(_ lesson: Lesson, out: Output, interrupt: InterruptWatch = InterruptWatch()) -> Bool {
     var ok = true
+    let started = EventLoop.now()
     for index in lesson.steps.indices {
       if interrupt.pressed { return false }
+      if EventLoop.now() - started > fileLimit {
+        out.line(
+          "FAIL \(lesson.path):\(lesson.steps[index].line): lesson test gave up after \(Int(fileLimit)) s on this lesson: steps \(index + 1) to \(lesson.steps.count) were not tested"
+        )
+        return false
+      }
       let session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 3))
       let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
       // The solutions run unattended: held to the policy for lines from elsewhere as they resolve.
@@ -53,12 +65,15 @@ public enum LessonTester {
         ok = false
       }
       // A solution line may fail on purpose (an error is the lesson); the checks decide.
-      for line in run.current.solution {
+      for line in run.current.solution where EventLoop.now() - started <= fileLimit {
         session.execute(line)
         run.tick()
       }
       settle(run, until: { run.stepIndex != index || run.finished }, interrupt: interrupt)
       if run.stepIndex == index && !run.finished {
+        out.line(
+          "FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)' did not pass within \(Int(stepLimit)) s of its solution"
+        )
         for (line, why) in run.failures() {
           out.line("FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)': \(line): \(why)")
         }
@@ -71,10 +86,10 @@ public enum LessonTester {
     return ok
   }
 
-  /// Lets the partner work for up to 5 seconds until `done`: a turn every 10 ms, waiting in the
+  /// Lets the partner work for up to `stepLimit` seconds until `done`: a turn every 10 ms, waiting in the
   /// event loop between turns (its other sources are served meanwhile).
   static func settle(_ run: LessonRun, until done: () -> Bool, interrupt: InterruptWatch) {
-    let deadline = EventLoop.now() + 5
+    let deadline = EventLoop.now() + stepLimit
     while !done() && EventLoop.now() < deadline && !interrupt.pressed {
       run.tick()
       if done() { return }
