@@ -695,3 +695,29 @@ extension TerminalTests {
     #expect(modes.c_lflag & wanted == wanted, "the terminal was left in the editor's mode")
   }
 }
+
+extension TerminalTests {
+  /// Ctrl-Z at the prompt suspends the shell with the terminal given back; fg draws the prompt and
+  /// the half-typed line again, and typing goes on (under a job-control shell, as a person has).
+  @Test func ctrlZSuspendsAndFgRedrawsTheLine() throws {
+    guard which("bash") != nil, let tmux = TmuxScreen(width: 100, command: ["bash", "--norc", "--noprofile", "-i"])
+    else {
+      print("skipped: tmux or bash is not installed")
+      return
+    }
+    defer { tmux.stop() }
+    #expect(tmux.waitFor("#") || tmux.waitFor("$"), "bash is ready: \(tmux.screen)")
+    tmux.type("env SOCKSHELL_HOME=\(home()) NO_COLOR=1 \(sockshellPath)\r")
+    #expect(tmux.waitFor("sockshell>"), "\(tmux.screen)")  // capture-pane drops trailing blanks
+    tmux.type("socket tc")
+    #expect(tmux.waitFor("sockshell> socket tc"))
+    tmux.type("\u{1A}")
+    #expect(tmux.waitFor("Stopped"))
+    tmux.type("stty -a | grep -o ' icanon\\| -icanon' | head -1\r")
+    #expect(tmux.waitFor(" icanon"), "the terminal is given back in the modes the shell found")
+    tmux.type("fg\r")
+    usleep(300_000)
+    tmux.type("p\r")
+    #expect(tmux.waitFor("socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3"))
+  }
+}

@@ -61,6 +61,10 @@ public final class LineEditor {
     cedit_edit_mode_without_signals(editLine)
     cedit_add_function(editLine, "sockshell-interrupt", "Discard the line", LineEditor.interruptCallback)
     cedit_bind(editLine, "^C", "sockshell-interrupt")
+    // Ctrl-Z too is a key in edit mode: suspend with the terminal given back, redraw on fg.
+    tcgetattr(0, &shellModes)
+    cedit_add_function(editLine, "sockshell-suspend", "Suspend the shell", LineEditor.suspendCallback)
+    cedit_bind(editLine, "^Z", "sockshell-suspend")
     cedit_set_getc(editLine, LineEditor.readCallback)
     // The width libedit measured now: a change is told to it (followResize).
     var size = winsize()
@@ -123,6 +127,27 @@ public final class LineEditor {
   static let completeCallback: cedit_command_fn = { editLine, _ in
     guard let editLine, let data = cedit_get_client_data(editLine) else { return UInt8(CC_ERROR) }
     return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().complete()
+  }
+
+  /// The terminal's modes as the shell found them (what a suspended shell gives back).
+  var shellModes = termios()
+
+  static let suspendCallback: cedit_command_fn = { editLine, _ in
+    guard let editLine, let data = cedit_get_client_data(editLine) else { return UInt8(CC_ERROR) }
+    Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue().suspend()
+    return UInt8(CC_REDISPLAY)  // back from fg: libedit draws the prompt and the line again
+  }
+
+  /// Ctrl-Z at the prompt: the terminal back in the modes the shell found, then stopped as by
+  /// the terminal (SIGTSTP); after `fg`, the editor's modes again.
+  func suspend() {
+    var editModes = termios()
+    tcgetattr(0, &editModes)
+    LineEditor.writeOut("\n")
+    tcsetattr(0, TCSADRAIN, &shellModes)
+    kill(0, SIGTSTP)  // the whole process group, as the terminal's Ctrl-Z does
+    tcsetattr(0, TCSADRAIN, &editModes)
+    followResize()
   }
 
   static let interruptCallback: cedit_command_fn = { editLine, _ in
