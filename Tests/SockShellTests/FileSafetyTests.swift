@@ -137,3 +137,42 @@ import Testing
     #expect(refused, "no limit made the 16 MiB buffer fail")
   }
 }
+
+/// A full disk: a write that fails leaves the old file whole, and says so. On a tmpfs of a few
+/// kilobytes that the test mounts itself (as root; skipped, with the reason, elsewhere).
+@Suite(.serialized) struct FullDiskTests {
+  @Test func aFullDiskLeavesTheOldFilesWhole() throws {
+    guard getuid() == 0, let mount = which("mount"), let umount = which("umount") else {
+      print("skipped: mounting a small tmpfs needs root and mount(8)")
+      return
+    }
+    let dir = NSTemporaryDirectory() + "sockshell-full-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    guard try runProgram(mount, ["-t", "tmpfs", "-o", "size=16k", "tmpfs", dir]).status == 0 else {
+      print("skipped: this machine does not let the test mount a tmpfs")
+      return
+    }
+    defer { _ = try? runProgram(umount, [dir]) }
+    // An old session file and a history, then the disk filled up.
+    let session = makeSession()
+    runAll(session, "socket tcp\nsave \(dir)/old.ss")
+    let old = try String(contentsOfFile: dir + "/old.ss", encoding: .utf8)
+    let history = HistoryFile(path: dir + "/history")
+    #expect(history.append("socket tcp") == nil)
+    let filler = open(dir + "/filler", O_WRONLY | O_CREAT, 0o600)
+    var block = [UInt8](repeating: 0x41, count: 4096)
+    while block.withUnsafeMutableBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+    close(filler)
+    runAll(session, String(repeating: "socket udp\n", count: 60))
+    #expect(!session.execute("save \(dir)/old.ss").ok)
+    #expect(session.out.captured.contains("cannot write \(dir)/old.ss"))
+    #expect(try String(contentsOfFile: dir + "/old.ss", encoding: .utf8) == old, "the old file is whole")
+    let long = String(repeating: "send c \"x\" ", count: 600)
+    let warning = history.append(long)
+    #expect(warning?.contains("history is not saved this session") == true)
+    let kept = try String(contentsOfFile: dir + "/history", encoding: .utf8)
+    #expect(kept == "_HiStOrY_V2_\nsocket\\040tcp\n", "no line was cut short: \(kept.suffix(80))")
+    session.closeAll()
+  }
+}

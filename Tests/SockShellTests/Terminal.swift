@@ -721,3 +721,29 @@ extension TerminalTests {
     #expect(tmux.waitFor("socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3"))
   }
 }
+
+extension TerminalTests {
+  /// Two shells at once on one state folder keep both histories and both lessons' progress.
+  @Test func twoShellsAtOnceKeepEachOthersState() throws {
+    let state = home()
+    let first = try TerminalSession(environment: ["SOCKSHELL_HOME": state])
+    let second = try TerminalSession(environment: ["SOCKSHELL_HOME": state])
+    #expect(first.waitFor("sockshell> ") && second.waitFor("sockshell> "))
+    first.type("explain EPIPE\r")
+    #expect(first.waitFor("EPIPE (32)"))
+    second.type("explain ECONNRESET\r")
+    #expect(second.waitFor("ECONNRESET (104)"))
+    first.type("lesson sockets\r")
+    #expect(first.waitFor("[sockets 1/"))
+    second.type("lesson bind\r")
+    #expect(second.waitFor("[bind 1/"))
+    #expect(first.pressCtrlDAndWait() == 0)
+    #expect(second.pressCtrlDAndWait() == 0)
+    let history = try String(contentsOfFile: state + "/history", encoding: .utf8)
+    for line in ["explain\\040EPIPE", "explain\\040ECONNRESET", "lesson\\040sockets", "lesson\\040bind"] {
+      #expect(history.contains(line), "\(line) is missing: \(history)")
+    }
+    let progress = try String(contentsOfFile: state + "/progress.json", encoding: .utf8)
+    #expect(progress.contains("\"sockets\":{") && progress.contains("\"bind\":{"), "\(progress)")
+  }
+}
