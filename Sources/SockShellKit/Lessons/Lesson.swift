@@ -258,7 +258,9 @@ public enum LessonLoader {
     // stand-in ports and folder: exactly what a run will parse (RunnableStep), so that a lesson
     // outside the policy is refused before anything of it runs.
     let placeholders = lesson.portPlaceholders
-    if placeholders.count > LinePolicy.maxPortPlaceholders {
+    if lesson.steps.count > LinePolicy.maxSteps {
+      problem(offset + 1, "the lesson has \(lesson.steps.count) steps: at most \(LinePolicy.maxSteps)")
+    } else if placeholders.count > LinePolicy.maxPortPlaceholders {
       problem(
         offset + 1,
         "the lesson uses \(placeholders.count) port placeholders ({port}, {port2}...): at most \(LinePolicy.maxPortPlaceholders)"

@@ -59,7 +59,7 @@ public final class Partner {
   init(out: Output?, loop: EventLoop, folder: String? = nil) {
     self.out = out
     var options = Session.Options(interactive: false, waitLimit: 2)
-    // A partner's call waits at most 100 ms in the kernel: the learner's prompt stays live.
+    // A partner's call waits at most 50 ms in the kernel: the learner's prompt stays live.
     options.waitCap = LinePolicy.partnerWait
     session = Session(output: .capture(), options: options, loop: loop)
     // Whatever its lines say, what it resolves is held to the policy (loopback, the run's folder).

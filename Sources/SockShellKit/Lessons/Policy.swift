@@ -21,11 +21,13 @@ enum LinePolicy {
 
   /// At most this many distinct `{portN}` placeholders in a lesson.
   static let maxPortPlaceholders = 16
+  /// At most this many steps in a lesson (and its file is at most 1 MiB).
+  static let maxSteps = 100
   /// At most this many lines in a step's check, solution, partner and hint blocks together.
   static let maxLinesPerStep = 200
   /// A partner's call waits at most this long in the kernel (a connect to a full queue, a send
   /// to a full buffer), so that the learner's prompt is answered within 100 ms.
-  static let partnerWait = 0.1
+  static let partnerWait = 0.05
   /// What a lesson writes for the folder its run owns and removes (`{dir}/server.sock`).
   static let folderPlaceholder = "{dir}"
   /// The folder's stand-in when a lesson is checked at load.

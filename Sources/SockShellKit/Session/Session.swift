@@ -56,7 +56,7 @@ public final class Session {
     public var interactive = false
     /// In scripts, a blocking call gives up after this many seconds (nil: waits forever).
     public var waitLimit: Int? = nil
-    /// A shorter limit in seconds, for the lesson's partner (its calls wait at most 100 ms).
+    /// A shorter limit in seconds, for the lesson's partner (its calls wait at most 50 ms).
     public var waitCap: Double? = nil
 
     /// The limit a blocking call has, in seconds.
