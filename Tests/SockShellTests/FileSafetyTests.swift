@@ -176,3 +176,37 @@ import Testing
     session.closeAll()
   }
 }
+
+/// The planted-link and FIFO cases as an unprivileged user (nobody, via setpriv), as another
+/// user on a shared machine would meet them: nothing is followed, nothing blocks.
+@Suite struct UnprivilegedFileTests {
+  @Test func anUnprivilegedShellFollowsNoPlantedLinkAndOpensNoFIFO() throws {
+    guard getuid() == 0, let setpriv = which("setpriv") else {
+      print("skipped: running as another user needs root and setpriv(1)")
+      return
+    }
+    let dir = NSTemporaryDirectory() + "sockshell-nobody-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    chown(dir, 65534, 65534)
+    let victim = NSTemporaryDirectory() + "sockshell-victim-\(UUID().uuidString)"
+    try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+    defer { unlink(victim) }
+    chmod(victim, 0o666)  // writable by anyone: only following the link could change it
+    symlink(victim, dir + "/progress.json")
+    symlink(victim, dir + "/linked.ss")
+    mkfifo(dir + "/fifo.ss", 0o666)
+    let script = dir + "/script.ss"
+    try "socket tcp\nsave \(dir)/linked.ss\nsave \(dir)/fifo.ss\n".write(
+      toFile: script, atomically: true, encoding: .utf8)
+    chown(script, 65534, 65534)
+    let asNobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "env", "SOCKSHELL_HOME=\(dir)"]
+    let listed = try runProgram(asNobody[0], Array(asNobody.dropFirst()) + [sockshellPath, "lessons"], timeout: 20)
+    #expect(listed.stdout.contains("is a symbolic link; set aside as"), "\(listed.stdout)\(listed.stderr)")
+    let saved = try runProgram(
+      asNobody[0], Array(asNobody.dropFirst()) + [sockshellPath, "run", "--keep-going", script], timeout: 20)
+    #expect(saved.stderr.contains("linked.ss is a symbolic link, not a file"), "\(saved.stderr)")
+    #expect(saved.stderr.contains("fifo.ss is a pipe (FIFO), not a file"), "\(saved.stderr)")
+    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "a planted link was followed")
+  }
+}
