@@ -210,3 +210,22 @@ import Testing
     #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "a planted link was followed")
   }
 }
+
+extension MemoryLimitTests {
+  /// A file-size limit (ulimit -f) makes save fail as a write that failed, with the old file
+  /// whole and no temporary left, instead of killing the shell (SIGXFSZ).
+  @Test func aFileSizeLimitFailsTheWriteNotTheShell() throws {
+    let dir = NSTemporaryDirectory() + "sockshell-fsize-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let script = dir + "/script.ss"
+    try (String(repeating: "socket udp\n", count: 300) + "save \(dir)/out.ss\n").write(
+      toFile: script, atomically: true, encoding: .utf8)
+    let result = try runProgram(
+      "/bin/sh", ["-c", "ulimit -f 2; exec \"$0\" run --keep-going \"$1\"", sockshellPath, script])
+    #expect(result.status == 1, "exit \(result.status): \(result.stderr)")
+    #expect(result.stderr.contains("cannot write \(dir)/out.ss"), "\(result.stderr)")
+    let left = try FileManager.default.contentsOfDirectory(atPath: dir)
+    #expect(left == ["script.ss"], "\(left)")
+  }
+}

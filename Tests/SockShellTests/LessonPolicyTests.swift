@@ -130,3 +130,46 @@ import Testing
     #expect(!allowed(.unixPath("/tmp/other.sock")))
   }
 }
+
+extension LessonPolicyTests {
+  /// A partner reaches the sockets of its lesson (or a port where nothing listens: a refused
+  /// connection is a lesson), never another program's service on loopback.
+  @Test func aPartnerCannotReachAnotherProgramsService() throws {
+    // Another program's service: a listener this test holds, outside the lesson.
+    let service = try Sys.socket(.ipv4, .stream).get()
+    defer { _ = Sys.close(service) }
+    _ = Sys.bind(service, .loopback(.ipv4, port: 0))
+    _ = Sys.listen(service, backlog: 5)
+    let port = try #require(try Sys.getsockname(service).get().port)
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: reach
+      title: Reach
+      ---
+
+      ## The partner tries a local service
+
+      ```partner
+      c = socket tcp
+      connect c 127.0.0.1:\(port)
+      send c "FLUSHALL\\r\\n"
+      ```
+
+      ```check
+      socket type=udp
+      ```
+
+      ```solution
+      s = socket udp
+      ```
+      """, path: "reach.md")
+    let (session, run) = takeQuietly(lesson)
+    run.tick()
+    let calls = run.partner.session.records.map(\.kind)
+    #expect(!calls.contains(.connect), "the partner connected to another program: \(calls)")
+    let waiting = try Sys.poll([service], events: Int16(POLLIN), timeoutMilliseconds: 100).get()
+    #expect(waiting.first == 0, "a connection reached the service")
+    session.closeAll()
+  }
+}

@@ -81,6 +81,9 @@ struct LessonCommand: ShellCommand {
     let session = context.session
     let host = context.host
     guard let library = host.library, !library.lessons.isEmpty else {
+      for problem in host.library?.problems ?? [] where !problem.hasPrefix("warning: ") {
+        session.out.line(problem, .error, wrap: false)
+      }
       throw LessonsCommand.noLessons
     }
     switch word {
@@ -104,6 +107,10 @@ struct LessonCommand: ShellCommand {
       return try LessonCommand.start(run.lesson.id, step: 0, context)
     case let word?:
       guard let id = library.lesson(named: word)?.id else {
+        // A lesson file that was refused says why (a policy refusal, a syntax error).
+        for problem in library.problems where !problem.hasPrefix("warning: ") {
+          session.out.line(problem, .error, wrap: false)
+        }
         throw CommandRefusal("no lesson '\(ByteText.sanitized(word))'; lessons lists them (give an ID or a number)")
       }
       let entry = library.progress.lessons[id]

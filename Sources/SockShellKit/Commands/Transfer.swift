@@ -44,7 +44,9 @@ enum Transfer {
 
   /// The bytes of a data argument; a file is read now.
   static func bytes(_ data: DataSpec) throws(CommandRefusal) -> [UInt8] {
-    if case .pattern(let size) = data, !Sys.canAllocate(size) {
+    // Room for the bytes and a copy of them, or the line is refused (Swift aborts on a failed
+    // allocation).
+    if case .pattern(let size) = data, !Sys.canAllocate(2 * size + (1 << 20)) {
       throw CommandRefusal(
         "cannot have \(size) bytes of memory for the data (ENOMEM: the process's memory limit): send less")
     }

@@ -165,10 +165,11 @@ public enum DataSpec: Hashable, Sendable {
   /// learner can see where a cut happened.
   public static func pattern(size: Int) -> [UInt8] {
     let line = Array("abcdefghijklmnopqrstuvwxyz0123456789\n".utf8)
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(size)
-    while bytes.count < size { bytes += line.prefix(size - bytes.count) }
-    return bytes
+    // One allocation of exactly `size` bytes (growing an array would need more, for a moment).
+    return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+      for index in 0..<size { buffer[index] = line[index % line.count] }
+      initialized = size
+    }
   }
 }
 

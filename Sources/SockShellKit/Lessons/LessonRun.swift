@@ -180,6 +180,21 @@ public final class LessonRun {
     self.session = session
     self.verbose = verbose
     partner = Partner(out: verbose ? session.out : nil, loop: session.loop, folder: folder)
+    // The partner reaches only the sockets of this lesson: the learner's and its own.
+    let partnerSession = partner.session
+    partnerSession.addressPolicy = unattendedPolicy
+  }
+
+  /// The policy for lines that run unseen (the partner's, and `lesson test`'s solutions): they
+  /// reach a socket of this lesson, or an address nobody is bound to (a refused connection is a
+  /// lesson), never another program's service.
+  var unattendedPolicy: AddressResolver.Policy {
+    let partnerSession = partner.session
+    return .linesFromElsewhere(
+      folder: folder,
+      reachable: { [unowned session, unowned partnerSession] address in
+        session.hasBound(address) || partnerSession.hasBound(address) || LinePolicy.nobodyIsBound(to: address)
+      })
   }
 
   static func freePort() -> UInt16 {

@@ -28,7 +28,7 @@ public enum LessonTester {
       let session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 3))
       let run = LessonRun(lesson: lesson, step: 0, session: session, verbose: false)
       // The solutions run unattended: held to the policy for lines from elsewhere as they resolve.
-      session.addressPolicy = .linesFromElsewhere(folder: run.folder)
+      session.addressPolicy = run.unattendedPolicy
       session.host.lessonRun = run
       if !run.problems.isEmpty {
         // A line that does not parse with this run's ports (said once, for the first step).
@@ -41,7 +41,7 @@ public enum LessonTester {
       while run.stepIndex < index && !run.finished {
         let before = run.stepIndex
         for line in run.current.solution {
-          session.execute(line)
+          session.executeBounded(line, seconds: 3)
           run.tick()
         }
         settle(run, until: { run.stepIndex != before }, interrupt: interrupt)
@@ -66,7 +66,7 @@ public enum LessonTester {
       }
       // A solution line may fail on purpose (an error is the lesson); the checks decide.
       for line in run.current.solution where EventLoop.now() - started <= fileLimit {
-        session.execute(line)
+        session.executeBounded(line, seconds: 3)
         run.tick()
       }
       settle(run, until: { run.stepIndex != index || run.finished }, interrupt: interrupt)

@@ -109,7 +109,7 @@ public final class Partner {
         sleepUntil = nil
       case .command(let parsed):
         if !readyToRun(parsed) { return progressed }
-        session.execute(parsed)
+        session.executeBounded(parsed, seconds: LinePolicy.partnerWait)
         show()
       }
       queue.removeFirst()

@@ -96,6 +96,27 @@ enum LinePolicy {
     }
   }
 
+  /// Whether no socket of this machine is bound to `address` (a TCP and a UDP socket can both
+  /// bind it now): a connection or datagram there reaches no program.
+  static func nobodyIsBound(to address: SocketAddress) -> Bool {
+    switch address {
+    case .ipv4, .ipv6:
+      for type in [SocketType.stream, .datagram] {
+        guard case .success(let fd) = Sys.socket(address.family, type) else { return false }
+        defer { _ = Sys.close(fd) }
+        guard case .success = Sys.bind(fd, address) else { return false }
+      }
+      return true
+    case .abstract:
+      guard case .success(let fd) = Sys.socket(.unix, .stream) else { return false }
+      defer { _ = Sys.close(fd) }
+      if case .success = Sys.bind(fd, address) { return true }
+      return false
+    case .unix, .unnamed:
+      return true  // a path in the run's own folder (the policy checked it), or no address
+    }
+  }
+
   /// A path below `folder`, with no `..` to climb out of it.
   static func isInside(_ path: String, _ folder: String) -> Bool {
     guard path.hasPrefix(folder + "/") else { return false }

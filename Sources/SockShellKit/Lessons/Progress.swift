@@ -67,7 +67,14 @@ public struct Progress: Sendable, Equatable {
 
   /// Renames an unusable progress file aside; read-only progress when even that fails.
   static func setAside(_ path: String, because why: String) -> (Progress, warning: String?) {
-    let aside = path + ".corrupt-\(time(nil))"
+    // A name no earlier set-aside file has (two in one second keep both).
+    var aside = path + ".corrupt-\(time(nil))"
+    var probe = stat()
+    var count = 1
+    while lstat(aside, &probe) == 0 && count < 1000 {
+      count += 1
+      aside = path + ".corrupt-\(time(nil))-\(count)"
+    }
     if rename(path, aside) == 0 {
       return (Progress(), "progress file \(path) \(why); set aside as \(aside), starting afresh")
     }

@@ -19,8 +19,10 @@ struct AddressResolver {
     /// The learner's own lines: any.
     case any
     /// Lines from elsewhere (a lesson's partner, solutions run by lesson test): loopback, abstract
-    /// names, and paths inside the run's folder (LinePolicy).
-    case linesFromElsewhere(folder: String?)
+    /// names, and paths inside the run's folder (LinePolicy); and they connect and send only to
+    /// an address that a socket of this lesson (the learner's or the partner's) is bound to, never
+    /// to another service of the machine (`reachable`, set by the lesson run).
+    case linesFromElsewhere(folder: String?, reachable: ((SocketAddress) -> Bool)? = nil)
   }
 
   let out: Output
@@ -34,12 +36,20 @@ struct AddressResolver {
     SocketAddress, CommandRefusal
   > {
     let result = resolveAnyAddress(spec, family: family, subject: subject, purpose: purpose)
-    guard case .linesFromElsewhere(let folder) = policy, case .success(let address) = result,
-      !LinePolicy.allows(address, folder: folder)
+    guard case .linesFromElsewhere(let folder, let reachable) = policy, case .success(let address) = result
     else { return result }
-    return .failure(
-      CommandRefusal(
-        "\(address) is not for a lesson's lines: they reach loopback, abstract names and the run's own folder only"))
+    if !LinePolicy.allows(address, folder: folder) {
+      return .failure(
+        CommandRefusal(
+          "\(address) is not for a lesson's lines: they reach loopback, abstract names and the run's own folder only"))
+    }
+    if purpose == .connect, let reachable, !reachable(address) {
+      return .failure(
+        CommandRefusal(
+          "\(address) is not a socket of this lesson: a lesson's lines connect and send only to the learner's or the partner's own sockets"
+        ))
+    }
+    return result
   }
 
   /// The socket address for `spec`. `family`: the socket's (nil: whatever the address is, names

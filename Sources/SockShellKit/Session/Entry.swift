@@ -11,8 +11,11 @@ public enum SockShell {
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
     let session = Session(
       output: out, options: Session.Options(interactive: interactive, waitLimit: timeout == 0 ? nil : timeout))
-    session.host.library = LessonLibrary(
+    let library = LessonLibrary(
       directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
+    session.host.library = library
+    // What happened to the progress file (set aside, read-only) is said at once, whatever runs first.
+    for warning in library.problems where warning.hasPrefix("warning: ") { out.line(warning, .error, wrap: false) }
     let terminal = interactive && isatty(1) == 1
     if let lesson {
       // sockshell lesson [ID]: start it (or resume) before the first prompt.

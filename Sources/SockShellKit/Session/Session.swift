@@ -473,6 +473,17 @@ public final class Session {
     return result
   }
 
+  /// Runs a line from elsewhere with every call it makes bounded: a call that blocks in the kernel
+  /// outside `blocking` (close with SO_LINGER waiting for its data to go) is stopped by this
+  /// thread's alarm after `seconds`, and again every `seconds` after.
+  @discardableResult
+  func executeBounded(_ parsed: ParsedLine, seconds: Double) -> LineResult {
+    let clock = alarmClock()
+    clock?.arm(seconds: seconds, repeating: seconds)
+    defer { clock?.disarm() }
+    return execute(parsed)
+  }
+
   /// The session's alarm timer, made for the thread that runs it.
   func alarmClock() -> AlarmClock? {
     if let clock = alarm, clock.isForThisThread { return clock }

@@ -29,6 +29,9 @@ public enum Signals {
     setHandler(SIGALRM, onAlarm)
     for number in [SIGTERM, SIGHUP, SIGQUIT] { setHandler(number, onTerminate) }
     signal(SIGPIPE, SIG_IGN)
+    // A file-size limit (ulimit -f) makes a write fail with EFBIG, said like any failed write,
+    // instead of killing the shell.
+    signal(SIGXFSZ, SIG_IGN)
   }
 
   static let termination = Atomic<Int>(0)

@@ -152,6 +152,16 @@ extension Session {
     return found
   }
 
+  /// Whether a descriptor of this session is bound to `address` (for one bound to every address,
+  /// its port on any local address).
+  func hasBound(_ address: SocketAddress) -> Bool {
+    table.byNumber.keys.contains { fd in
+      guard let local = try? Sys.getsockname(fd).get() else { return false }
+      if Session.sameEndpoint(local, address) { return true }
+      return local.isWildcard && local.port != 0 && local.port == address.port && address.isLoopback
+    }
+  }
+
   /// Equal addresses, with IPv4 and its v4-mapped IPv6 form counted as the same.
   static func sameEndpoint(_ a: SocketAddress, _ b: SocketAddress) -> Bool {
     func normal(_ address: SocketAddress) -> SocketAddress {
