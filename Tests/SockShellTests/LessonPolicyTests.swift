@@ -173,3 +173,86 @@ extension LessonPolicyTests {
     session.closeAll()
   }
 }
+
+extension LessonPolicyTests {
+  /// The partner's sockets do not outlive the lesson: a listener it made is gone when the lesson
+  /// ends (a connection there is refused).
+  @Test func thePartnersListenerEndsWithTheLesson() throws {
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: serve
+      title: Serve
+      ---
+
+      ## The partner listens
+
+      ```partner
+      l = socket tcp
+      bind l 127.0.0.1:{port2}
+      listen l
+      ```
+
+      ```check
+      socket type=udp
+      ```
+
+      ```solution
+      s = socket udp
+      ```
+      """, path: "serve.md")
+    let (session, run) = takeQuietly(lesson)
+    run.tick()
+    let listener = try #require(run.partner.session.openDescriptors.first)
+    let address = try Sys.getsockname(listener.fd).get()
+    #expect(!LinePolicy.nobodyIsBound(to: address), "the partner listens while the lesson runs")
+    run.end()  // what lesson quit, another lesson or the end of the shell do
+    #expect(LinePolicy.nobodyIsBound(to: address), "the partner's listener outlived the lesson")
+    session.closeAll()
+  }
+}
+
+extension LessonTerminalTests {
+  /// Whatever the partner waits on (a poll with no timeout, a long sleep), the learner's keys
+  /// are answered: a line typed runs, and Ctrl-C clears a half-typed one.
+  @Test func thePromptStaysLiveWhileThePartnerWaits() throws {
+    let folder = try lessonFolder(
+      "01-live.md",
+      """
+      ---
+      id: live
+      title: Live
+      ---
+
+      ## The partner waits for ever
+
+      ```partner
+      p = socket udp
+      bind p 127.0.0.1:0
+      poll p --timeout -1
+      poll p --timeout -1
+      sleep 60000
+      ```
+
+      ```check
+      socket type=udp
+      ```
+
+      ```solution
+      s = socket udp
+      ```
+      """)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let shell = try TerminalSession(
+      arguments: ["lesson", "live", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
+    #expect(shell.waitFor("[live 1/1] sockshell> "))
+    let mark = shell.mark
+    shell.type("explain EPIPE\r")
+    #expect(shell.waitFor("EPIPE (32)", after: mark, seconds: 3), "the prompt is held by the partner")
+    let typed = shell.mark
+    shell.type("socket garbage")
+    #expect(shell.waitFor("socket garbage", after: typed, seconds: 3))
+    shell.type("\u{03}")
+    #expect(shell.waitFor("^C", after: typed, seconds: 3))
+  }
+}
