@@ -29,9 +29,22 @@ final class HistoryFile {
   /// Loads the entries into libedit's history; trims a file grown too big.
   func load(into history: OpaquePointer) {
     guard off == nil else { return }
+    // Opened here, never following a link and never blocking, and checked to be a file; libedit
+    // then reads that very file through /proc/self/fd (nothing can be swapped in between).
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else {
+      if errno != ENOENT {
+        off = "the history file \(path) cannot be read (\(Errno.current.message)): history is not kept"
+      }
+      return
+    }
+    defer { close(fd) }
     var info = stat()
-    guard lstat(path, &info) == 0 else { return }
-    cedit_history_load(history, path)
+    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      off = "the history file \(path) is \(FileWriter.notAFile(info) ?? "not a file"): history is not kept this session"
+      return
+    }
+    cedit_history_load(history, "/proc/self/fd/\(fd)")
     if info.st_size > HistoryFile.trimSize { trim(history) }
   }
 
