@@ -46,3 +46,11 @@ int csupport_ppoll(void *fds, unsigned long count, int timeout_ms, const void *m
   struct timespec timeout = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
   return ppoll((struct pollfd *)fds, (nfds_t)count, timeout_ms < 0 ? NULL : &timeout, (const sigset_t *)mask);
 }
+
+int csupport_can_allocate(size_t size) {
+  volatile char *probe = malloc(size ? size : 1);
+  if (probe == NULL) return 0;
+  probe[0] = 0;
+  free((void *)probe);
+  return 1;
+}

@@ -89,14 +89,6 @@ public enum Sys {
     return .success((Array(UnsafeRawBufferPointer(start: buffer, count: kept)), result))
   }
 
-  /// Whether `count` bytes can be had now (a probe before building a large buffer in Swift,
-  /// whose allocation failure would abort the process).
-  public static func canAllocate(_ count: Int) -> Bool {
-    guard let probe = malloc(max(count, 1)) else { return false }
-    free(probe)
-    return true
-  }
-
   /// The corresponding C function is `close`.
   public static func close(_ fd: Int32) -> SysResult<Void> {
     valueOrErrno { Glibc.close(fd) }.map { _ in () }

@@ -256,3 +256,48 @@ extension LessonTerminalTests {
     #expect(shell.waitFor("^C", after: typed, seconds: 3))
   }
 }
+
+extension LessonPolicyTests {
+  /// The partner's sockets are closed with each close bounded when the lesson ends: one that
+  /// lingers (SO_LINGER 60 with unsent data) cannot hold the learner for its linger time.
+  @Test func aLingeringPartnerSocketDoesNotHoldTheEndOfTheLesson() throws {
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: linger
+      title: Linger
+      ---
+
+      ## The partner leaves data unsent
+
+      ```partner
+      l = socket tcp
+      bind l 127.0.0.1:{port2}
+      listen l
+      c = socket tcp
+      setsockopt c sndbuf 4096
+      connect c l
+      setsockopt c linger on 60
+      send c --size 16000000
+      ```
+
+      ```check
+      socket type=udp
+      ```
+
+      ```solution
+      s = socket udp
+      ```
+      """, path: "linger.md")
+    let (session, run) = takeQuietly(lesson)
+    let deadline = EventLoop.now() + 3
+    while run.partner.session.records.filter({ $0.kind == .send }).isEmpty && EventLoop.now() < deadline {
+      _ = session.loop.wait(for: nil, deadline: EventLoop.now() + 0.05)
+    }
+    let started = EventLoop.now()
+    run.end()
+    #expect(EventLoop.now() - started < 5, "closing the partner's sockets waited for their linger time")
+    #expect(run.partner.session.openDescriptors.isEmpty)
+    session.closeAll()
+  }
+}

@@ -22,6 +22,10 @@ short csupport_spawn_setsid(void);
 /// `fds` is an array of struct pollfd.
 int csupport_ppoll(void *fds, unsigned long count, int timeout_ms, const void *mask);
 
+/// Whether `size` bytes can be allocated now (malloc'd, touched, freed: an optimiser cannot
+/// remove the probe, as it may a malloc and free with nothing between them in Swift).
+int csupport_can_allocate(size_t size);
+
 /// The terminal cells a character takes (glibc's wcwidth in the C.UTF-8 locale, whatever the
 /// process's locale): 2 for wide CJK and most emoji, 0 for combining marks, -1 for controls.
 int csupport_wcwidth(unsigned int character);

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import CSupport
 import SocketLayer
 
 /// Flags and data shared by send, recv, sendto and recvfrom.
@@ -42,11 +43,15 @@ enum Transfer {
   static let maximumLength = 16 << 20
   static let defaultLength = 1024
 
+  /// Whether `count` bytes can be had now: a probe before a large buffer is made in Swift, whose
+  /// failed allocation would abort the shell (the probe is in C, so that no optimiser drops it).
+  static func canAllocate(_ count: Int) -> Bool { csupport_can_allocate(max(count, 1)) != 0 }
+
   /// The bytes of a data argument; a file is read now.
   static func bytes(_ data: DataSpec) throws(CommandRefusal) -> [UInt8] {
     // Room for the bytes and a copy of them, or the line is refused (Swift aborts on a failed
     // allocation).
-    if case .pattern(let size) = data, !Sys.canAllocate(2 * size + (1 << 20)) {
+    if case .pattern(let size) = data, !Transfer.canAllocate(2 * size + (1 << 20)) {
       throw CommandRefusal(
         "cannot have \(size) bytes of memory for the data (ENOMEM: the process's memory limit): send less")
     }
@@ -105,7 +110,7 @@ enum Transfer {
     }
     let kind: Syscall = target == nil ? .send : .sendto
     var arguments: [CallArgument] = [
-      .number(Int(descriptor.fd)), .bytes(bytes), .number(bytes.count), .symbol(flagText),
+      .number(Int(descriptor.fd)), .buffer(bytes), .number(bytes.count), .symbol(flagText),
     ]
     if let target { arguments += [.address(target), .number(Int(target.length))] }
     let outcome = session.report(
@@ -259,7 +264,7 @@ extension ReceiveCommand {
     let descriptor = try session.descriptor(fd)
     let asked = length ?? Transfer.defaultLength
     // A buffer the process cannot have is refused before the call (the call was not made).
-    if !Sys.canAllocate(asked) {
+    if !Transfer.canAllocate(asked) {
       throw CommandRefusal(
         "cannot have a buffer of \(asked) bytes (ENOMEM: the process's memory limit): ask for less")
     }
@@ -286,7 +291,7 @@ extension ReceiveCommand {
     }
     let received = try? result.get()
     var arguments: [CallArgument] = [
-      .number(Int(descriptor.fd)), received.map { .bytes($0.bytes) } ?? .unfilled, .number(asked), .symbol(flagText),
+      .number(Int(descriptor.fd)), received.map { .buffer($0.bytes) } ?? .unfilled, .number(asked), .symbol(flagText),
     ]
     if Self.givesSender {
       arguments +=

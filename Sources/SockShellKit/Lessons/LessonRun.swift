@@ -349,7 +349,7 @@ public final class LessonRun {
   func end() {
     stopTurns()
     partner.stop()
-    partner.session.closeAll()
+    partner.session.closeAllBounded(seconds: LinePolicy.partnerWait)
     if let folder { LinePolicy.removeFolder(folder) }
   }
 }

@@ -55,7 +55,7 @@ public enum LessonTester {
         out.line(
           "FAIL \(lesson.path):\(step.line): step \(index + 1) cannot be reached: an earlier solution does not pass")
         ok = false
-        session.closeAll()
+        session.closeAllBounded(seconds: 3)
         continue
       }
       let before = run.failures()
@@ -81,7 +81,7 @@ public enum LessonTester {
       } else if !before.isEmpty {
         out.line("ok   \(lesson.id) step \(index + 1): \(step.title)")
       }
-      session.closeAll()
+      session.closeAllBounded(seconds: 3)
     }
     return ok
   }

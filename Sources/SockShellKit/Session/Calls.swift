@@ -47,8 +47,14 @@ public enum CallArgument: Sendable, Equatable {
   case address(SocketAddress)
   /// A length the kernel wrote back: `[16]`.
   case writtenLength(Int)
-  /// A buffer of bytes: `"hello\n"` (the first 32 bytes).
+  /// A buffer of bytes: `"hello\n"` (its first bytes: as many as are shown, and one more to
+  /// say there are more; a call's record does not keep a 16 MiB buffer).
   case bytes([UInt8])
+
+  /// The argument for a buffer, as much of it as is shown.
+  static func buffer(_ bytes: [UInt8]) -> CallArgument {
+    .bytes(bytes.count > DataView.previewLimit ? Array(bytes.prefix(DataView.previewLimit + 1)) : bytes)
+  }
   /// A buffer or address the call did not fill (it failed): `0x...`.
   case unfilled
   /// A C value written out whole: an option's value, poll's array of `struct pollfd`.

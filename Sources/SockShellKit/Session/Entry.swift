@@ -103,7 +103,8 @@ extension SockShell {
       if LessonTester.test(lesson, out: out, interrupt: interrupt) { passed += 1 } else { ok = false }
       out.flush()
       if interrupt.pressed {
-        out.line("interrupted by Ctrl-C: the lessons after \(lesson.id) were not tested", .error)
+        let by = Signals.terminationSignal.map { Signals.name(of: $0) } ?? "Ctrl-C"
+        out.line("interrupted by \(by): the lessons after \(lesson.id) were not tested", .error)
         break
       }
     }

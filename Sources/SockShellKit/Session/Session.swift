@@ -484,6 +484,16 @@ public final class Session {
     return execute(parsed)
   }
 
+  /// Closes every descriptor with each close bounded by this thread's alarm (a socket whose
+  /// SO_LINGER waits for its data to go); for sessions whose lines came from elsewhere.
+  @discardableResult
+  func closeAllBounded(seconds: Double) -> [Descriptor] {
+    let clock = alarmClock()
+    clock?.arm(seconds: seconds, repeating: seconds)
+    defer { clock?.disarm() }
+    return closeAll()
+  }
+
   /// The session's alarm timer, made for the thread that runs it.
   func alarmClock() -> AlarmClock? {
     if let clock = alarm, clock.isForThisThread { return clock }
