@@ -593,8 +593,12 @@ final class TmuxScreen {
     return true
   }
 
-  /// Ends this private server (and the shell in it); never the default one.
-  func stop() { _ = TmuxScreen.spawn([tmux, "-L", server, "kill-server"]) }
+  /// Ends this private server (and the shell in it) and removes its socket; never the default one.
+  func stop() {
+    _ = TmuxScreen.spawn([tmux, "-L", server, "kill-server"])
+    let folder = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+    unlink("\(folder)/tmux-\(getuid())/\(server)")
+  }
 
   deinit { stop() }
 
