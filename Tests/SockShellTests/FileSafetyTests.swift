@@ -110,16 +110,8 @@ import Testing
 @Suite struct MemoryLimitTests {
   @Test func aBufferTooBigForTheMemoryLimitIsRefused() throws {
     let script = NSTemporaryDirectory() + "sockshell-memory-\(UUID().uuidString).ss"
-    try """
-    srv = socket tcp
-    bind srv 127.0.0.1:0
-    listen srv
-    c = socket tcp
-    connect c srv
-    conn = accept srv
-    recv conn 16777216 dontwait
-    send c --size 16000000 dontwait
-    """.write(toFile: script, atomically: true, encoding: .utf8)
+    try (connectedPair + "recv conn 16777216 dontwait\nsend c --size 16000000 dontwait\n").write(
+      toFile: script, atomically: true, encoding: .utf8)
     defer { unlink(script) }
     var refused = false
     // The limit at which 16 MiB no longer fits depends on the build: try a few, from high to low.

@@ -141,29 +141,13 @@ extension LessonPolicyTests {
     _ = Sys.bind(service, .loopback(.ipv4, port: 0))
     _ = Sys.listen(service, backlog: 5)
     let port = try #require(try Sys.getsockname(service).get().port)
-    let lesson = try LessonLoader.parse(
+    let lesson = try partnerLesson(
+      "reach",
       """
-      ---
-      id: reach
-      title: Reach
-      ---
-
-      ## The partner tries a local service
-
-      ```partner
       c = socket tcp
       connect c 127.0.0.1:\(port)
       send c "FLUSHALL\\r\\n"
-      ```
-
-      ```check
-      socket type=udp
-      ```
-
-      ```solution
-      s = socket udp
-      ```
-      """, path: "reach.md")
+      """)
     let (session, run) = takeQuietly(lesson)
     run.tick()
     let calls = run.partner.session.records.map(\.kind)
@@ -178,29 +162,13 @@ extension LessonPolicyTests {
   /// The partner's sockets do not outlive the lesson: a listener it made is gone when the lesson
   /// ends (a connection there is refused).
   @Test func thePartnersListenerEndsWithTheLesson() throws {
-    let lesson = try LessonLoader.parse(
+    let lesson = try partnerLesson(
+      "serve",
       """
-      ---
-      id: serve
-      title: Serve
-      ---
-
-      ## The partner listens
-
-      ```partner
       l = socket tcp
       bind l 127.0.0.1:{port2}
       listen l
-      ```
-
-      ```check
-      socket type=udp
-      ```
-
-      ```solution
-      s = socket udp
-      ```
-      """, path: "serve.md")
+      """)
     let (session, run) = takeQuietly(lesson)
     run.tick()
     let listener = try #require(run.partner.session.openDescriptors.first)
@@ -218,30 +186,15 @@ extension LessonTerminalTests {
   @Test func thePromptStaysLiveWhileThePartnerWaits() throws {
     let folder = try lessonFolder(
       "01-live.md",
-      """
-      ---
-      id: live
-      title: Live
-      ---
-
-      ## The partner waits for ever
-
-      ```partner
-      p = socket udp
-      bind p 127.0.0.1:0
-      poll p --timeout -1
-      poll p --timeout -1
-      sleep 60000
-      ```
-
-      ```check
-      socket type=udp
-      ```
-
-      ```solution
-      s = socket udp
-      ```
-      """)
+      partnerLessonText(
+        "live",
+        """
+        p = socket udp
+        bind p 127.0.0.1:0
+        poll p --timeout -1
+        poll p --timeout -1
+        sleep 60000
+        """))
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let shell = try TerminalSession(
       arguments: ["lesson", "live", "--lessons", folder], environment: ["SOCKSHELL_HOME": folder])
@@ -261,16 +214,9 @@ extension LessonPolicyTests {
   /// The partner's sockets are closed with each close bounded when the lesson ends: one that
   /// lingers (SO_LINGER 60 with unsent data) cannot hold the learner for its linger time.
   @Test func aLingeringPartnerSocketDoesNotHoldTheEndOfTheLesson() throws {
-    let lesson = try LessonLoader.parse(
+    let lesson = try partnerLesson(
+      "linger",
       """
-      ---
-      id: linger
-      title: Linger
-      ---
-
-      ## The partner leaves data unsent
-
-      ```partner
       l = socket tcp
       bind l 127.0.0.1:{port2}
       listen l
@@ -279,16 +225,7 @@ extension LessonPolicyTests {
       connect c l
       setsockopt c linger on 60
       send c --size 16000000
-      ```
-
-      ```check
-      socket type=udp
-      ```
-
-      ```solution
-      s = socket udp
-      ```
-      """, path: "linger.md")
+      """)
     let (session, run) = takeQuietly(lesson)
     let deadline = EventLoop.now() + 3
     while run.partner.session.records.filter({ $0.kind == .send }).isEmpty && EventLoop.now() < deadline {

@@ -371,6 +371,35 @@ import Testing
   }
 }
 
+/// A one-step lesson with this partner block; the step passes once the learner has a UDP socket.
+func partnerLessonText(_ id: String, _ partner: String) -> String {
+  """
+  ---
+  id: \(id)
+  title: \(id)
+  ---
+
+  ## One step
+
+  ```partner
+  \(partner)
+  ```
+
+  ```check
+  socket type=udp
+  ```
+
+  ```solution
+  s = socket udp
+  ```
+  """
+}
+
+/// The same, loaded.
+func partnerLesson(_ id: String, _ partner: String) throws -> Lesson {
+  try LessonLoader.parse(partnerLessonText(id, partner), path: "\(id).md")
+}
+
 /// A lesson taken in a session of its own, with no output: its run has begun.
 func takeQuietly(_ lesson: Lesson) -> (Session, LessonRun) {
   let session = makeSession()

@@ -62,10 +62,11 @@ enum Transfer {
     }
   }
 
-  /// Reads up to `limit` bytes of a file, or says why it cannot.
-  static func readFile(_ path: String, limit: Int) -> Result<[UInt8], CommandRefusal> {
+  /// Reads up to `limit` bytes of a file, or says why it cannot. `followLinks: false` for the
+  /// shell's own files (progress), where a link may have been planted.
+  static func readFile(_ path: String, limit: Int, followLinks: Bool = true) -> Result<[UInt8], CommandRefusal> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
     if fd < 0 { return .failure(CommandRefusal(message: "cannot read \(path): \(Errno.current.message)")) }
     defer { close(fd) }
     var info = stat()

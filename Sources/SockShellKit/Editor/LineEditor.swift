@@ -170,15 +170,12 @@ public final class LineEditor {
     // The prompt and the line being typed may take several rows: go up to the first of them
     // (the rows before the cursor, counted in cells) and clear from there down.
     var rowsAbove = 0
-    var size = winsize()
-    if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, let info = el_line(editLine)?.pointee,
-      let start = info.buffer, let cursor = info.cursor
-    {
+    if columns > 0, let info = el_line(editLine)?.pointee, let start = info.buffer, let cursor = info.cursor {
       let typed = String(
         decoding: UnsafeRawBufferPointer(start: start, count: max(0, cursor - start)).bindMemory(to: UInt8.self),
         as: UTF8.self)
       let cells = Cells.width(String(cString: prompt)) + Cells.width(typed)
-      rowsAbove = cells / Int(size.ws_col)
+      rowsAbove = cells / Int(columns)
     }
     LineEditor.writeOut("\r" + (rowsAbove > 0 ? "\u{1B}[\(rowsAbove)A" : "") + "\u{1B}[J")
     out.flush()

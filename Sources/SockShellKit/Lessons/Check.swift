@@ -323,10 +323,8 @@ extension Check {
   }
 
   /// `127.0.0.1:*`, `*:8080`, `*:*`, `[::1]:*`, a path: `*` stands for any host or port.
-  static func addressMatches(_ address: SocketAddress?, pattern: String) -> Bool {
-    if pattern == "*" { return address != nil }
-    guard let address else { return pattern == "-" }
-    if address.family == .unix { return pattern == address.host }
+  /// The host (without IPv6 brackets) and port (`*` when absent) of an address pattern.
+  static func patternParts(_ pattern: String) -> (host: String, port: String) {
     var host = pattern
     var port = "*"
     if let colon = pattern.lastIndex(of: ":") {
@@ -334,6 +332,14 @@ extension Check {
       port = String(pattern[pattern.index(after: colon)...])
     }
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host, port)
+  }
+
+  static func addressMatches(_ address: SocketAddress?, pattern: String) -> Bool {
+    if pattern == "*" { return address != nil }
+    guard let address else { return pattern == "-" }
+    if address.family == .unix { return pattern == address.host }
+    let (host, port) = patternParts(pattern)
     let hostOK = host == "*" || host == address.host || (host == "0.0.0.0" && address.isWildcard)
     let portOK = port == "*" || UInt16(port) == address.port
     return hostOK && portOK

@@ -77,9 +77,7 @@ enum LinePolicy {
   /// `wait listening ADDR`: the partner waits for a listener on loopback (or anywhere: `*`).
   static func refusal(waitPattern pattern: String) -> String? {
     if pattern == "*" { return nil }
-    var host = pattern
-    if let colon = pattern.lastIndex(of: ":") { host = String(pattern[..<colon]) }
-    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    let host = Check.patternParts(pattern).host
     if host == "*" || host.lowercased() == "localhost" { return nil }
     if let numeric = SocketAddress.numeric(host, port: 0), numeric.isLoopback || numeric.isWildcard { return nil }
     if pattern.hasPrefix("/") || pattern.hasPrefix("@") { return nil }  // a Unix listener: waited for, not reached

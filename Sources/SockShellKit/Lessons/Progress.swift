@@ -50,18 +50,7 @@ public struct Progress: Sendable, Equatable {
     }
     if let kind = FileWriter.notAFile(info) { return setAside(path, because: "is \(kind)") }
     if info.st_size > maximumSize { return setAside(path, because: "is larger than 1 MiB") }
-    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-    if fd < 0 { return setAside(path, because: "cannot be read (\(Errno.current.message))") }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while bytes.count <= maximumSize {
-      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if count < 0 && errno == EINTR { continue }
-      if count <= 0 { break }
-      bytes += chunk.prefix(count)
-    }
-    close(fd)
-    if let progress = parse(bytes) { return (progress, nil) }
+    if let progress = read(path) { return (progress, nil) }
     return setAside(path, because: "could not be read")
   }
 
@@ -140,8 +129,7 @@ public struct Progress: Sendable, Equatable {
     var merged = self
     var info = stat()
     if lstat(path, &info) == 0, FileWriter.notAFile(info) == nil {
-      let (onDisk, warning) = Progress.loadWithoutSettingAside(path)
-      if warning == nil { merged = merged.merged(with: onDisk) }
+      if let onDisk = Progress.read(path) { merged = merged.merged(with: onDisk) }
     }
     guard let failure = FileWriter.writeAtomically(Array((merged.json.text + "\n").utf8), to: path, mode: 0o600) else {
       return nil
@@ -149,16 +137,12 @@ public struct Progress: Sendable, Equatable {
     return "cannot save progress to \(path): \(failure.message) (the previous progress is kept)"
   }
 
-  /// The file's progress, or a warning (nothing is renamed: for merging before a save).
-  static func loadWithoutSettingAside(_ path: String) -> (Progress, warning: String?) {
-    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else { return (Progress(), "cannot be read") }
-    defer { close(fd) }
-    var bytes = [UInt8](repeating: 0, count: maximumSize + 1)
-    let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    guard count >= 0 && count <= maximumSize, let progress = parse(Array(bytes.prefix(count))) else {
-      return (Progress(), "could not be read")
+  /// The file's progress, read without following a link or blocking; nil when it cannot be read
+  /// or does not parse (nothing is renamed here).
+  static func read(_ path: String) -> Progress? {
+    guard case .success(let bytes) = Transfer.readFile(path, limit: maximumSize, followLinks: false) else {
+      return nil
     }
-    return (progress, nil)
+    return parse(bytes)
   }
 }

@@ -88,12 +88,11 @@ public final class Session {
   var touched: [Int32] = []
   /// The family of the descriptor the running command resolved first.
   var lastFamily: SocketFamily?
-  /// Whether the last EINTR came from the script time limit rather than Ctrl-C.
+  /// Whether the running line's blocking call gave up at the script's wait limit (EINTR from the
+  /// limit, not Ctrl-C): for its explanation and for the line's failure message.
   var lastInterruptWasTimeout = false
   /// The timer that ends a script's blocking call at its deadline (made on first use).
   var alarm: AlarmClock?
-  /// The last call reported gave up at the script's wait limit (for the line's failure message).
-  var lastCallTimedOut = false
   /// The last blocking call returned, but cut short by Ctrl-C or the time limit.
   var lastCallCutShort = false
   /// Set when a wait ended because of Ctrl-C (a script goes on after such a line with --keep-going).
@@ -160,7 +159,7 @@ public final class Session {
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
     }
     lastFamily = nil
-    lastCallTimedOut = false
+    lastInterruptWasTimeout = false
     lastCallCutShort = false
     isRunningCommand = true
     let outcome: CommandOutcome
@@ -187,7 +186,7 @@ public final class Session {
     case (_, .refused(let why)):
       return LineResult(ok: false, failure: why)
     case (nil, .failed(let errno)):
-      if errno.code == EINTR && lastCallTimedOut {
+      if errno.code == EINTR && lastInterruptWasTimeout {
         return LineResult(
           ok: false, failure: "\(parsed.spec.name) gave up after \(options.waitLimit ?? 0) s (--timeout)")
       }
@@ -208,7 +207,7 @@ public final class Session {
       default: got = "nothing"
       }
       var message = "expected = \(expected), but \(parsed.spec.name) returned \(got)"
-      if lastCallTimedOut { message += " (it gave up after \(options.waitLimit ?? 0) s, --timeout)" }
+      if lastInterruptWasTimeout { message += " (it gave up after \(options.waitLimit ?? 0) s, --timeout)" }
       out.line("  \(message)", .error)
       return LineResult(ok: false, failure: message)
     }
@@ -353,8 +352,6 @@ public final class Session {
     calls.add(record)
     guard let errno else { return .returned(value) }
     let timedOut = errno.code == EINTR && lastInterruptWasTimeout
-    lastInterruptWasTimeout = false
-    lastCallTimedOut = timedOut
     for line in Explanations.lines(
       for: errno, context: context ?? ErrorContext(call: kind), timedOut: timedOut, waitLimit: options.waitLimit)
     {
@@ -478,20 +475,23 @@ public final class Session {
   /// thread's alarm after `seconds`, and again every `seconds` after.
   @discardableResult
   func executeBounded(_ parsed: ParsedLine, seconds: Double) -> LineResult {
-    let clock = alarmClock()
-    clock?.arm(seconds: seconds, repeating: seconds)
-    defer { clock?.disarm() }
-    return execute(parsed)
+    bounded(seconds: seconds) { execute(parsed) }
   }
 
   /// Closes every descriptor with each close bounded by this thread's alarm (a socket whose
   /// SO_LINGER waits for its data to go); for sessions whose lines came from elsewhere.
   @discardableResult
   func closeAllBounded(seconds: Double) -> [Descriptor] {
+    bounded(seconds: seconds) { closeAll() }
+  }
+
+  /// Runs `body` with this thread's alarm going off every `seconds`: any call in it that blocks
+  /// in the kernel is interrupted.
+  func bounded<T>(seconds: Double, _ body: () -> T) -> T {
     let clock = alarmClock()
     clock?.arm(seconds: seconds, repeating: seconds)
     defer { clock?.disarm() }
-    return closeAll()
+    return body()
   }
 
   /// The session's alarm timer, made for the thread that runs it.
