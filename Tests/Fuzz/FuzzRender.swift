@@ -1,5 +1,6 @@
-// libFuzzer target: the renderer of received bytes. Property: what reaches the terminal never
-// holds a raw control byte (C0, DEL, C1) or an invisible format character.
+// libFuzzer target: the renderer of bytes. Properties: what reaches the terminal never holds a
+// raw control byte (C0, DEL, C1) or an invisible format character, and what the renderer shows
+// reads back, as DATA, as exactly the same bytes (in both forms).
 import SockShellKit
 import SocketLayer
 
@@ -16,6 +17,11 @@ public func fuzzRender(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     {
       fatalError("raw control U+\(String(scalar.value, radix: 16)) reached the output for \(bytes)")
     }
+  }
+  for form in [ByteText.Form.text, .ascii] {
+    let shown = ByteText.quoted(bytes, form: form)
+    guard let tokens = try? Lexer.tokenize(bytes: Array(shown.utf8)), tokens.count == 1, tokens[0].bytes == bytes
+    else { fatalError("\(bytes) was shown as \(shown), which does not read back as the same bytes") }
   }
   return 0
 }

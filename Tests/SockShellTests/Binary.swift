@@ -100,6 +100,11 @@ func waitForListener(port: UInt16, seconds: Double = 10) -> Bool {
 }
 
 /// The path of a program on PATH (Debian's first), or nil.
+/// A fresh path in the temporary folder, for a test's file.
+func temporary(_ name: String) -> String {
+  NSTemporaryDirectory() + "sockshell-test-\(UUID().uuidString)-\(name)"
+}
+
 func which(_ name: String) -> String? {
   for directory in ["/usr/bin", "/bin", "/usr/local/bin"] {
     let path = directory + "/" + name

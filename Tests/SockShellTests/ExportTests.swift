@@ -72,10 +72,6 @@ import Testing
     ),
   ]
 
-  func temporary(_ name: String) -> String {
-    NSTemporaryDirectory() + "sockshell-export-\(UUID().uuidString)-\(name)"
-  }
-
   @Test(arguments: sessions)
   func exportedProgramsReproduceTheSession(name: String, script: String) throws {
     let c = temporary("\(name).c")

@@ -46,7 +46,7 @@ import Testing
     let history = history_init()!
     defer { history_end(history) }
     file.load(into: history)  // would block on a FIFO
-    #expect(file.append("socket tcp") == nil)
+    #expect(file.append(Array("socket tcp".utf8)) == nil)
     #expect(contents(victim) == "precious\n")
   }
 
@@ -55,9 +55,9 @@ import Testing
     let path = try folder() + "/history"
     let first = HistoryFile(path: path)
     let second = HistoryFile(path: path)
-    #expect(first.append("socket tcp") == nil)
-    #expect(second.append("send c \"a b\\\\c\"") == nil)
-    #expect(first.append("ls") == nil)
+    #expect(first.append(Array("socket tcp".utf8)) == nil)
+    #expect(second.append(Array("send c \"a b\\\\c\"".utf8)) == nil)
+    #expect(first.append(Array("ls".utf8)) == nil)
     let history = history_init()!
     defer { history_end(history) }
     cedit_history_set_size(history, 1000)
@@ -151,7 +151,7 @@ import Testing
     runAll(session, "socket tcp\nsave \(dir)/old.ss")
     let old = try String(contentsOfFile: dir + "/old.ss", encoding: .utf8)
     let history = HistoryFile(path: dir + "/history")
-    #expect(history.append("socket tcp") == nil)
+    #expect(history.append(Array("socket tcp".utf8)) == nil)
     let filler = open(dir + "/filler", O_WRONLY | O_CREAT, 0o600)
     var block = [UInt8](repeating: 0x41, count: 4096)
     while block.withUnsafeMutableBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
@@ -161,7 +161,7 @@ import Testing
     #expect(session.out.captured.contains("cannot write \(dir)/old.ss"))
     #expect(try String(contentsOfFile: dir + "/old.ss", encoding: .utf8) == old, "the old file is whole")
     let long = String(repeating: "send c \"x\" ", count: 600)
-    let warning = history.append(long)
+    let warning = history.append(Array(long.utf8))
     #expect(warning?.contains("history is not saved this session") == true)
     let kept = try String(contentsOfFile: dir + "/history", encoding: .utf8)
     #expect(kept == "_HiStOrY_V2_\nsocket\\040tcp\n", "no line was cut short: \(kept.suffix(80))")

@@ -238,12 +238,22 @@ struct TerminalError: Error {
     #expect(shell.waitForExit(seconds: 0.2) == nil, "the shell must still run")
   }
 
-  @Test func nonASCIIInputWorks() throws {
-    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home()])
+  /// What is typed is what is sent, whatever the locale: UTF-8 text, and bytes that are not
+  /// UTF-8 (each stays that byte, and the one after it is not swallowed).
+  @Test(arguments: ["C.UTF-8", "C"])
+  func typedBytesAreSentAsTyped(locale: String) throws {
+    let shell = try TerminalSession(environment: ["SOCKSHELL_HOME": home(), "LANG": locale, "LC_ALL": locale])
     #expect(shell.waitFor("sockshell> "))
     shell.type("srv = socket tcp\rbind srv 127.0.0.1:0\rlisten srv\rc = socket tcp\rconnect c srv\rconn = accept srv\r")
-    shell.type("send c \"café ✓\"\r")
-    #expect(shell.waitFor("send(4, \"café ✓\", 9, 0) = 9"))
+    shell.type("send c \"café ✓ 日本\"\r")
+    #expect(shell.waitFor("send(4, \"café ✓ 日本\", 16, 0) = 16"))
+    let mark = shell.mark
+    let raw: [UInt8] = Array("send c \"".utf8) + [0xFF, 0x41, 0xE6, 0x97, 0x42, 0xC3] + Array("\"\r".utf8)
+    _ = raw.withUnsafeBytes { write(shell.master, $0.baseAddress, $0.count) }
+    #expect(shell.waitFor(#"send(4, "\377A\xe6\227B\xc3", 6, 0) = 6"#, after: mark), "\(shell.screen[mark...])")
+    shell.type("recv conn\r")
+    #expect(shell.waitFor("0000  63 61 66 c3 a9 20 e2 9c 93 20 e6 97 a5 e6 9c ac |caf.. ... ......|"))
+    #expect(shell.waitFor("0010  ff 41 e6 97 42 c3"))
   }
 }
 

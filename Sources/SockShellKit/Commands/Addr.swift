@@ -101,7 +101,7 @@ struct AddrCommand: ShellCommand {
       return [
         Field(name: "sun_family", offset: 0, size: 2, value: "AF_UNIX (1)", note: familyNote),
         Field(
-          name: "sun_path", offset: 2, size: name.count + 1, value: "\\0" + ByteText.escaped(name),
+          name: "sun_path", offset: 2, size: name.count + 1, value: ByteText.escaped([0] + name),
           note: "an abstract name starts with a zero byte: no file is made, and it vanishes with the last socket."),
       ]
     case .unnamed:

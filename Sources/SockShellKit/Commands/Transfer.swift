@@ -118,6 +118,7 @@ enum Transfer {
       kind, fd: descriptor.fd, arguments, result, data: bytes, address: target,
       context: ErrorContext(call: kind, descriptor: descriptor, address: target))
     if case .success(let count) = result {
+      for line in DataView.detail(Array(bytes.prefix(count)), text: false) { session.out.line(line) }
       Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
     }
     return outcome

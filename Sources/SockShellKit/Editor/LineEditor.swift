@@ -7,7 +7,8 @@ import CEditLine
 /// and Tab completion through the `Completer`.
 public final class LineEditor {
   public enum Input: Equatable {
-    case line(String)
+    /// The line's bytes exactly as typed (a byte that is not UTF-8 stays that byte).
+    case line([UInt8])
     /// Ctrl-C at the prompt.
     case interrupted
     /// Ctrl-D on an empty line.
@@ -34,7 +35,10 @@ public final class LineEditor {
   public var currentPrompt: (() -> String)?
 
   public init(completer: Completer, historyPath: String?, loop: EventLoop, out: Output) {
-    setlocale(LC_ALL, "")  // or libedit drops non-ASCII input
+    // libedit turns the characters it draws into the locale's bytes: under LANG=C it would draw
+    // (and give back) nothing for non-ASCII. The shell reads and writes UTF-8 whatever the locale.
+    setlocale(LC_ALL, "")
+    if String(cString: nl_langinfo(nl_item(CODESET))) != "UTF-8" { setlocale(LC_CTYPE, "C.UTF-8") }
     self.completer = completer
     historyFile = historyPath.map(HistoryFile.init)
     self.loop = loop
@@ -99,7 +103,7 @@ public final class LineEditor {
     let previous = loop.afterDispatch
     loop.afterDispatch = { [unowned self] in self.printAbovePrompt() }
     defer { loop.afterDispatch = previous }
-    guard let line = el_gets(editLine, &count) else {
+    guard let line = el_wgets(editLine, &count) else {
       // The key binding, or a SIGINT in the moment before libedit set up the terminal.
       if interruptPressed || (count == -1 && errno == EINTR) {
         el_reset(editLine)
@@ -108,15 +112,36 @@ public final class LineEditor {
       }
       return .endOfInput
     }
-    var text = String(cString: line)
-    if text.hasSuffix("\n") { text.removeLast() }
-    return .line(text)
+    var bytes: [UInt8] = []
+    var index = 0
+    while line[index] != 0 {
+      bytes += LineEditor.bytes(of: line[index])
+      index += 1
+    }
+    if bytes.last == 0x0A { bytes.removeLast() }
+    return .line(bytes)
+  }
+
+  /// A byte that was not part of UTF-8 is read as the character 0xDC00 + byte (a lone surrogate,
+  /// which no UTF-8 decodes to, as Python's surrogateescape does) and given back as that byte.
+  static func character(escaping byte: UInt8) -> wchar_t { wchar_t(0xDC00 | Int32(byte)) }
+
+  /// The bytes of one character of a line libedit gives back.
+  static func bytes(of character: wchar_t) -> [UInt8] {
+    let value = UInt32(bitPattern: character)
+    if (0xDC80...0xDCFF).contains(value) { return [UInt8(value & 0xFF)] }
+    guard let scalar = Unicode.Scalar(value) else { return [] }
+    return Array(String(Character(scalar)).utf8)
   }
 
   /// Adds a line to the history and appends it to the history file.
-  public func remember(_ line: String) {
-    cedit_history_enter(history, line)
-    if let warning = historyFile?.append(line) { out.line("warning: \(warning)", .error) }
+  public func remember(_ line: [UInt8]) {
+    var terminated = line.map { CChar(bitPattern: $0) }
+    terminated.append(0)
+    cedit_history_enter(history, terminated)
+    if let warning = historyFile?.append(line) {
+      out.line("warning: \(warning)", .error)
+    }
   }
 
   static let promptCallback: cedit_prompt_fn = { editLine in
@@ -197,33 +222,57 @@ public final class LineEditor {
   /// no ISIG), so it cannot fall between two reads; EINTR is only a SIGINT from before libedit
   /// set the mode.
   func readCharacter(into character: UnsafeMutablePointer<wchar_t>) -> Int32 {
-    var bytes: [UInt8] = []
-    var needed = 1
-    while true {
+    // Bytes read but not yet given to libedit: those after a sequence that broke off.
+    func next() -> (UInt8?, Int32) {
+      if !pendingBytes.isEmpty { return (pendingBytes.removeFirst(), 1) }
       // An error ends the read, as in libedit's own reader; looping on it would spin.
       switch loop.wait(for: 0, events: Int16(POLLIN), interrupt: InterruptWatch()) {
       case .ready: break
-      case .interrupted, .failed, .timedOut: return -1
+      case .interrupted, .failed, .timedOut: return (nil, -1)
       }
       var byte: UInt8 = 0
       let count = read(0, &byte, 1)
-      if count <= 0 { return count == 0 ? 0 : -1 }
-      if bytes.isEmpty { followResize() }
-      if bytes.isEmpty {
-        switch byte {
-        case 0xC0...0xDF: needed = 2
-        case 0xE0...0xEF: needed = 3
-        case 0xF0...0xF7: needed = 4
-        default: needed = 1
-        }
-      }
-      bytes.append(byte)
-      if bytes.count < needed { continue }
-      let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first
-      character.pointee = wchar_t(bitPattern: scalar?.value ?? UInt32(bytes[0]))
+      if count <= 0 { return (nil, count == 0 ? 0 : -1) }
+      return (byte, 1)
+    }
+    let (first, status) = next()
+    guard let first else { return status }
+    followResize()
+    let needed: Int
+    switch first {
+    case 0x00...0x7F:
+      character.pointee = wchar_t(first)
+      return 1
+    case 0xC2...0xDF: needed = 2
+    case 0xE0...0xEF: needed = 3
+    case 0xF0...0xF4: needed = 4
+    default:
+      character.pointee = LineEditor.character(escaping: first)
       return 1
     }
+    var bytes = [first]
+    while bytes.count < needed {
+      let (byte, status) = next()
+      guard let byte else {
+        if status == 0 || bytes.count > 1 { break }
+        return status
+      }
+      bytes.append(byte)
+      if byte & 0xC0 != 0x80 { break }
+    }
+    if bytes.count == needed, let (scalar, _) = ByteText.decodeScalar(bytes, at: 0) {
+      character.pointee = wchar_t(bitPattern: scalar.value)
+      return 1
+    }
+    // Not UTF-8: the first byte is given as itself, and the rest read again (a byte that broke
+    // the sequence may start the next character).
+    character.pointee = LineEditor.character(escaping: first)
+    pendingBytes.insert(contentsOf: bytes.dropFirst(), at: 0)
+    return 1
   }
+
+  /// Bytes read from the terminal that are still to be given to libedit.
+  var pendingBytes: [UInt8] = []
 
   static let endOfInputCallback: cedit_command_fn = { editLine, _ in
     guard let editLine, let info = el_line(editLine)?.pointee, let start = info.buffer, let end = info.lastchar,

@@ -62,7 +62,7 @@ final class HistoryFile {
 
   /// Appends one line; returns a warning the first time it cannot (a full disk, a file that
   /// turned into a link), and then keeps the history in memory only.
-  func append(_ line: String) -> String? {
+  func append(_ line: [UInt8]) -> String? {
     guard off == nil else { return nil }
     switch FileWriter.openForAppend(path, mode: 0o600) {
     case .failure(let refusal):
@@ -73,7 +73,7 @@ final class HistoryFile {
       var info = stat()
       fstat(fd, &info)
       var bytes = Array(
-        ((info.st_size == 0 ? HistoryFile.header : "") + HistoryFile.encoded(Array(line.utf8)) + "\n").utf8)
+        ((info.st_size == 0 ? HistoryFile.header : "") + HistoryFile.encoded(line) + "\n").utf8)
       // One write: a line is added whole or, on a full disk, taken back whole.
       let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
       if written != bytes.count {

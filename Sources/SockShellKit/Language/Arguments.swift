@@ -152,7 +152,7 @@ public enum DataSpec: Hashable, Sendable {
       if bytes.count > 0, !ByteText.looksLikeText(bytes) || bytes.contains(0) {
         return ["hex:" + bytes.map(ByteText.hex2).joined()]
       }
-      return ["\"" + Lexer.escapeForQuotes(bytes) + "\""]
+      return [ByteText.quoted(bytes)]
     case .pattern(let size): return ["--size", "\(size)"]
     case .file(let path): return ["--file", Lexer.quote(Array(path.utf8))]
     }

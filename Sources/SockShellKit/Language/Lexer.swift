@@ -134,7 +134,19 @@ public enum Lexer {
     case UInt8(ascii: "n"): return ([0x0A], 2)
     case UInt8(ascii: "r"): return ([0x0D], 2)
     case UInt8(ascii: "t"): return ([0x09], 2)
-    case UInt8(ascii: "0"): return ([0x00], 2)
+    case UInt8(ascii: "0")...UInt8(ascii: "7"):
+      // One to three octal digits, as in C and Python: \0, \012, \0016 (that is \001 then 6).
+      var value = 0
+      var end = index + 1
+      while end < bytes.count, end < index + 4, (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(bytes[end]) {
+        value = value * 8 + Int(bytes[end] - UInt8(ascii: "0"))
+        end += 1
+      }
+      guard value <= 0xFF else {
+        throw ParseError(
+          "\\\(String(value, radix: 8)) is more than a byte: octal escapes go up to \\377", column: column)
+      }
+      return ([UInt8(value)], end - index)
     case UInt8(ascii: "e"): return ([0x1B], 2)
     case UInt8(ascii: "\\"): return ([0x5C], 2)
     case UInt8(ascii: "\""): return ([0x22], 2)
@@ -174,7 +186,7 @@ public enum Lexer {
         shown == String(decoding: raw, as: UTF8.self)
         ? "unknown escape \\\(shown)" : "unknown escape: a backslash before \(shown)"
       throw ParseError(
-        message + ": use \\n \\r \\t \\0 \\e \\\\ \\\" \\xNN or \\u{NNNN}",
+        message + ": use \\n \\r \\t \\0 \\e \\\\ \\\" \\xNN, \\NNN (octal) or \\u{NNNN}",
         column: column)
     }
   }
@@ -197,27 +209,6 @@ public enum Lexer {
         (byte >= 0x21 && byte <= 0x7E) && byte != 0x22 && byte != 0x27 && byte != 0x5C && byte != 0x23
       } && bytes != [0x3D]
     if plain { return String(decoding: bytes, as: UTF8.self) }
-    return "\"" + escapeForQuotes(bytes) + "\""
-  }
-
-  /// Escapes bytes for a double-quoted word of this language (and of C).
-  static func escapeForQuotes(_ bytes: [UInt8]) -> String {
-    var out = ""
-    var index = 0
-    while index < bytes.count {
-      let byte = bytes[index]
-      switch byte {
-      case 0x0A: out += "\\n"
-      case 0x0D: out += "\\r"
-      case 0x09: out += "\\t"
-      case 0x5C: out += "\\\\"
-      case 0x22: out += "\\\""
-      case 0x20...0x7E: out.unicodeScalars.append(Unicode.Scalar(byte))
-      default:
-        out += "\\x" + ByteText.hex2(byte)
-      }
-      index += 1
-    }
-    return out
+    return ByteText.quoted(bytes)
   }
 }

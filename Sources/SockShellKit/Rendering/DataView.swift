@@ -15,12 +15,13 @@ enum DataView {
     ByteText.quoted(bytes, limit: previewLimit)
   }
 
-  /// Lines to show under the call when the preview did not show everything.
-  static func detail(_ bytes: [UInt8]) -> [String] {
-    if bytes.count <= previewLimit && ByteText.looksLikeText(bytes) { return [] }
+  /// Lines to show under the call: binary data (however short) as a hex dump; text when the
+  /// preview did not show it all, unless `text` is false (what the learner sent is in the line).
+  static func detail(_ bytes: [UInt8], text: Bool = true) -> [String] {
     guard ByteText.looksLikeText(bytes) else {
       return ["\(bytes.count) bytes, binary:"] + ByteText.hexDump(bytes, limit: hexLimit, indent: "  ")
     }
+    if !text || bytes.count <= previewLimit { return [] }
     var lines: [String] = []
     var current: [UInt8] = []
     for byte in bytes.prefix(textLimit) {

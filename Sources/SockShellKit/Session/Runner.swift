@@ -84,12 +84,12 @@ public enum Runner {
         return 0
       case .interrupted:
         continue
-      case .line(let text):
+      case .line(let bytes):
         session.out.measureWidth()  // the terminal may have been resized meanwhile
-        if Signals.terminationSignal == nil && !text.allSatisfy({ $0 == " " || $0 == "\t" }) {
-          editor.remember(text)
-          session.host.history.append(text)
-          session.execute(text)
+        if Signals.terminationSignal == nil && !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+          editor.remember(bytes)
+          session.host.history.append(ByteText.escaped(bytes, keepQuotes: true))
+          session.execute(bytes: bytes)
           session.host.lessonRun?.tick()
         }
       }

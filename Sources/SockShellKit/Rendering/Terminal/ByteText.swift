@@ -1,31 +1,62 @@
-/// Turns bytes (from the network, a file, a path) into text that is safe to print on a terminal:
-/// no control byte, escape sequence or invisible format character ever reaches the screen raw.
+import CSupport
+
+/// The one renderer of bytes (from the network, a file, a path, a typed line). What it writes
+/// inside double quotes reads back as exactly the same bytes in three languages: the shell's own
+/// DATA syntax, C and Python (b"..."). No control byte, escape sequence or invisible character
+/// ever reaches the screen raw.
+///
+/// Text is shown as text only when it is printable: letters, digits, punctuation, symbols, the
+/// space, and combining marks after a base letter. Everything else is a byte escape: `\n \r \t
+/// \\ \"`, `\0`, `\xNN`, and, where the next byte shown is a hex digit (C would read `\x016` as
+/// one byte), three octal digits (`\0016`), which all three languages read the same way; the
+/// `?` that would make a C trigraph (`??=`) is escaped too.
 public enum ByteText {
-  /// A C-style quoted string: `"GET / HTTP/1.1\r\n"`. Printable ASCII and printable UTF-8 stay as
-  /// they are; everything else is escaped (`\n`, `\x1b`, `\u{202e}`). When more than `limit` bytes
-  /// are given, the rest is left out and `...` follows the closing quote, as strace does.
-  public static func quoted(_ bytes: some Collection<UInt8>, limit: Int = .max) -> String {
+  /// How non-ASCII text is written.
+  public enum Form: Sendable {
+    /// Printable UTF-8 stays as it is (the terminal, the shell's DATA words, C strings).
+    case text
+    /// Every byte outside printable ASCII is escaped (a Python bytes literal).
+    case ascii
+  }
+
+  /// A quoted string: `"GET / HTTP/1.1\r\n"`. When more than `limit` bytes are given, the rest is
+  /// left out and `...` follows the closing quote, as strace does.
+  public static func quoted(_ bytes: some Collection<UInt8>, limit: Int = .max, form: Form = .text) -> String {
     let array = Array(bytes)
-    let shown = array.prefix(max(0, limit))
+    let shown = array.count > limit ? Array(array.prefix(max(0, limit))) : array
     var out = "\""
-    out += escaped(shown)
+    out += escaped(shown, form: form)
     out += "\""
     if array.count > shown.count { out += "..." }
     return out
   }
 
-  /// Text typed by a person (a script line, a name), made safe to print: control bytes and
-  /// invisible characters are escaped, but quotes and backslashes stay as typed, tabs become spaces.
+  /// Text typed by a person or read from a file (a script line, a name, a message), made safe to
+  /// print: the same escapes, but quotes and backslashes stay as typed and tabs become spaces.
   public static func sanitized(_ text: String) -> String {
     escaped(Array(text.utf8), keepQuotes: true)
   }
 
-  /// The escaped text of `bytes`, without quotes.
-  public static func escaped(_ bytes: some Collection<UInt8>, keepQuotes: Bool = false) -> String {
+  /// The escaped text of `bytes`, without quotes (see the type's rules).
+  public static func escaped(_ bytes: some Collection<UInt8>, keepQuotes: Bool = false, form: Form = .text) -> String {
     let array = Array(bytes)
     var out = ""
     out.reserveCapacity(array.count)
     var index = 0
+    /// Whether the last thing written was a character shown as itself that a mark may join.
+    var base = false
+    var marks = 0
+    func nextIsHexDigit(_ at: Int) -> Bool { at < array.count && Lexer.hexValue(array[at]) != nil }
+    func escapeByte(_ byte: UInt8, next: Int) {
+      if byte == 0 && !nextIsHexDigit(next) {
+        out += "\\0"
+      } else if nextIsHexDigit(next) {
+        // \x would run on into the hex digit in C: three octal digits end where they end.
+        out += "\\" + String(byte >> 6) + String(byte >> 3 & 7) + String(byte & 7)
+      } else {
+        out += "\\x" + hex2(byte)
+      }
+    }
     while index < array.count {
       let byte = array[index]
       if byte < 0x80 {
@@ -33,36 +64,81 @@ public enum ByteText {
         case 0x0A: out += "\\n"
         case 0x0D: out += "\\r"
         case 0x09: out += keepQuotes ? " " : "\\t"
-        case 0x00: out += "\\0"
         case 0x5C, 0x22:
           if keepQuotes {
             out.unicodeScalars.append(Unicode.Scalar(byte))
           } else {
             out += byte == 0x5C ? "\\\\" : "\\\""
           }
+        case 0x3F
+        where index > 0 && array[index - 1] == 0x3F && index + 1 < array.count
+          && trigraphEnds.contains(array[index + 1]) && !out.hasSuffix("\\x3f"):
+          escapeByte(byte, next: index + 1)  // "??=" would be a trigraph to a C compiler
         case 0x20...0x7E: out.unicodeScalars.append(Unicode.Scalar(byte))
-        default: out += hexEscape(byte)
+        default: escapeByte(byte, next: index + 1)
         }
+        // An ASCII letter or digit may carry a mark (e + U+0301 is é); punctuation may not.
+        base = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        marks = 0
         index += 1
         continue
       }
-      if let (scalar, length) = decodeScalar(array, at: index) {
-        if isSafeToShow(scalar) {
+      if form == .text, let (scalar, length) = decodeScalar(array, at: index) {
+        switch shownAs(scalar) {
+        case .base:
           out.unicodeScalars.append(scalar)
-        } else {
-          out += "\\u{" + String(scalar.value, radix: 16) + "}"
+          base = true
+          marks = 0
+          index += length
+          continue
+        case .mark where base && marks < maximumMarks:
+          out.unicodeScalars.append(scalar)
+          marks += 1
+          index += length
+          continue
+        default:
+          for offset in 0..<length { escapeByte(array[index + offset], next: index + offset + 1) }
+          base = false
+          index += length
+          continue
         }
-        index += length
-      } else {
-        out += hexEscape(byte)
-        index += 1
       }
+      escapeByte(byte, next: index + 1)
+      base = false
+      index += 1
     }
     return out
   }
 
-  /// True when the bytes read as text (UTF-8 with at most a few control bytes beyond
-  /// newlines and tabs), false when a hex dump shows them better.
+  /// What follows `??` in a C trigraph (`??=` is `#`).
+  static let trigraphEnds: Set<UInt8> = Set("=(/)'<!>-".utf8)
+
+  /// Combining marks shown on one base at most; more (a "zalgo" tower) are escaped.
+  static let maximumMarks = 4
+
+  enum Shown { case base, mark, escaped }
+
+  /// How a non-ASCII scalar is shown: as a character of its own (a letter, digit, punctuation or
+  /// symbol the terminal gives one or two cells), as a mark on the character before it, or
+  /// escaped (controls, format characters such as bidi overrides and zero-width joiners, line
+  /// and paragraph separators, spaces other than the space, private use, surrogates, unassigned,
+  /// and anything the C library does not know the width of).
+  static func shownAs(_ scalar: Unicode.Scalar) -> Shown {
+    switch scalar.properties.generalCategory {
+    case .nonspacingMark, .spacingMark, .enclosingMark:
+      return csupport_wcwidth(scalar.value) >= 0 ? .mark : .escaped
+    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber,
+      .letterNumber, .otherNumber, .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+      .initialPunctuation, .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol, .modifierSymbol,
+      .otherSymbol:
+      return csupport_wcwidth(scalar.value) >= 1 ? .base : .escaped
+    default:
+      return .escaped
+    }
+  }
+
+  /// True when the bytes read as text: at most one byte in ten needs an escape (beyond newlines
+  /// and tabs). Otherwise a hex dump shows them better.
   public static func looksLikeText(_ bytes: some Collection<UInt8>) -> Bool {
     let array = Array(bytes.prefix(4096))
     if array.isEmpty { return true }
@@ -73,7 +149,7 @@ public enum ByteText {
       if byte < 0x80 {
         if byte < 0x20 && byte != 0x0A && byte != 0x0D && byte != 0x09 || byte == 0x7F { unusual += 1 }
         index += 1
-      } else if let (_, length) = decodeScalar(array, at: index) {
+      } else if let (scalar, length) = decodeScalar(array, at: index), shownAs(scalar) != .escaped {
         index += length
       } else {
         unusual += 1
@@ -110,19 +186,6 @@ public enum ByteText {
   public static func hex2(_ byte: UInt8) -> String {
     let digits: [Character] = Array("0123456789abcdef")
     return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-  }
-
-  static func hexEscape(_ byte: UInt8) -> String { "\\x" + hex2(byte) }
-
-  /// Scalars that print as themselves: not controls, format characters (bidi overrides,
-  /// zero-width marks), line/paragraph separators, private use, surrogates or unassigned.
-  static func isSafeToShow(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar.properties.generalCategory {
-    case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned:
-      return false
-    default:
-      return true
-    }
   }
 
   /// Decodes one well-formed UTF-8 sequence at `index` (no overlong forms, no surrogates).
