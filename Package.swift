@@ -22,7 +22,8 @@ let package = Package(
     // Small C helpers (gettid) that Glibc's module does not import.
     .target(name: "CSupport"),
     // Every socket system call, typed: descriptors, addresses, errno.
-    .target(name: "SocketLayer"),
+    // (and the one renderer of bytes, which measures characters with CSupport).
+    .target(name: "SocketLayer", dependencies: ["CSupport"]),
     // The shell: command language, commands, session, rendering, line editor.
     .target(
       name: "SockShellKit",

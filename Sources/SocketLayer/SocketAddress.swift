@@ -155,10 +155,18 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .ipv4(let bytes, _): return SocketAddress.ntop(AF_INET, bytes)
     case .ipv6(let bytes, _, _): return SocketAddress.ntop(AF_INET6, bytes)
-    case .unix(let path): return String(decoding: path, as: UTF8.self)
-    case .abstract(let name): return "@" + String(decoding: name, as: UTF8.self)
+    case .unix(let path): return SocketAddress.shown(path)
+    case .abstract(let name): return "@" + SocketAddress.shown(name)
     case .unnamed: return "(unnamed)"
     }
+  }
+
+  /// A path or name as it is when it is printable text, else quoted with the renderer's escapes
+  /// (`"/tmp/\xff.sock"`): never a lossy decoding, and what is shown can be typed back.
+  static func shown(_ bytes: [UInt8]) -> String {
+    let text = ByteText.escaped(bytes)
+    let plain = !bytes.isEmpty && !bytes.contains(0x20) && text == String(decoding: bytes, as: UTF8.self)
+    return plain ? text : ByteText.quoted(bytes)
   }
 
   /// "127.0.0.1:8080", "[::1]:8080", "/tmp/s.sock", "@name".

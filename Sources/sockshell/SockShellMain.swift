@@ -65,7 +65,9 @@ struct Run: ParsableCommand {
 
   func run() throws {
     throw ExitCode(
-      SockShell.run(file: file, keepGoing: keepGoing, step: step, color: display.color, timeout: display.timeout))
+      SockShell.run(
+        file: file, keepGoing: keepGoing, step: step, color: display.color, timeout: display.timeout,
+        lessons: display.lessons))
   }
 }
 

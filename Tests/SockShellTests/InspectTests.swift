@@ -261,3 +261,48 @@ import Testing
     #expect(!session.out.captured.contains("SYN"))
   }
 }
+
+/// Every `--json` output is JSON, read by a real parser (Python's), whatever the names, paths and
+/// titles hold: bytes that are not UTF-8, private use, controls, bidi overrides, emoji.
+@Suite struct JSONOutputTests {
+  @Test func everyJSONOutputParses() throws {
+    let folder = try lessonFolder(
+      "odd.md",
+      "---\nid: odd\ntitle: \"Odd \u{E000} \u{202E}title\u{1F600} \\\\ \\\" \\t\"\n---\n\n# Odd\n\n## Step\n\nText.\n\n```check\nsocket exists\n```\n"
+    )
+    let directory = NSTemporaryDirectory() + "json-\(UUID().uuidString)"
+    mkdir(directory, 0o700)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let script = """
+      u = socket unix stream
+      bind u "\(directory)/a \\"b\\" 日本😀.sock"
+      listen u
+      d = socket unix dgram
+      bind d "@abs \\"x\\""
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      ls --json
+      ls --all --json
+      inspect u --json
+      inspect d --json
+      inspect srv --json
+      lessons --json
+
+      """
+    let result = try runScript(script, arguments: ["--lessons", folder])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }
+    #expect(lines.count == 6, "\(result.stdout)")
+    let python = try #require(which("python3"))
+    let check = try runProgram(
+      python,
+      [
+        "-c",
+        "import json, sys\nfor line in sys.stdin:\n  value = json.loads(line)\n  print(json.dumps(value, ensure_ascii=False))",
+      ], input: lines.joined(separator: "\n") + "\n")
+    #expect(check.status == 0, "not JSON:\n\(check.stderr)\n\(lines.joined(separator: "\n"))")
+    #expect(check.stdout.contains("Odd \u{E000} \u{202E}title\u{1F600} \\\\ \\\" \\t"), "the title, whole")
+    #expect(check.stdout.contains(#"a \\\"b\\\" 日本😀.sock"#), "the path, as the shell shows it")
+  }
+}

@@ -2,6 +2,7 @@
   import Glibc
 #endif
 import CEditLine
+import SocketLayer
 
 /// The interactive prompt, on libedit's native API: Emacs keys, history kept across sessions,
 /// and Tab completion through the `Completer`.

@@ -9,13 +9,7 @@ public enum SockShell {
     Signals.install()
     let interactive = isatty(0) == 1
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
-    let session = Session(
-      output: out, options: Session.Options(interactive: interactive, waitLimit: timeout == 0 ? nil : timeout))
-    let library = LessonLibrary(
-      directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
-    session.host.library = library
-    // What happened to the progress file (set aside, read-only) is said at once, whatever runs first.
-    for warning in library.problems where warning.hasPrefix("warning: ") { out.line(warning, .error, wrap: false) }
+    let session = makeSession(out: out, interactive: interactive, timeout: timeout, lessons: lessons)
     let terminal = interactive && isatty(1) == 1
     if let lesson {
       // sockshell lesson [ID]: start it (or resume) before the first prompt.
@@ -32,8 +26,22 @@ public enum SockShell {
     return Runner.script(LineReader(), session: session, options: .init(sourceName: "standard input"))
   }
 
+  /// A session with the lessons (and the learner's progress) at hand. What happened to the
+  /// progress file (set aside, read-only) is said at once, whatever runs first.
+  static func makeSession(out: Output, interactive: Bool, timeout: Int, lessons: String?) -> Session {
+    let session = Session(
+      output: out, options: Session.Options(interactive: interactive, waitLimit: timeout == 0 ? nil : timeout))
+    let library = LessonLibrary(
+      directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
+    session.host.library = library
+    for warning in library.problems where warning.hasPrefix("warning: ") { out.line(warning, .error, wrap: false) }
+    return session
+  }
+
   /// `sockshell run FILE`.
-  public static func run(file: String, keepGoing: Bool, step: Bool, color: String, timeout: Int) -> Int32 {
+  public static func run(
+    file: String, keepGoing: Bool, step: Bool, color: String, timeout: Int, lessons: String? = nil
+  ) -> Int32 {
     Signals.install()
     let reader: LineReader
     if file == "-" {
@@ -46,8 +54,7 @@ public enum SockShell {
       reader = opened
     }
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
-    let session = Session(
-      output: out, options: Session.Options(interactive: false, waitLimit: timeout == 0 ? nil : timeout))
+    let session = makeSession(out: out, interactive: false, timeout: timeout, lessons: lessons)
     return Runner.script(
       reader, session: session,
       options: .init(keepGoing: keepGoing, step: step, sourceName: file == "-" ? "standard input" : file))

@@ -46,6 +46,9 @@ public enum JSON: Equatable, Sendable {
     }
   }
 
+  /// A JSON string in printable ASCII alone: every other character is a `\uXXXX` escape (a
+  /// surrogate pair beyond the BMP), so the text is valid JSON that no terminal can misread and
+  /// that the last guard of `Output` never has to touch.
   static func quote(_ text: String, into out: inout String) {
     out += "\""
     // Fast path: plain ASCII needs no escaping (names, addresses, states).
@@ -54,6 +57,10 @@ public enum JSON: Equatable, Sendable {
       out += "\""
       return
     }
+    func unit(_ value: UInt32) {
+      let hex = String(value, radix: 16)
+      out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    }
     for scalar in text.unicodeScalars {
       switch scalar {
       case "\"": out += "\\\""
@@ -61,22 +68,14 @@ public enum JSON: Equatable, Sendable {
       case "\n": out += "\\n"
       case "\r": out += "\\r"
       case "\t": out += "\\t"
+      case " "..."~": out.unicodeScalars.append(scalar)
       default:
-        if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
-          || scalar.properties.generalCategory == .format
-        {
-          let hex = String(scalar.value, radix: 16)
-          if scalar.value > 0xFFFF {
-            // Outside the BMP: a surrogate pair.
-            let value = scalar.value - 0x10000
-            let high = String(0xD800 + (value >> 10), radix: 16)
-            let low = String(0xDC00 + (value & 0x3FF), radix: 16)
-            out += "\\u\(high)\\u\(low)"
-          } else {
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-          }
+        if scalar.value > 0xFFFF {
+          let value = scalar.value - 0x10000
+          unit(0xD800 + (value >> 10))
+          unit(0xDC00 + (value & 0x3FF))
         } else {
-          out.unicodeScalars.append(scalar)
+          unit(scalar.value)
         }
       }
     }
@@ -186,7 +185,18 @@ enum JSONReader {
             let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
           else { return nil }
           index += 4
-          out += Array(String(Character(Unicode.Scalar(value) ?? "?")).utf8)
+          var scalar = Unicode.Scalar(value)
+          // A surrogate pair (\ud83d\ude00) is one character beyond the BMP.
+          if (0xD800...0xDBFF).contains(value), index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
+            bytes[index + 1] == UInt8(ascii: "u"),
+            let low = UInt32(String(decoding: bytes[index + 2..<index + 6], as: UTF8.self), radix: 16),
+            (0xDC00...0xDFFF).contains(low)
+          {
+            scalar = Unicode.Scalar(0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00))
+            index += 6
+          }
+          guard let scalar else { return nil }
+          out += Array(String(Character(scalar)).utf8)
         default: out.append(escaped)
         }
       } else {

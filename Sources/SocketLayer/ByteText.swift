@@ -46,7 +46,7 @@ public enum ByteText {
     /// Whether the last thing written was a character shown as itself that a mark may join.
     var base = false
     var marks = 0
-    func nextIsHexDigit(_ at: Int) -> Bool { at < array.count && Lexer.hexValue(array[at]) != nil }
+    func nextIsHexDigit(_ at: Int) -> Bool { at < array.count && isHexDigit(array[at]) }
     func escapeByte(_ byte: UInt8, next: Int) {
       if byte == 0 && !nextIsHexDigit(next) {
         out += "\\0"
@@ -108,6 +108,10 @@ public enum ByteText {
       index += 1
     }
     return out
+  }
+
+  static func isHexDigit(_ byte: UInt8) -> Bool {
+    (0x30...0x39).contains(byte) || (0x41...0x46).contains(byte) || (0x61...0x66).contains(byte)
   }
 
   /// What follows `??` in a C trigraph (`??=` is `#`).
@@ -189,7 +193,7 @@ public enum ByteText {
   }
 
   /// Decodes one well-formed UTF-8 sequence at `index` (no overlong forms, no surrogates).
-  static func decodeScalar(_ bytes: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
+  public static func decodeScalar(_ bytes: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
     let lead = bytes[index]
     let length: Int
     var value: UInt32
