@@ -71,7 +71,7 @@ public enum ByteText {
             out += byte == 0x5C ? "\\\\" : "\\\""
           }
         case 0x3F
-        where index > 0 && array[index - 1] == 0x3F && index + 1 < array.count
+        where !keepQuotes && index > 0 && array[index - 1] == 0x3F && index + 1 < array.count
           && trigraphEnds.contains(array[index + 1]) && !out.hasSuffix("\\x3f"):
           escapeByte(byte, next: index + 1)  // "??=" would be a trigraph to a C compiler
         case 0x20...0x7E: out.unicodeScalars.append(Unicode.Scalar(byte))

@@ -57,6 +57,41 @@ import Testing
       """
     ),
     (
+      "unix-datagrams",
+      """
+      named = socket dgram unix
+      bind named "SOCKETPATH"
+      anon = socket dgram unix
+      sendto anon named "from nobody" = 11
+      recvfrom named = 11
+      abs = socket dgram unix
+      bind abs "@sockshell-export-test-abstract"
+      sendto anon abs "x" = 1
+      recvfrom abs 100 = 1
+      """
+    ),
+    (
+      "sizes-and-files",
+      connectedPair + """
+        send c --file DATAFILE = 5000
+        recv conn 5000 waitall = 5000
+        send conn --size 70000 = 70000
+        recv c 70000 waitall = 70000
+        send c "*0\\r\\n */ ??= \\x016" = 14
+        recv conn 14 = 14
+        """
+    ),
+    (
+      "cut-short",
+      connectedPair + """
+        send c --size 1000 = 1000
+        recv conn 2000 waitall
+        recv conn
+        send c "after" = 5
+        recv conn = 5
+        """
+    ),
+    (
       "refused",
       """
       probe = socket tcp
@@ -82,22 +117,58 @@ import Testing
     // A Unix socket path of its own for this run (the file stays after close).
     let socketPath = temporary("s.sock")
     defer { unlink(socketPath) }
-    let script = script.replacing("SOCKETPATH", with: socketPath)
-    let result = try runScript(script + "\nsave \(saved)\nexport c \(c)\nexport python \(python)\ntrace\n")
-    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    let dataFile = temporary("data")
+    try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) }).write(to: URL(fileURLWithPath: dataFile))
+    defer { unlink(dataFile) }
+    let script = script.replacing("SOCKETPATH", with: socketPath).replacing("DATAFILE", with: dataFile)
+    let result = try runScript(
+      script + "\nsave \(saved)\nexport c \(c)\nexport python \(python)\ntrace\n",
+      arguments: ["--timeout", "1"] + (name == "cut-short" ? ["--keep-going"] : []))
+    if name == "cut-short" {
+      // The time limit stops both recvs: the first has 1000 of 2000 bytes and says so.
+      #expect(result.status == 1)
+      #expect(result.stdout.contains(#"MSG_WAITALL) = 1000 (cut short)"#), "\(result.stdout)")
+    } else {
+      #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
     #expect(result.stdout.contains("sockshell> trace\nsocket(AF_"))
 
     guard let cc = which("cc") ?? which("gcc") else {
       Issue.record("no C compiler")
       return
     }
-    let build = try runProgram(cc, ["-Wall", "-Werror", "-o", binary, c])
+    let build = try runProgram(
+      cc, ["-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-o", binary, c])
     #expect(build.status == 0, "cc failed:\n\(build.stderr)")
-    let runC = try runProgram(binary, [])
+    // The socket file the session left must go first: the program's bind makes it again.
+    unlink(socketPath)
+    let runC = try runProgram(binary, [], environment: ["ASAN_OPTIONS": "detect_leaks=1"], timeout: 90)
     #expect(runC.status == 0, "C program differed from the session:\n\(runC.stdout)\(runC.stderr)")
+    #expect(!runC.stderr.contains("Sanitizer"), "\(runC.stderr)")
 
-    let runPython = try runProgram(try #require(which("python3")), [python])
+    unlink(socketPath)
+    let runPython = try runProgram(try #require(which("python3")), [python], timeout: 90)
     #expect(runPython.status == 0, "Python program differed:\n\(runPython.stdout)\(runPython.stderr)")
+    // What the programs received is shown, as the session showed it.
+    if name == "tcp" {
+      #expect(runC.stdout.contains(#"got "hello\n\000\001?\"\\""#), "\(runC.stdout)")
+      #expect(runPython.stdout.contains(#"got b'hello\n\x00\x01?"\\'"#), "\(runPython.stdout)")
+      #expect(runC.stdout.contains("peer 127.0.0.1:"), "accept shows the peer")
+    }
+    if name == "sizes-and-files" {
+      // The learner's line stands in the comment as typed: only what would end a C comment changes.
+      let cText = try String(contentsOfFile: c, encoding: .utf8)
+      let pythonText = try String(contentsOfFile: python, encoding: .utf8)
+      #expect(cText.contains(#"/* send c "*0\r\n *\/ ??= \x016" = 14 */"#))
+      #expect(pythonText.contains(#"# send c "*0\r\n */ ??= \x016" = 14"#))
+      // The data is written as the shell shows it, and reads as the same bytes in C.
+      #expect(cText.contains(#"send(s_c, "*0\r\n */ ?\x3f= \0016", 14, 0)"#))
+      #expect(cText.contains("Build and run: cc -Wall -o"), "the header names the file written")
+      #expect(cText.contains(c.split(separator: "/").last!))
+    }
+    if name == "unix-datagrams" {
+      #expect(runC.stdout.contains("from: no address (an unnamed socket)"), "\(runC.stdout)")
+    }
 
     // The socket file the programs left must go before the script binds it again.
     unlink(socketPath)

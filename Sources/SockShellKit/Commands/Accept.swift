@@ -71,11 +71,12 @@ extension AcceptCommand {
   var waitsOn: DescriptorRef? { fd }
 
   func exportC(_ writer: inout CExport) -> [String] {
-    writer.create("accept", "accept(\(writer.fd(fd)), NULL, NULL)")
+    ["  len = sizeof addr;"]
+      + writer.create("accept", "accept(\(writer.fd(fd)), (struct sockaddr *)&addr, &len)", showPeer: true)
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
-    writer.create("accept", "\(writer.fd(fd)).accept()[0]")
+    writer.create("accept", writer.fd(fd), helper: "accepted")
   }
 }
 

@@ -71,6 +71,8 @@ extension ReceiveCommand {
   }
 
   var arguments: [String] { [fd.description] + (length.map { ["\($0)"] } ?? []) + flags }
+
+  func cutShort(to count: Int) -> (any ShellCommand)? { Self(fd: fd, length: count, flags: flags) }
 }
 
 /// `COMMAND` alone: history, quit, trace, and the lesson commands.

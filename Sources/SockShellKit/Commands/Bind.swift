@@ -53,20 +53,20 @@ extension BindCommand {
 
   func exportC(_ writer: inout CExport) -> [String] {
     guard let statement = writer.address(address) else { return ["  /* skipped */"] }
-    // The path did not exist when the session bound it: start from the same state.
+    // The path did not exist when the session bound it: the program needs the same state (it
+    // says so rather than remove a file the session never removed).
     var prepare: [String] = []
     if case .unixPath(let path) = address, case .returned = writer.entry.outcome {
-      prepare = ["  unlink(\(Export.cString(Array(path.utf8))));"]
+      prepare = ["  expect_no_file(\(Export.cString(Array(path.utf8))));"]
     }
     return prepare + ["  " + statement] + writer.check("bind", "bind(\(writer.fd(fd)), (struct sockaddr *)&addr, len)")
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
     guard let target = writer.address(address) else { return [] }
-    // The path did not exist when the session bound it: start from the same state.
     var prepare: [String] = []
     if case .unixPath(let path) = address, case .returned = writer.entry.outcome {
-      prepare = ["    remove_socket_file(\(Export.pyString(path)))"]
+      prepare = ["    expect_no_file(\(Export.pyBytes(Array(path.utf8))))"]
     }
     return prepare + writer.check("bind", "\(writer.fd(fd)).bind(\(target))")
   }

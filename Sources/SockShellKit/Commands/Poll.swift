@@ -103,11 +103,17 @@ extension PollCommand {
   func exportC(_ writer: inout CExport) -> [String] {
     let entries = fds.map { "{ \(writer.fd($0)), POLLIN | POLLOUT | POLLPRI | POLLRDHUP, 0 }" }.joined(separator: ", ")
     return ["  {", "    struct pollfd fds[] = { \(entries) };"]
-      + writer.check("poll", "poll(fds, \(fds.count), \(timeout))").map { "  " + $0 } + ["  }"]
+      + writer.check(
+        "poll",
+        "poll(fds, \(fds.count), \(timeout < 0 ? "WAIT_LIMIT_SECONDS * 1000 /* the session waited for ever */" : "\(timeout)"))"
+      ).map { "  " + $0 } + ["  }"]
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
-    writer.check("poll", "poll_ready([\(fds.map(writer.fd).joined(separator: ", "))], \(timeout))")
+    writer.check(
+      "poll",
+      "poll_ready([\(fds.map(writer.fd).joined(separator: ", "))], \(timeout < 0 ? "WAIT_LIMIT_SECONDS * 1000" : "\(timeout)"))"
+    )
   }
 }
 

@@ -44,9 +44,14 @@ struct SaveCommand: ShellCommand {
     let session = context.session
     var text = "# Saved by sockshell: replay with  sockshell run \(ByteText.sanitized(path))\n"
     for entry in session.transcript {
-      // A line that Ctrl-C or the time limit stopped would wait for what never came: kept as a
-      // comment only.
-      text += (entry.interrupted ? "# interrupted in the session: " : "") + entry.checkedLine.text + "\n"
+      // A line that Ctrl-C or the time limit stopped after some bytes is saved for those bytes;
+      // one that got nothing would wait for what never came: kept as a comment only.
+      if let reproduced = entry.reproduced {
+        if entry.interrupted { text += "# cut short in the session: \(ByteText.sanitized(entry.line.text))\n" }
+        text += reproduced.checkedLine.text + "\n"
+      } else {
+        text += "# interrupted in the session: " + entry.checkedLine.text + "\n"
+      }
     }
     return try FileWriter.write(
       text, to: path, what: counted(session.transcript.count, "command"),
@@ -78,12 +83,12 @@ struct ExportCommand: ShellCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    let program = Export.program(session.transcript, language: language == "c" ? .c : .python)
+    let program = Export.program(session.transcript, language: language == "c" ? .c : .python, file: path)
     let outcome = try FileWriter.write(
       program, to: path, what: "a \(language == "c" ? "C" : "Python") program of \(session.transcript.count) calls",
       session: session)
     if outcome == .done {
-      session.note(language == "c" ? "Run it: cc -Wall -o session \(path) && ./session" : "Run it: python3 \(path)")
+      session.note(language == "c" ? "Build and run it: \(Export.buildCommand(path))" : "Run it: python3 \(path)")
     }
     return outcome
   }

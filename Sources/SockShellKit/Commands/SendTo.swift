@@ -66,6 +66,13 @@ struct RecvFromCommand: ReceiveCommand {
 }
 
 extension SendToCommand {
+  func cutShort(to count: Int) -> (any ShellCommand)? {
+    guard let prefix = data.prefix(count) else { return nil }
+    var command = self
+    command.data = prefix
+    return command
+  }
+
   static var syscalls: [Syscall] { [.sendto] }
   static var capabilities: Capabilities { [.syscall, .blocks, .readsFiles, .namesAddress] }
   var effects: Capabilities { data.readsFile ? Self.capabilities : Self.capabilities.subtracting(.readsFiles) }
@@ -78,7 +85,7 @@ extension SendToCommand {
       + writer.check(
         "sendto",
         "sendto(\(writer.fd(fd)), \(bytes.pointer), \(bytes.count), \(Export.cFlags(flags, Transfer.sendFlags)), (struct sockaddr *)&addr, len)"
-      )
+      ) + bytes.release.map { "  " + $0 }
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {

@@ -239,6 +239,13 @@ struct RecvCommand: ReceiveCommand {
 }
 
 extension SendCommand {
+  func cutShort(to count: Int) -> (any ShellCommand)? {
+    guard let prefix = data.prefix(count) else { return nil }
+    var command = self
+    command.data = prefix
+    return command
+  }
+
   static var syscalls: [Syscall] { [.send] }
   static var capabilities: Capabilities {
     [.syscall, .blocks, .readsFiles]
@@ -251,6 +258,7 @@ extension SendCommand {
       + writer.check(
         "send",
         "send(\(writer.fd(fd)), \(bytes.pointer), \(bytes.count), \(Export.cFlags(flags, Transfer.sendFlags)))")
+      + bytes.release.map { "  " + $0 }
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
@@ -315,20 +323,29 @@ extension ReceiveCommand {
   var waitsOn: DescriptorRef? { fd }
   static var syscalls: [Syscall] { [givesSender ? .recvfrom : .recv] }
 
+  /// The program shows what it received (and from where), so that it can be compared with the
+  /// session; a recv the session saw cut short asks for the bytes it got.
   func exportC(_ writer: inout CExport) -> [String] {
     let asked = length ?? Transfer.defaultLength
     writer.largestRead = max(writer.largestRead, asked)
     let name = Self.spec.name
     let arguments = "\(writer.fd(fd)), buffer, \(asked), \(Export.cFlags(flags, Transfer.recvFlags))"
-    guard Self.givesSender else { return writer.check(name, "\(name)(\(arguments))") }
+    let shown = ["  if (r > 0) show_data(\"got\", buffer, r < \(asked) ? r : \(asked));"]
+    guard Self.givesSender else { return writer.check(name, "\(name)(\(arguments))") + shown }
     return ["  len = sizeof addr;"] + writer.check(name, "\(name)(\(arguments), (struct sockaddr *)&addr, &len)")
+      + shown + ["  if (r >= 0) show_address(\"from\", &addr, len);"]
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
     let name = Self.spec.name
     let call =
       "\(writer.fd(fd)).\(name)(\(length ?? Transfer.defaultLength), \(Export.pyFlags(flags, Transfer.recvFlags)))"
-    return writer.check(name, Self.givesSender ? "len(\(call)[0])" : "len(\(call))")
+    guard Self.givesSender else {
+      return writer.check(name, call, keep: "got", measure: "len") + ["    show('got', got)"]
+    }
+    return writer.check(name, call, keep: "got", measure: "lambda got: len(got[0])") + [
+      "    if got is not None:", "        show('got', got[0])", "        print(f\"  from {got[1]!r}\")",
+    ]
   }
 }
 

@@ -139,6 +139,15 @@ public enum DataSpec: Hashable, Sendable {
   /// `--file PATH`: the contents of a file, read when the command runs.
   case file(String)
 
+  /// The first `count` bytes, when they can be written as DATA without reading the file again.
+  func prefix(_ count: Int) -> DataSpec? {
+    switch self {
+    case .bytes(let bytes): .bytes(Array(bytes.prefix(count)))
+    case .pattern(let size): DataSpec.pattern(min(size, count))
+    case .file: nil
+    }
+  }
+
   /// `--file PATH`: the bytes come from a file.
   var readsFile: Bool {
     if case .file = self { return true }

@@ -79,6 +79,10 @@ public protocol ShellCommand: Sendable {
   func exportC(_ writer: inout CExport) -> [String]
   /// The Python statements that replay it (`export python`).
   func exportPython(_ writer: inout PythonExport) -> [String]
+  /// The same call made for the `count` bytes that a call cut short by Ctrl-C or the time limit
+  /// got (a send of those bytes, a recv of that many), so that save and export reproduce it
+  /// without waiting; nil when it cannot be (the line is then left out).
+  func cutShort(to count: Int) -> (any ShellCommand)?
 }
 
 /// What a command may do, declared with it.
@@ -108,6 +112,7 @@ extension ShellCommand {
   public var waitsOn: DescriptorRef? { nil }
   func exportC(_ writer: inout CExport) -> [String] { ["  /* not a system call */"] }
   func exportPython(_ writer: inout PythonExport) -> [String] { [] }
+  public func cutShort(to count: Int) -> (any ShellCommand)? { nil }
 }
 
 /// How a command ended.

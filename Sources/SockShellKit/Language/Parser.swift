@@ -5,6 +5,8 @@ public struct ParsedLine: Sendable {
   public var name: String?
   public var command: any ShellCommand
   public var expected: Expected?
+  /// The line's bytes as they were typed or read (exports quote the learner's own line).
+  public var source: [UInt8] = []
 
   public var spec: CommandSpec { type(of: command).spec }
 
@@ -89,6 +91,6 @@ public enum Parser {
     var reader = ArgumentReader(tokens: Array(tokens.dropFirst()), usage: spec.usage, endColumn: endColumn)
     let command = try type.init(reading: &reader)
     try reader.finish()
-    return ParsedLine(name: name, command: command, expected: expected)
+    return ParsedLine(name: name, command: command, expected: expected, source: bytes)
   }
 }

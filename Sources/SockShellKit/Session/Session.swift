@@ -5,13 +5,26 @@ import SocketLayer
 
 /// A command that ran, and how it ended.
 public struct TranscriptEntry: Sendable {
-  public let line: ParsedLine
+  public var line: ParsedLine
   public let outcome: CommandOutcome
   /// The family of the descriptor the command used (for exported addresses).
   public var family: SocketFamily? = nil
   /// Ctrl-C or the time limit stopped it (EINTR, or a partial send or recv): a replay would wait
   /// for what the session never got, so save and export leave it out.
   public var interrupted = false
+
+  /// The entry as save and export write it: itself; for a call cut short after some bytes, the
+  /// same call for those bytes; nil for one that got nothing (EINTR), which would only wait.
+  public var reproduced: TranscriptEntry? {
+    guard interrupted else { return self }
+    guard case .returned(let count) = outcome, count > 0, let command = line.command.cutShort(to: count) else {
+      return nil
+    }
+    var entry = self
+    entry.line.command = command
+    entry.interrupted = false
+    return entry
+  }
 
   /// The line with `= EXPECTED` set to what really came back.
   public var checkedLine: ParsedLine {
@@ -344,6 +357,8 @@ public final class Session {
     let value = (try? result.get()) ?? -1
     var errno: Errno?
     if case .failure(let failure) = result { errno = failure }
+    // A call that returned after Ctrl-C or the time limit stopped its wait says so in its line.
+    let shownResult = shownResult ?? (errno == nil && lastCallCutShort ? "\(value) (cut short)" : nil)
     let record = CallRecord(
       kind: kind, fd: fd, arguments: arguments, result: value, errno: errno, shownResult: shownResult,
       data: errno == nil ? Array(data.prefix(4096)) : [], address: address, how: how, name: name, label: label,
