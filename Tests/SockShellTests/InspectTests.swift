@@ -79,7 +79,7 @@ import Testing
     let seconds = try #require(entry["seconds_left"] as? Double)
     #expect(seconds > 50 && seconds <= 60)
     session.execute("ls")
-    #expect(session.out.captured.contains("Closed by you, still kept by the kernel"))
+    #expect(session.out.captured.contains("Kept by the kernel with no descriptor:"))
     #expect(session.out.captured.contains("timewait, "))
   }
 

@@ -26,6 +26,7 @@ struct CloseCommand: DescriptorCommand {
       tcpState: isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
     )
     let unread = descriptor.type == .stream ? (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0 : 0
+    let lastPeer = session.lastPeer(of: descriptor.fd)
     let result = Sys.close(descriptor.fd)
     let outcome = session.report(
       .close, fd: descriptor.fd, [.number(Int(descriptor.fd))], result.map { 0 },
@@ -34,7 +35,8 @@ struct CloseCommand: DescriptorCommand {
     // close releases the descriptor even when it reports an error (close(2), NOTES).
     session.forget(descriptor.fd)
     guard case .success = result else { return outcome }
-    if let local = before.local, let peer = before.peer, before.tcpState != nil, before.tcpState != .listen {
+    if let local = before.local, let peer = before.peer ?? lastPeer, before.tcpState != nil, before.tcpState != .listen
+    {
       session.rememberClosed(ClosedConnection(local: local, peer: peer, label: descriptor.label))
     }
     session.note("fd \(descriptor.label) is closed; the number \(descriptor.fd) is free again.")
@@ -92,17 +94,34 @@ struct ShutdownCommand: ShellCommand {
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     var descriptor = try session.descriptor(fd)
+    let isTCP = descriptor.family != .unix && descriptor.type == .stream
+    let stateBefore = isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
+    let connected = (try? Sys.getpeername(descriptor.fd).get()) != nil
     let result = Sys.shutdown(descriptor.fd, how)
     let outcome = session.report(
       .shutdown, fd: descriptor.fd, [.number(Int(descriptor.fd)), .symbol(how.cName)], result.map { 0 }, how: how,
       context: ErrorContext(call: .shutdown, descriptor: descriptor))
     guard case .success = result else { return outcome }
+    let wasShutWrite = descriptor.shutWrite
     if how != .write { descriptor.shutRead = true }
     if how != .read { descriptor.shutWrite = true }
     session.update(descriptor)
     switch how {
+    case .write where wasShutWrite:
+      session.note(
+        "fd \(descriptor.label) was shut for writing already: no second FIN was sent (a connection has one).")
+    case .write where isTCP && stateBefore != .established && stateBefore != .closeWait:
+      session.note(
+        "No FIN was sent: fd \(descriptor.label) has no connection to end (state \(stateBefore?.name ?? "?")). Only send fails from now on."
+      )
+    case .write where !isTCP && !connected:
+      session.note("fd \(descriptor.label) is not connected: nothing to end. Only send fails from now on.")
     case .write:
-      session.note("fd \(descriptor.label) sent FIN: the peer's recv returns 0 once it has read everything.")
+      session.note(
+        isTCP
+          ? "fd \(descriptor.label) sent FIN: the peer's recv returns 0 once it has read everything."
+          : "fd \(descriptor.label) will send no more: the peer's recv returns 0 once it has read everything (no packet: the kernel tells the peer's socket itself)."
+      )
       session.note("You can still recv its answer; send now fails with EPIPE.")
     case .read:
       session.note(

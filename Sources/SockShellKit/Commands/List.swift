@@ -69,7 +69,7 @@ struct ListCommand: ShellCommand {
       }
     }
     if !lingering.isEmpty {
-      session.out.line("Closed by you, still kept by the kernel (no descriptor):", .heading)
+      session.out.line("Kept by the kernel with no descriptor:", .heading)
       var rows = [["WAS", "STATE", "LOCAL", "PEER", "TIMER"]]
       for (closed, entry) in lingering {
         rows.append([

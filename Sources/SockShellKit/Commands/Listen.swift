@@ -44,9 +44,22 @@ struct ListenCommand: ShellCommand {
     if !wasBound {
       session.note("fd \(descriptor.label) was not bound, so the kernel bound it to \(local).")
     }
-    session.note(
-      "fd \(descriptor.label) is LISTENING on \(local): up to \(queue) finished connections can wait in its accept queue."
-    )
+    // The backlog the kernel kept (clamped to net.core.somaxconn; TCP_INFO shows it for TCP), and
+    // the queue is full only when it holds more than that: one more connection fits.
+    let somaxconn = ListenCommand.somaxconn()
+    let kept =
+      descriptor.family != .unix && descriptor.type == .stream
+      ? (try? Sys.tcpInfo(descriptor.fd).get()).map { Int($0.sacked) }
+      : somaxconn.map { queue < 0 ? $0 : min(Int(queue), $0) }
+    if let kept {
+      let clamped =
+        kept != Int(queue) ? " (\(queue) asked, \(kept) kept: net.core.somaxconn is \(somaxconn ?? kept))" : ""
+      session.note(
+        "fd \(descriptor.label) is LISTENING on \(local) with backlog \(kept)\(clamped): up to \(kept + 1) finished connections can wait in its accept queue (Linux lets one more than the backlog in)."
+      )
+    } else {
+      session.note("fd \(descriptor.label) is LISTENING on \(local): finished connections wait in its accept queue.")
+    }
     session.note(
       "Next: accept \(descriptor.name ?? String(descriptor.fd)), to take the first connection from the queue.")
     return outcome
@@ -61,6 +74,12 @@ extension ListenCommand {
     writer.check("listen", "listen(\(writer.fd(fd)), \(backlog ?? ListenCommand.defaultBacklog))")
   }
 
+  /// net.core.somaxconn, the most any backlog can be (nil when /proc cannot be read).
+  static func somaxconn() -> Int? {
+    guard case .success(let bytes) = Transfer.readFile("/proc/sys/net/core/somaxconn", limit: 64) else { return nil }
+    return Int(String(decoding: bytes.filter { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self))
+  }
+
   func exportPython(_ writer: inout PythonExport) -> [String] {
     writer.check("listen", "\(writer.fd(fd)).listen(\(backlog ?? ListenCommand.defaultBacklog))")
   }
@@ -68,4 +87,5 @@ extension ListenCommand {
 
 extension Syscall {
   static let listen = Syscall("listen", drawnInTimeline: true)
+
 }

@@ -22,17 +22,9 @@ struct TCPDiagramCommand: ShellCommand {
 
   var arguments: [String] { [fd.description] + (ascii ? ["--ascii"] : []) }
 
-  /// RFC 793's names.
-  static func rfcName(_ state: TCPState) -> String {
-    switch state {
-    case .synReceived: "SYN_RECEIVED"
-    case .finWait1: "FIN_WAIT_1"
-    case .finWait2: "FIN_WAIT_2"
-    default: state.name
-    }
-  }
-
-  /// The diagram; `{NAME}` marks a state (the braces become its markers).
+  /// The diagram; `{NAME}` marks a state (the braces become its markers), with the names `ls`,
+  /// netstat and the kernel use. CLOSED stands twice: at the top, where a socket starts, and
+  /// bottom right as `{ENDED}`, where a connection ends.
   static let template = """
                              {CLOSED}
                listen()    ╱        ╲    connect(): send SYN
@@ -40,40 +32,46 @@ struct TCPDiagramCommand: ShellCommand {
                     {LISTEN}          {SYN_SENT}
     recv SYN, send SYN+ACK │              │ recv SYN+ACK, send ACK
                            ↓              │
-                   {SYN_RECEIVED}         │
+                     {SYN_RECV}           │
                 recv ACK   │              │
                            ↓              ↓
                            {ESTABLISHED}
          close(): send FIN ╱             ╲ recv FIN, send ACK
                           ↓               ↓
-                 {FIN_WAIT_1}          {CLOSE_WAIT}
+                 {FIN_WAIT1}           {CLOSE_WAIT}
        recv ACK │     recv FIN ╲              │ close(): send FIN
                 ↓               ↓             ↓
-           {FIN_WAIT_2}     {CLOSING}     {LAST_ACK}
+           {FIN_WAIT2}      {CLOSING}     {LAST_ACK}
        recv FIN │     recv ACK │              │ recv ACK
                 ↓              ↓              ↓
-            {TIME_WAIT} ──── 2 MSL (60 s) ───▶ {CLOSED}
+            {TIME_WAIT} ──── 2 MSL (60 s) ───▶ {ENDED}
     """
 
   /// Draws the diagram with `current` and `seen` marked.
   static func draw(current: TCPState?, seen: [TCPState], glyphs: Glyphs, color: Bool) -> [String] {
     let unicode = glyphs.horizontal == "─"
     var text = template
-    let seenNames = Set(seen.map(rfcName))
-    let currentName = current.map(rfcName)
-    for state in TCPState.allCases {
-      let name = rfcName(state)
+    // CLOSED after any other state is the end of a connection, not where the socket started.
+    let ended = seen.firstIndex { $0 != .closed }.map { first in seen[first...].contains(.closed) } ?? false
+    let startedClosed = seen.first == .closed || (seen.isEmpty && current == .closed)
+    func mark(_ placeholder: String, _ name: String, now: Bool, wasSeen: Bool) {
       let marked: String
-      if name == currentName {
+      if now {
         let body = (unicode ? "▶" : ">") + name + (unicode ? "◀" : "<")
         marked = color ? "\u{1B}[7m" + body + "\u{1B}[0m" : body
-      } else if seenNames.contains(name) {
+      } else if wasSeen {
         marked = unicode ? "•" + name + "•" : "*" + name + "*"
       } else {
         marked = " " + name + " "
       }
-      text = text.replacing("{\(name)}", with: marked)
+      text = text.replacing("{\(placeholder)}", with: marked)
     }
+    for state in TCPState.allCases where state != .closed {
+      mark(state.name, state.name, now: state == current, wasSeen: seen.contains(state))
+    }
+    let endedNow = current == .closed && seen.contains { $0 != .closed }
+    mark("CLOSED", "CLOSED", now: current == .closed && !endedNow, wasSeen: startedClosed)
+    mark("ENDED", "CLOSED", now: endedNow, wasSeen: ended)
     if !unicode {
       for (from, to) in [("╱", "/"), ("╲", "\\"), ("↓", "v"), ("│", "|"), ("─", "-"), ("▶", ">")] {
         text = text.replacing(from, with: to)
@@ -92,7 +90,7 @@ struct TCPDiagramCommand: ShellCommand {
     let current = try? Sys.tcpInfo(descriptor.fd).get().state
     let seen = session.stateHistory[descriptor.fd] ?? []
     let glyphs = Glyphs.choose(ascii: ascii)
-    session.out.line("TCP states of fd \(descriptor.label) (RFC 793)", .heading)
+    session.out.line("TCP states of fd \(descriptor.label) (RFC 793's diagram, with the names ls uses)", .heading)
     // Colour codes are added after Output's escaping: write the diagram lines directly.
     for line in TCPDiagramCommand.draw(current: current, seen: seen, glyphs: glyphs, color: session.out.color) {
       session.out.write("  " + line + "\n")
@@ -102,7 +100,7 @@ struct TCPDiagramCommand: ShellCommand {
       (unicode ? "▶NOW◀" : ">NOW<") + " is the state now (TCP_INFO); " + (unicode ? "•SEEN•" : "*SEEN*")
         + " were seen after earlier commands.")
     let arrow = unicode ? " → " : " -> "
-    session.note("Path seen: " + (seen.isEmpty ? "-" : seen.map(TCPDiagramCommand.rfcName).joined(separator: arrow)))
+    session.note("Path seen: " + (seen.isEmpty ? "-" : seen.map(\.name).joined(separator: arrow)))
     if current == .closed && seen.contains(where: { $0 != .closed }) {
       session.note(
         "CLOSED with the descriptor still open: the connection ended (reset, or both FINs done). A TIME_WAIT left behind has no descriptor: ls lists it."

@@ -5,10 +5,17 @@ import SocketLayer
 
 /// What an errno usually means for a learner, and what to try, in the situation it came from.
 public enum Explanations {
-  /// One or two lines for a failed call.
+  /// One or two lines for a failed call, each a sentence that starts with a capital.
   public static func lines(for errno: Errno, context: ErrorContext, timedOut: Bool = false, waitLimit: Int? = nil)
     -> [String]
   {
+    explained(errno, context: context, timedOut: timedOut, waitLimit: waitLimit).map { line in
+      guard let first = line.first, first.isLowercase else { return line }
+      return line.hasPrefix("fd ") ? "Socket " + line : first.uppercased() + line.dropFirst()
+    }
+  }
+
+  static func explained(_ errno: Errno, context: ErrorContext, timedOut: Bool, waitLimit: Int?) -> [String] {
     let call = context.call
     let address = context.address?.description
     let fd = context.descriptor.map { "fd \($0.label)" } ?? "the socket"
@@ -57,9 +64,17 @@ public enum Explanations {
       case .accept:
         return ["\(fd) is not listening: call listen on it before accept."]
       case .bind:
-        return [
-          "\(fd) is already bound (a socket binds once), or the address does not fit its family. Make a new socket to bind again."
-        ]
+        // Which of the two it is, from the kernel and the address given.
+        if let descriptor = context.descriptor, let local = try? Sys.getsockname(descriptor.fd).get(), local.port != 0 {
+          return ["\(fd) is already bound to \(local) (a socket binds once): make a new socket to bind again."]
+        }
+        if let given = context.address?.family, let own = context.descriptor?.family, given != own {
+          return [
+            "\(address ?? "The address") is \(given.displayName) but \(fd) is an \(own.displayName) socket: Linux answers EINVAL for an address of another family."
+              + (own == .ipv6 && given == .ipv4 ? " On an IPv6 socket write an IPv4 address as ::ffff:127.0.0.1." : "")
+          ]
+        }
+        return ["The kernel rejected the address for \(fd) (EINVAL): check that it fits the socket's family."]
       case .shutdown:
         return ["The `how` argument must be read, write or both."]
       case .setsockopt where context.option == "v6only":
@@ -75,8 +90,20 @@ public enum Explanations {
       if context.descriptor?.type == .datagram {
         return ["This UDP socket has no default peer: use sendto with an address, or connect it first."]
       }
+      // Which mistake it is, from the kernel's state.
+      if let descriptor = context.descriptor {
+        if (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1 {
+          return ["\(fd) is listening: a listening socket never carries data. Use the descriptor that accept returned."]
+        }
+        if descriptor.family != .unix, let info = try? Sys.tcpInfo(descriptor.fd).get(), info.segsOut > 0 {
+          return [
+            "\(fd) was connected, but that connection has ended (state \(info.state?.name ?? "?")): a socket connects once. Close it, and make a new one."
+          ]
+        }
+        return ["\(fd) was never connected: connect it first (a server uses the descriptor that accept returned)."]
+      }
       return [
-        "\(fd) is not connected. A listening socket never carries data: use the descriptor that accept returned, or connect first."
+        "The socket is not connected: a listening socket never carries data, and a new one must connect first."
       ]
     case EPIPE:
       let sigpipe =

@@ -21,6 +21,8 @@ protocol CommandSession: AnyObject {
   /// A connection this shell closed, to find again in TIME_WAIT.
   func rememberClosed(_ connection: ClosedConnection)
   func snapshots() -> [SocketSnapshot]
+  /// The last peer the kernel gave for a descriptor (kept after the connection ends).
+  func lastPeer(of fd: Int32) -> SocketAddress?
   func lingeringConnections() -> [(ClosedConnection, KernelConnection)]
   func closeAllAndSay(_ why: String)
 
@@ -83,4 +85,5 @@ extension CommandSession {
 extension Session: CommandSession {
   func recordStates(of fds: [Int32]) { table.recordStates(touched: fds) }
   func rememberClosed(_ connection: ClosedConnection) { table.remember(closed: connection) }
+  func lastPeer(of fd: Int32) -> SocketAddress? { table.lastPeers[fd] }
 }

@@ -29,6 +29,9 @@ public struct DescriptorTable {
   public private(set) var stateHistory: [Int32: [TCPState]] = [:]
   /// TCP connections this shell closed, to find again in TIME_WAIT and the like.
   var closedConnections: [ClosedConnection] = []
+  /// The last peer the kernel gave for each TCP descriptor: once a connection ends, getpeername
+  /// fails, but its TIME_WAIT still carries that address pair.
+  var lastPeers: [Int32: SocketAddress] = [:]
 
   /// Descriptors in numeric order.
   public var open: [Descriptor] { byNumber.values.sorted { $0.fd < $1.fd } }
@@ -76,6 +79,7 @@ public struct DescriptorTable {
     if let name = byNumber[fd]?.name { names[name] = nil }
     byNumber[fd] = nil
     stateHistory[fd] = nil
+    lastPeers[fd] = nil
   }
 
   mutating func update(_ descriptor: Descriptor) {
@@ -91,6 +95,7 @@ public struct DescriptorTable {
         let state = try? Sys.tcpInfo(fd).get().state
       else { continue }
       if stateHistory[fd]?.last != state { stateHistory[fd, default: []].append(state) }
+      if let peer = try? Sys.getpeername(fd).get() { lastPeers[fd] = peer }
     }
   }
 

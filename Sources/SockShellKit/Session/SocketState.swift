@@ -134,18 +134,26 @@ extension Session {
   /// Connections this shell closed that the kernel still keeps (TIME_WAIT, FIN_WAIT2, LAST_ACK...),
   /// found by their address pair. Ones the kernel has let go are forgotten.
   public func lingeringConnections() -> [(ClosedConnection, KernelConnection)] {
-    guard !table.closedConnections.isEmpty else { return [] }
+    // An open descriptor whose connection ended (FIN_WAIT2 got the peer's FIN) reads CLOSED: the
+    // kernel moved the connection to a TIME_WAIT entry of its own, which no descriptor holds.
+    let ended = table.open.compactMap { descriptor -> ClosedConnection? in
+      guard descriptor.family != .unix, descriptor.type == .stream, let peer = table.lastPeers[descriptor.fd],
+        (try? Sys.tcpInfo(descriptor.fd).get().state) == .closed, let local = try? Sys.getsockname(descriptor.fd).get()
+      else { return nil }
+      return ClosedConnection(local: local, peer: peer, label: descriptor.label + " (open, reads CLOSED)")
+    }
+    guard !table.closedConnections.isEmpty || !ended.isEmpty else { return [] }
     let kernel = ProcNetTCP.connections()
     var found: [(ClosedConnection, KernelConnection)] = []
     var stillThere: [ClosedConnection] = []
-    for closed in table.closedConnections {
+    for closed in table.closedConnections + ended {
       // A socket with an fd of ours has an inode; the leftover has none.
       if let entry = kernel.first(where: {
         Session.sameEndpoint($0.local, closed.local) && Session.sameEndpoint($0.remote, closed.peer)
           && ($0.inode == 0 || $0.state != .established)
       }) {
         found.append((closed, entry))
-        stillThere.append(closed)
+        if !ended.contains(where: { $0.label == closed.label }) { stillThere.append(closed) }
       }
     }
     table.keepClosed(stillThere)
