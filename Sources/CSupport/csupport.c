@@ -7,6 +7,12 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -53,4 +59,58 @@ int csupport_can_allocate(size_t size) {
   probe[0] = 0;
   free((void *)probe);
   return 1;
+}
+
+int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int *send) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return -1;
+  struct {
+    struct nlmsghdr header;
+    struct unix_diag_req request;
+  } message;
+  memset(&message, 0, sizeof message);
+  message.header.nlmsg_len = sizeof message;
+  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  message.header.nlmsg_flags = NLM_F_REQUEST;
+  message.request.sdiag_family = AF_UNIX;
+  message.request.udiag_states = ~0U;
+  message.request.udiag_ino = inode;
+  message.request.udiag_show = UDIAG_SHOW_RQLEN;
+  message.request.udiag_cookie[0] = ~0U;
+  message.request.udiag_cookie[1] = ~0U;
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  if (sendto(fd, &message, sizeof message, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  long answer[2048];
+  ssize_t length = recv(fd, answer, sizeof answer, 0);
+  int error = errno;
+  close(fd);
+  if (length < 0) { errno = error; return -1; }
+  for (struct nlmsghdr *header = (struct nlmsghdr *)answer; NLMSG_OK(header, (size_t)length);
+       header = NLMSG_NEXT(header, length)) {
+    if (header->nlmsg_type == NLMSG_ERROR) {
+      struct nlmsgerr *failure = NLMSG_DATA(header);
+      errno = failure->error ? -failure->error : ENOENT;
+      return -1;
+    }
+    if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+    struct unix_diag_msg *diag = NLMSG_DATA(header);
+    if (diag->udiag_ino != inode) continue;
+    int attributes = (int)(header->nlmsg_len - NLMSG_LENGTH(sizeof *diag));
+    for (struct rtattr *attribute = (struct rtattr *)(diag + 1); RTA_OK(attribute, attributes);
+         attribute = RTA_NEXT(attribute, attributes)) {
+      if (attribute->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(attribute) >= sizeof(struct unix_diag_rqlen)) {
+        struct unix_diag_rqlen *queues = RTA_DATA(attribute);
+        *receive = queues->udiag_rqueue;
+        *send = queues->udiag_wqueue;
+        return 0;
+      }
+    }
+  }
+  errno = ENOENT;
+  return -1;
 }

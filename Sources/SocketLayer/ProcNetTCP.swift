@@ -34,6 +34,11 @@ public enum ProcNetTCP {
     parse(readFile("/proc/net/tcp"), ipv6: false) + parse(readFile("/proc/net/tcp6"), ipv6: true)
   }
 
+  /// Every UDP socket, from /proc/net/udp and /proc/net/udp6 (the same columns as for TCP).
+  public static func udpSockets() -> [KernelConnection] {
+    parse(readFile("/proc/net/udp"), ipv6: false) + parse(readFile("/proc/net/udp6"), ipv6: true)
+  }
+
   static func readFile(_ path: String) -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return "" }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import CSupport
 
 /// Every socket system call of the project, in one place. Each returns a typed result or the
 /// errno it failed with, and none retries on EINTR: Ctrl-C comes back to the learner as
@@ -189,6 +190,30 @@ public enum Sys {
   public static func inode(_ fd: Int32) -> SysResult<UInt64> {
     var info = stat()
     return valueOrErrno { fstat(fd, &info) }.map { _ in UInt64(info.st_ino) }
+  }
+
+  /// The queues `ss` shows for a Unix socket (sock_diag UNIX_DIAG_RQLEN): for a listener the
+  /// connections waiting and its backlog; otherwise unread bytes (stream) or the next datagram's
+  /// size (datagram), and the send buffer's memory in use.
+  public static func unixQueues(_ fd: Int32) -> SysResult<(receive: Int, send: Int)> {
+    inode(fd).flatMap { inode in
+      var receive: UInt32 = 0
+      var send: UInt32 = 0
+      return valueOrErrno { csupport_unix_queues(UInt32(truncatingIfNeeded: inode), &receive, &send) }.map { _ in
+        (Int(receive), Int(send))
+      }
+    }
+  }
+
+  /// The queues `ss` and /proc/net/udp show for a UDP socket: the memory the queued datagrams
+  /// take (more than their payload) and the memory of datagrams still being sent.
+  public static func udpQueues(_ fd: Int32) -> SysResult<(receive: Int, send: Int)> {
+    inode(fd).flatMap { inode in
+      guard let row = ProcNetTCP.udpSockets().first(where: { $0.inode == inode }) else {
+        return .failure(Errno(ENOENT))
+      }
+      return .success((row.receiveQueue, row.sendQueue))
+    }
   }
 
   /// True when `fd` is an open descriptor of this process.

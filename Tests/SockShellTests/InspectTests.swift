@@ -9,13 +9,15 @@ import Testing
 @testable import SockShellKit
 
 /// `ls`, `inspect` and friends against real kernel state.
+/// Runs a `--json` line and reads what it printed with Foundation's JSON parser.
+func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
+  let before = session.out.captured.count
+  #expect(session.execute(line).ok)
+  let text = String(session.out.captured.dropFirst(before))
+  return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
 @Suite struct InspectTests {
-  func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
-    let before = session.out.captured.count
-    #expect(session.execute(line).ok)
-    let text = String(session.out.captured.dropFirst(before))
-    return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-  }
 
   @Test func acceptQueueUnreadBytesAndJSONAgreeWithTheTable() throws {
     let session = makeSession()
@@ -304,5 +306,124 @@ import Testing
     #expect(check.status == 0, "not JSON:\n\(check.stderr)\n\(lines.joined(separator: "\n"))")
     #expect(check.stdout.contains("Odd \u{E000} \u{202E}title\u{1F600} \\\\ \\\" \\t"), "the title, whole")
     #expect(check.stdout.contains(#"a \\\"b\\\" 日本😀.sock"#), "the path, as the shell shows it")
+  }
+}
+
+/// What `ls` shows agrees with `ss` for the same sockets, figure for figure.
+@Suite(.serialized) struct AgreesWithSSTests {
+  /// `ss -H -n ARGS` as rows of words.
+  func ss(_ arguments: [String]) throws -> [[String]] {
+    let path = try #require(which("ss"), "ss comes with iproute2 (scripts/debian-packages.txt)")
+    return try runProgram(path, ["-H", "-n"] + arguments).stdout.split(separator: "\n").map {
+      $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+    }
+  }
+
+  func rows(_ session: Session) throws -> [[String: Any]] {
+    try #require(try jsonObject(session, "ls --json")["descriptors"] as? [[String: Any]])
+  }
+
+  func row(_ rows: [[String: Any]], _ name: String) throws -> [String: Any] {
+    try #require(rows.first { $0["name"] as? String == name })
+  }
+
+  @Test func tcpListenerAndConnectionsAgree() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv 3
+      a = socket tcp
+      connect a srv
+      b = socket tcp
+      connect b srv
+      x = socket tcp
+      connect x srv
+      conn = accept srv
+      send a "twelve bytes" = 12
+      """)
+    let srvPort = try #require(port(session, "srv"))
+    let conn = try #require(fd(session, "conn"))
+    for _ in 0..<100 where (try? Sys.queueSize(conn, outgoing: false).get()) != 12 { usleep(10_000) }
+    let shown = try rows(session)
+    let listener = try #require(try ss(["-lt", "sport = :\(srvPort)"]).first)
+    #expect(listener[0] == "LISTEN")
+    #expect("\(try row(shown, "srv")["recv_q"] ?? "")" == listener[1], "accept queue: \(listener)")
+    #expect("\(try row(shown, "srv")["send_q"] ?? "")" == listener[2], "backlog: \(listener)")
+    let connLocal = try #require(try row(shown, "conn")["peer"] as? String)
+    let established = try #require(
+      try ss(["-t", "state", "established", "dport = :\(connLocal.split(separator: ":").last!)"]).first)
+    #expect("\(try row(shown, "conn")["recv_q"] ?? "")" == established[0], "\(established)")
+    #expect("\(try row(shown, "conn")["send_q"] ?? "")" == established[1], "\(established)")
+  }
+
+  @Test func unixListenerAndDatagramsAgree() throws {
+    let session = makeSession()
+    let name = "sockshell-ss-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    runAll(
+      session,
+      """
+      l = socket unix stream
+      bind l @\(name)
+      listen l 4
+      a = socket unix stream
+      connect a l
+      b = socket unix stream
+      connect b l
+      u = socket udp
+      bind u 127.0.0.1:0
+      v = socket udp
+      sendto v u "fourteen bytes" = 14
+      sendto v u "twenty-eight bytes of data!!" = 28
+      """)
+    let shown = try rows(session)
+    let listener = try #require(try ss(["-xl"]).first { $0.contains("@\(name)") })
+    // u_str LISTEN RECV-Q SEND-Q @name ...
+    #expect(listener[1] == "LISTEN")
+    #expect("\(try row(shown, "l")["recv_q"] ?? "")" == listener[2] && listener[2] == "2", "\(listener)")
+    #expect("\(try row(shown, "l")["send_q"] ?? "")" == listener[3] && listener[3] == "4", "\(listener)")
+    let udpPort = try #require(port(session, "u"))
+    let udp = try #require(try ss(["-ua", "sport = :\(udpPort)"]).first)
+    // UNCONN RECV-Q SEND-Q ...: buffer memory, more than the 42 bytes of payload.
+    #expect("\(try row(shown, "u")["recv_q"] ?? "")" == udp[1], "\(udp)")
+    #expect((Int(udp[1]) ?? 0) > 42)
+    #expect(try row(shown, "u")["next_datagram"] == nil)
+    let before = session.out.captured.count
+    runAll(session, "inspect u")
+    let inspected = String(session.out.captured.dropFirst(before))
+    #expect(inspected.contains("the next datagram has 14 bytes; how many wait, the kernel does not say"))
+  }
+
+  /// Each way of closing leaves the TIME_WAIT that ss shows, listed by ls with the same address pair.
+  @Test(arguments: ["client first", "server first", "half-close then close", "half-close, fd still open"])
+  func timeWaitAgrees(way: String) throws {
+    let session = makeSession()
+    runAll(session, connectedPair)
+    let steps =
+      switch way {
+      case "client first": "close c\nrecv conn = 0\nclose conn"
+      case "server first": "close conn\nrecv c = 0\nclose c"
+      case "half-close, fd still open": "shutdown c write\nrecv conn = 0\nclose conn"
+      default: "shutdown c write\nrecv conn = 0\nclose conn\nrecv c = 0\nclose c"
+      }
+    runAll(session, steps)
+    var closed: [[String: Any]] = []
+    for _ in 0..<100 {
+      closed = try #require(try jsonObject(session, "ls --json")["closed"] as? [[String: Any]])
+      if closed.contains(where: { $0["state"] as? String == "TIME_WAIT" }) { break }
+      usleep(10_000)
+    }
+    let entry = try #require(closed.first { $0["state"] as? String == "TIME_WAIT" }, "\(way): \(closed)")
+    let local = try #require(entry["local"] as? String)
+    let peer = try #require(entry["peer"] as? String)
+    let waiting = try ss(["-t", "state", "time-wait"]).filter { $0.contains(local) && $0.contains(peer) }
+    #expect(waiting.count == 1, "\(way): ss shows \(waiting) for \(local) \(peer)")
+    // The side that sent its FIN first keeps it.
+    #expect((entry["was"] as? String)?.contains(way == "server first" ? "conn" : "(c)") == true, "\(entry)")
+    if way == "half-close, fd still open" {
+      #expect((entry["was"] as? String)?.hasSuffix(" (c) (open, reads CLOSED)") == true)
+    }
   }
 }

@@ -30,4 +30,9 @@ int csupport_can_allocate(size_t size);
 /// process's locale): 2 for wide CJK and most emoji, 0 for combining marks, -1 for controls.
 int csupport_wcwidth(unsigned int character);
 
+/// The queues ss shows for a Unix socket, from sock_diag (UNIX_DIAG_RQLEN) by the socket's inode:
+/// for a listener the connections waiting and the backlog; otherwise unread bytes (stream) or the
+/// next datagram's size, and the send buffer memory in use. Returns 0, or -1 with errno set.
+int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int *send);
+
 #endif

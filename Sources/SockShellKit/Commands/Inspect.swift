@@ -75,6 +75,7 @@ struct InspectCommand: ShellCommand {
         ("peer", snapshot.peer.map { .string($0.description) } ?? .null),
         ("peer_struct", snapshot.peer.map { .string($0.cDescription) } ?? .null),
         ("recv_q", snapshot.recvQ.map(JSON.integer) ?? .null), ("send_q", snapshot.sendQ.map(JSON.integer) ?? .null),
+        ("next_datagram", snapshot.nextDatagram.map(JSON.integer) ?? .null),
         ("ready", .string(snapshot.readiness == "-" ? "" : snapshot.readiness)),
         ("pending_error", pending.map { .string($0.name) } ?? .null),
         ("options", .object(options.map { ($0.0.name, .string($0.1)) })),
@@ -112,15 +113,9 @@ struct InspectCommand: ShellCommand {
         out.line("  \(label.padded(to: 13)) -" + (label == "local" ? " (not bound)" : " (not connected)"))
       }
     }
-    if snapshot.listening {
-      out.line(
-        "  accept queue  \(snapshot.recvQ.map(String.init) ?? "?") waiting, backlog \(snapshot.sendQ.map(String.init) ?? "?")"
-      )
-    } else {
-      out.line(
-        "  queues        \(snapshot.recvQ.map(String.init) ?? "?") bytes unread (SIOCINQ), \(snapshot.sendQ.map(String.init) ?? "?") bytes unsent or unacknowledged (SIOCOUTQ)"
-      )
-    }
+    let queues = snapshot.queueMeaning
+    out.line("  RECV-Q        " + queues.receive)
+    out.line("  SEND-Q        " + queues.send)
     let events = PollCommand.names(snapshot.revents)
     out.line("  ready now     \(events.isEmpty ? "nothing" : events.joined(separator: "|")) (poll, timeout 0)")
     out.line("  non-blocking  \(snapshot.nonBlocking ? "yes (O_NONBLOCK)" : "no")")

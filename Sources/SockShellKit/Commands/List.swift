@@ -65,7 +65,19 @@ struct ListCommand: ShellCommand {
       }
       session.out.table(rows)
       if snapshots.contains(where: \.listening) {
-        session.note("For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog.")
+        session.note(
+          "For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog (one more than it can wait)."
+        )
+      }
+      if snapshots.contains(where: { $0.descriptor.type == .datagram && $0.descriptor.family != .unix }) {
+        session.note(
+          "For UDP, RECV-Q and SEND-Q are buffer memory (as ss shows), not payload bytes: inspect FD gives the next datagram's size."
+        )
+      }
+      if snapshots.contains(where: { $0.descriptor.family == .unix && !$0.listening }) {
+        session.note(
+          "For a Unix socket, SEND-Q is send buffer memory the peer has not read yet, not bytes unsent; a Unix datagram socket's RECV-Q is its next datagram's size."
+        )
       }
     }
     if !lingering.isEmpty {

@@ -13,10 +13,14 @@ public struct SocketSnapshot: Sendable {
   public let local: SocketAddress?
   public let peer: SocketAddress?
   public let listening: Bool
-  /// Unread bytes (SIOCINQ); for a listener, connections waiting in the accept queue.
+  /// What ss shows as Recv-Q (see `queueMeaning`): unread bytes of a stream; for a listener,
+  /// connections waiting in the accept queue; for UDP, the memory its queued datagrams take.
   public let recvQ: Int?
-  /// Unsent or unacknowledged bytes (SIOCOUTQ); for a listener, its backlog.
+  /// What ss shows as Send-Q: unsent or unacknowledged bytes (TCP); for a listener, its backlog;
+  /// for UDP and Unix sockets, send buffer memory in use.
   public let sendQ: Int?
+  /// A datagram socket's next datagram: its payload size (SIOCINQ), 0 when none waits.
+  public let nextDatagram: Int?
   public let nonBlocking: Bool
   /// poll(2) revents of a zero-timeout poll (POLLIN|POLLOUT|POLLPRI|POLLRDHUP).
   public let revents: Int16
@@ -44,10 +48,20 @@ public struct SocketSnapshot: Sendable {
         descriptor.type == .stream && (try? Sys.getsockopt(fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
       state = listening ? "LISTEN" : peer != nil ? "CONNECTED" : "UNCONN"
     }
-    if listening {
+    // The figures ss shows, read where ss reads them.
+    nextDatagram = descriptor.type == .datagram ? (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init) : nil
+    if isTCP && listening {
       // For a listener TCP_INFO's unacked is the accept queue and sacked the backlog (as ss shows).
       recvQ = tcpInfo.map { Int($0.unacked) }
       sendQ = tcpInfo.map { Int($0.sacked) }
+    } else if descriptor.family == .unix {
+      let queues = try? Sys.unixQueues(fd).get()
+      recvQ = queues?.receive
+      sendQ = queues?.send
+    } else if descriptor.type == .datagram {
+      let queues = try? Sys.udpQueues(fd).get()
+      recvQ = queues?.receive
+      sendQ = queues?.send
     } else {
       recvQ = (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init)
       sendQ = (try? Sys.queueSize(fd, outgoing: true).get()).map(Int.init)
@@ -63,6 +77,37 @@ public struct SocketSnapshot: Sendable {
       if case .success(.integer(let value)) = option.get(fd), value != 0 { flags.append(option.name) }
     }
     self.flags = flags
+  }
+
+  /// What RECV-Q and SEND-Q mean for this kind of socket, in words, for inspect.
+  public var queueMeaning: (receive: String, send: String) {
+    let receive = recvQ.map(String.init) ?? "?"
+    let send = sendQ.map(String.init) ?? "?"
+    if listening {
+      return (
+        "\(receive) finished connections waiting for accept",
+        "backlog \(send) (up to \(sendQ.map { "\($0 + 1)" } ?? "?") can wait)"
+      )
+    }
+    let next =
+      nextDatagram.map {
+        $0 == 0 ? "no datagram waits (or an empty one: poll says which)" : "the next datagram has \($0) bytes"
+      } ?? ""
+    switch (descriptor.family, descriptor.type) {
+    case (.unix, .stream):
+      return (
+        "\(receive) bytes unread", "\(send) bytes of send buffer memory in use (not bytes unsent: the peer has them)"
+      )
+    case (.unix, _):
+      return (next + " (a Unix datagram socket's RECV-Q)", "\(send) bytes of send buffer memory in use")
+    case (_, .datagram):
+      return (
+        "\(receive) bytes of buffer memory hold the queued datagrams (more than their payload); \(next); how many wait, the kernel does not say",
+        "\(send) bytes of send buffer memory in use"
+      )
+    default:
+      return ("\(receive) bytes unread (SIOCINQ)", "\(send) bytes unsent or unacknowledged (SIOCOUTQ)")
+    }
   }
 
   /// R (readable), W (writable), E (error or urgent data), as select's three sets.
