@@ -391,3 +391,37 @@ import Testing
     #expect(session.out.captured.contains("did you mean 'expect', 'explain', 'export'?"))
   }
 }
+
+/// What a receive on a datagram socket says agrees with the kernel: the bytes a short buffer
+/// lost, an empty datagram (not an end), a sender with no address.
+@Suite struct DatagramFactsTests {
+  @Test func truncationEmptyDatagramsAndUnnamedSenders() {
+    let session = makeSession()
+    let name = "sockshell-facts-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    runAll(
+      session,
+      """
+      u = socket udp
+      bind u 127.0.0.1:0
+      v = socket udp
+      sendto v u "fourteen bytes" = 14
+      sendto v u "" = 0
+      sendto v u "eight!!!" = 8
+      recvfrom u 5 = 5
+      recvfrom u = 0
+      recv u 8 = 8
+      d = socket unix dgram
+      bind d @\(name)
+      e = socket unix dgram
+      sendto e d "hi" = 2
+      recvfrom d = 2
+      """)
+    let out = session.out.captured
+    #expect(out.contains("The datagram had 14 bytes: the 9 that did not fit in 5 are lost"))
+    #expect(out.contains("An empty datagram (0 bytes)"))
+    #expect(!out.contains("end of stream"))
+    #expect(!out.contains("The datagram had 8 bytes"), "a datagram that fits loses nothing")
+    #expect(out.contains(#", "hi", 1024, 0, 0x..., [0]) = 2"#))
+    #expect(out.contains("From an unnamed socket: the sender never bound an address"))
+  }
+}

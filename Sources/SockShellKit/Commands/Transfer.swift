@@ -156,6 +156,10 @@ enum Transfer {
       session.note("You asked for 0 bytes, so 0 came back: that says nothing about the connection.")
       return
     }
+    if count == 0 && descriptor.type == .datagram {
+      session.note("An empty datagram (0 bytes): on a datagram socket that is a message like any other, not an end.")
+      return
+    }
     if count == 0 && descriptor.type == .stream {
       session.note(
         "0 means end of stream: the peer closed its side (or shut down writing). Nothing more will come: close fd \(descriptor.label) when you are done."
@@ -291,11 +295,17 @@ extension ReceiveCommand {
           .first ?? 0
         return Int(queued) >= asked || events & (PollCommand.pollRDHUP | Int16(POLLHUP) | Int16(POLLERR)) != 0
       } : nil
+    // A datagram longer than the buffer loses the rest without a word from recv: its size, read
+    // just before the call (SIOCINQ), tells how much (0: the call waited for it, or it is empty).
+    var nextDatagram: Int?
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLIN), waitingFor: Self.givesSender ? "a datagram" : "data from the peer",
       canWait: Transfer.carriesData(descriptor) && !flags.contains("dontwait"), ready: ready
     ) {
-      Self.givesSender
+      if descriptor.type == .datagram {
+        nextDatagram = (try? Sys.queueSize(descriptor.fd, outgoing: false).get()).map(Int.init)
+      }
+      return Self.givesSender
         ? Sys.recvfrom(descriptor.fd, maxLength: asked, flags: bits)
         : Sys.recv(descriptor.fd, maxLength: asked, flags: bits).map { ($0.bytes, $0.count, nil) }
     }
@@ -306,16 +316,33 @@ extension ReceiveCommand {
     if Self.givesSender {
       arguments +=
         received.map { got in
-          got.from.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.symbol("NULL"), .writtenLength(0)]
+          got.from.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.unfilled, .writtenLength(0)]
         } ?? [.unfilled, .unfilled]
     }
     let outcome = session.report(
       kind, fd: descriptor.fd, arguments, result.map(\.count), data: received?.bytes ?? [],
       address: received?.from, context: ErrorContext(call: kind, descriptor: descriptor))
     guard let received else { return outcome }
-    if let from = received.from, from != .unnamed { session.note("From \(from).") }
+    if let from = received.from, from != .unnamed {
+      session.note("From \(from).")
+    } else if Self.givesSender && descriptor.type == .datagram {
+      session.note("From an unnamed socket: the sender never bound an address, so there is none to answer to.")
+    }
     Transfer.explainReceived(
       received.bytes, count: received.count, flags: flags, descriptor: descriptor, asked: asked, session: session)
+    if descriptor.type == .datagram && received.count == asked && asked > 0 && !flags.contains("trunc")
+      && !flags.contains("peek")
+    {
+      if let next = nextDatagram, next > asked {
+        session.note(
+          "The datagram had \(next) bytes: the \(next - asked) that did not fit in \(asked) are lost (recv does not say so; the trunc flag makes it return the whole length)."
+        )
+      } else if nextDatagram == 0 || nextDatagram == nil {
+        session.note(
+          "The buffer was filled: if the datagram was longer, the rest is lost, and recv does not say so (the trunc flag makes it return the whole length)."
+        )
+      }
+    }
     return outcome
   }
 
