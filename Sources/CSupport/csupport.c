@@ -61,7 +61,8 @@ int csupport_can_allocate(size_t size) {
   return 1;
 }
 
-int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int *send) {
+/* Asks sock_diag about one Unix socket (by inode) for one attribute; copies its payload. */
+static int unix_diag_attribute(unsigned int inode, unsigned int show, unsigned short type, void *out, size_t size) {
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (fd < 0) return -1;
   struct {
@@ -75,7 +76,7 @@ int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int
   message.request.sdiag_family = AF_UNIX;
   message.request.udiag_states = ~0U;
   message.request.udiag_ino = inode;
-  message.request.udiag_show = UDIAG_SHOW_RQLEN;
+  message.request.udiag_show = show;
   message.request.udiag_cookie[0] = ~0U;
   message.request.udiag_cookie[1] = ~0U;
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
@@ -103,14 +104,24 @@ int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int
     int attributes = (int)(header->nlmsg_len - NLMSG_LENGTH(sizeof *diag));
     for (struct rtattr *attribute = (struct rtattr *)(diag + 1); RTA_OK(attribute, attributes);
          attribute = RTA_NEXT(attribute, attributes)) {
-      if (attribute->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(attribute) >= sizeof(struct unix_diag_rqlen)) {
-        struct unix_diag_rqlen *queues = RTA_DATA(attribute);
-        *receive = queues->udiag_rqueue;
-        *send = queues->udiag_wqueue;
+      if (attribute->rta_type == type && RTA_PAYLOAD(attribute) >= size) {
+        memcpy(out, RTA_DATA(attribute), size);
         return 0;
       }
     }
   }
   errno = ENOENT;
   return -1;
+}
+
+int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int *send) {
+  struct unix_diag_rqlen queues;
+  if (unix_diag_attribute(inode, UDIAG_SHOW_RQLEN, UNIX_DIAG_RQLEN, &queues, sizeof queues) != 0) return -1;
+  *receive = queues.udiag_rqueue;
+  *send = queues.udiag_wqueue;
+  return 0;
+}
+
+int csupport_unix_peer(unsigned int inode, unsigned int *peer) {
+  return unix_diag_attribute(inode, UDIAG_SHOW_PEER, UNIX_DIAG_PEER, peer, sizeof *peer);
 }

@@ -205,6 +205,14 @@ public enum Sys {
     }
   }
 
+  /// The inode of a connected Unix socket's peer (sock_diag UNIX_DIAG_PEER).
+  public static func unixPeerInode(_ fd: Int32) -> SysResult<UInt64> {
+    inode(fd).flatMap { inode in
+      var peer: UInt32 = 0
+      return valueOrErrno { csupport_unix_peer(UInt32(truncatingIfNeeded: inode), &peer) }.map { _ in UInt64(peer) }
+    }
+  }
+
   /// The queues `ss` and /proc/net/udp show for a UDP socket: the memory the queued datagrams
   /// take (more than their payload) and the memory of datagrams still being sent.
   public static func udpQueues(_ fd: Int32) -> SysResult<(receive: Int, send: Int)> {

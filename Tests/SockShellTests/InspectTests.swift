@@ -427,3 +427,156 @@ func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
     }
   }
 }
+
+/// The timeline draws what the kernel did, and cuts nothing without a mark.
+@Suite struct TimelineFactsTests {
+  /// Column `index`'s centre in a rendered line: where its bar stands.
+  func lines(_ session: Session, width: Int = 200) -> [String] {
+    session.out.width = width
+    let before = session.out.captured.count
+    #expect(session.execute("timeline --ascii").ok)
+    return String(session.out.captured.dropFirst(before)).split(separator: "\n").map(String.init)
+  }
+
+  /// The column a label's arrow points into: the bar just right of `>` or left of `<`.
+  func arrowEnds(_ line: String) -> (from: Int, to: Int)? {
+    let cells = Array(line)
+    if let head = cells.firstIndex(of: ">"), let tail = cells[..<head].lastIndex(where: { $0 == "|" }) {
+      return (tail, head + 1)
+    }
+    if let head = cells.firstIndex(of: "<"), let tail = cells[head...].firstIndex(where: { $0 == "|" }) {
+      return (tail, head - 1)
+    }
+    return nil
+  }
+
+  func column(_ lines: [String], _ name: String) -> Int? {
+    for line in lines.prefix(4) {
+      if let range = line.range(of: name) {
+        return line.distance(from: line.startIndex, to: range.lowerBound) + name.count / 2
+      }
+    }
+    return nil
+  }
+
+  @Test func dataSentBeforeAcceptGoesToTheConnectionNotTheListener() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      send c "early" = 5
+      conn = accept srv
+      recv conn = 5
+      """)
+    let shown = lines(session)
+    let early = try #require(shown.first { $0.contains("5 \"early\"") })
+    let ends = try #require(arrowEnds(early))
+    let conn = try #require(column(shown, "(conn)"))
+    #expect(abs(ends.to - conn) <= 3, "the data goes to conn's column:\n\(shown.joined(separator: "\n"))")
+    #expect(shown.contains { $0.contains("in the accept queue") })
+  }
+
+  @Test func unixClientsArePairedWithTheirOwnAcceptedSockets() throws {
+    let session = makeSession()
+    let name = "sockshell-pairs-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    runAll(
+      session,
+      """
+      u = socket unix stream
+      bind u @\(name)
+      listen u
+      x = socket unix stream
+      connect x u
+      y = socket unix stream
+      connect y u
+      x1 = accept u
+      y1 = accept u
+      send y "from-y" = 6
+      send x "from-x" = 6
+      """)
+    let shown = lines(session)
+    for (sender, receiver) in [("from-y", "(y1)"), ("from-x", "(x1)")] {
+      let line = try #require(shown.first { $0.contains(sender) })
+      let ends = try #require(arrowEnds(line))
+      let target = try #require(column(shown, receiver))
+      #expect(abs(ends.to - target) <= 3, "\(sender) goes to \(receiver):\n\(shown.joined(separator: "\n"))")
+    }
+  }
+
+  @Test func nothingIsCutWithoutAMark() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      a = socket tcp
+      bind a 127.0.0.1:0
+      listen a
+      c = socket tcp
+      connect c a
+      send c --size 100000 = 100000
+      conn = accept a
+      recv conn 100000 waitall = 100000
+      v = socket udp
+      bind v 127.0.0.1:0
+      sendto v v "" = 0
+      recv v = 0
+      """)
+    let shown = lines(session, width: 80)
+    let text = shown.joined(separator: "\n")
+    #expect(text.contains("recv 100000") || text.contains("recv 1~"), "\(text)")
+    #expect(!shown.contains { $0.hasSuffix("recv 10") }, "\(text)")
+    let empty = try #require(shown.first { $0.contains("recv 0: an") }, "\(text)")
+    #expect(empty.hasSuffix("recv 0: an empty datagram") || empty.hasSuffix("~"), "cut with a mark: \(empty)")
+    #expect(!text.contains("end of stream"), "\(text)")
+  }
+
+  /// Column names that do not fit their width go on more lines: two peers never share a name.
+  @Test func columnNamesAreNeverCut() throws {
+    let session = makeSession()
+    let ports = [freePort(), freePort()]
+    runAll(
+      session,
+      """
+      a = socket udp
+      b = socket udp
+      c = socket udp
+      d = socket udp
+      sendto a 127.0.0.1:\(ports[0]) "x"
+      sendto a 127.0.0.1:\(ports[1]) "y"
+      """)
+    let shown = lines(session, width: 80)
+    // A heading line, then the names: six columns of 13 cells, so 15-cell names take two lines.
+    let header = Array(shown.dropFirst().prefix { !$0.contains("|") })
+    #expect(header.count == 2, "\(shown.joined(separator: "\n"))")
+    for port in ports {
+      let name = "127.0.0.1:\(port)"
+      let first = try #require(header.first?.range(of: String(name.prefix(12))), "\(header)")
+      let column = header[0].distance(from: header[0].startIndex, to: first.lowerBound)
+      let second = Array(header[1])
+      let rest = String(name.dropFirst(12))
+      let found = (max(0, column - 2)...column + 12).contains { start in
+        start + rest.count <= second.count && String(second[start..<start + rest.count]) == rest
+      }
+      #expect(found, "\(name) continues below itself:\n\(header.joined(separator: "\n"))")
+    }
+  }
+
+  @Test func aResetAnsweringASendIsDrawn() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      connectedPair + """
+        close conn
+        send c "late" = 4
+        """)
+    #expect(session.out.captured.contains("its kernel answered these bytes with a reset (RST)"))
+    let shown = lines(session)
+    let late = try #require(shown.firstIndex { $0.contains("4 \"late\"") })
+    #expect(shown[late + 1].contains("RST"), "\(shown.joined(separator: "\n"))")
+  }
+}

@@ -35,4 +35,8 @@ int csupport_wcwidth(unsigned int character);
 /// next datagram's size, and the send buffer memory in use. Returns 0, or -1 with errno set.
 int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int *send);
 
+/// The inode of a connected Unix socket's peer, from sock_diag (UNIX_DIAG_PEER): the only way to
+/// tell which of two unnamed sockets is connected to which. Returns 0, or -1 with errno set.
+int csupport_unix_peer(unsigned int inode, unsigned int *peer);
+
 #endif

@@ -31,6 +31,9 @@ struct TimelineCommand: ShellCommand {
     /// The local address each column had last (to find the other end of a connection).
     var local: [SocketAddress?] = []
     var peer: [SocketAddress?] = []
+    /// A Unix stream socket's inode: two unnamed ends are told apart by it alone.
+    var inode: [UInt64?] = []
+    var peerInode: [UInt64?] = []
     var open: [Bool] = []
     var rows: [Row] = []
     /// The column of each open descriptor number.
@@ -40,24 +43,28 @@ struct TimelineCommand: ShellCommand {
       columns.append(name)
       local.append(nil)
       peer.append(nil)
+      inode.append(nil)
+      peerInode.append(nil)
       open.append(true)
       return columns.count - 1
     }
 
-    /// The column of the other end: a descriptor of this shell whose local address is `address`
-    /// (and, for a connection, whose peer is `me`), else a column for the remote peer.
-    mutating func other(_ address: SocketAddress, me: SocketAddress?) -> Int {
+    /// The column of the other end. A Unix stream peer is the column with that inode (addresses
+    /// cannot tell unnamed ends apart); otherwise a column whose local address is `address` and
+    /// whose peer is `me` (even if closed since: a late RST comes from it), else a listener on
+    /// that address, else a column for the remote peer.
+    mutating func other(_ address: SocketAddress, me: SocketAddress?, peerInode: UInt64? = nil) -> Int {
+      if let peerInode, let end = inode.lastIndex(of: peerInode) { return end }
       func matches(_ index: Int) -> Bool { local[index].map { Session.sameEndpoint($0, address) } == true }
-      // The other end of this very connection (even if closed since: a late RST comes from it),
-      // else a listener on that address, else a column for the remote peer.
-      if let me,
+      if let me, me != .unnamed, address.family != .unix,
         let end = columns.indices.last(where: { index in
           matches(index) && peer[index].map { Session.sameEndpoint($0, me) } == true
         })
       {
         return end
       }
-      if let listener = columns.indices.first(where: { open[$0] && matches($0) && peer[$0] == nil }) {
+      if let listener = columns.indices.first(where: { open[$0] && matches($0) && peer[$0] == nil && inode[$0] == nil })
+      {
         return listener
       }
       let name = address.description
@@ -68,8 +75,44 @@ struct TimelineCommand: ShellCommand {
     }
   }
 
+  /// A connection the kernel has made before accept gives it a descriptor: its column exists
+  /// from the handshake on (data sent before accept goes to it), named as accept will name it.
+  struct PendingAccept {
+    let label: String
+    let local: SocketAddress?
+    let peer: SocketAddress?
+    /// Unix: the accepted socket's inode, and its peer's (the connecting socket's).
+    let inode: UInt64?
+    let peerInode: UInt64?
+  }
+
   static func build(_ records: [CallRecord]) -> Diagram {
     var diagram = Diagram()
+    // The accepts to come, by the connection they take (TCP: its addresses; Unix: its inode).
+    var pending: [PendingAccept] = records.compactMap { record in
+      guard record.kind == .accept, record.errno == nil else { return nil }
+      return PendingAccept(
+        label: record.label ?? "fd \(record.result)", local: record.local, peer: record.peer, inode: record.inode,
+        peerInode: record.peerInode)
+    }
+    /// The column of a connection accept will take, made now, for the connect that made it
+    /// (TCP: the same address pair; Unix: the accepted socket's peer is the connecting one).
+    func acceptedColumn(local: SocketAddress?, peer: SocketAddress?, connecting: UInt64?) -> Int? {
+      guard
+        let index = pending.firstIndex(where: { entry in
+          if let connecting { return entry.peerInode == connecting }
+          guard let local, let peer, let entryLocal = entry.local, let entryPeer = entry.peer else { return false }
+          return Session.sameEndpoint(entryLocal, peer) && Session.sameEndpoint(entryPeer, local)
+        })
+      else { return nil }
+      let entry = pending.remove(at: index)
+      let column = diagram.column(named: entry.label)
+      diagram.local[column] = entry.local
+      diagram.peer[column] = entry.peer
+      diagram.inode[column] = entry.inode
+      return column
+    }
+    var madeEarly: [Int] = []
     for record in records {
       guard record.kind.drawnInTimeline, let fd = record.fd else { continue }
       func mine() -> Int {
@@ -77,6 +120,10 @@ struct TimelineCommand: ShellCommand {
         let index = diagram.column(named: record.label ?? "fd \(fd)")
         diagram.byFD[fd] = index
         return index
+      }
+      func peerColumn() -> Int? {
+        guard let target = record.peer ?? diagram.peer[mine()] else { return nil }
+        return diagram.other(target, me: record.local, peerInode: record.peerInode ?? diagram.peerInode[mine()])
       }
       let failed = record.errno != nil
       switch record.kind {
@@ -88,6 +135,8 @@ struct TimelineCommand: ShellCommand {
       case .connect:
         let me = mine()
         diagram.local[me] = record.local
+        diagram.inode[me] = record.inode
+        diagram.peerInode[me] = record.peerInode
         if let errno = record.errno {
           // A TCP connect that failed sent a SYN; a Unix one sent nothing.
           if let target = record.address, target.family != .unix {
@@ -100,53 +149,76 @@ struct TimelineCommand: ShellCommand {
           }
           diagram.rows.append(.note(column: me, text: "connect: \(errno.name)"))
         } else if let target = record.peer {
-          let other = diagram.other(target, me: record.local)
           diagram.peer[me] = target
-          diagram.rows.append(.arrow(from: me, to: other, label: "connect"))
+          // The handshake reaches the listener; the connection it makes waits for accept.
+          let listener = diagram.other(target, me: nil)
+          diagram.rows.append(.arrow(from: me, to: listener, label: "connect"))
+          if let column = acceptedColumn(local: record.local, peer: target, connecting: record.inode) {
+            madeEarly.append(column)
+            diagram.peerInode[me] = diagram.inode[column]
+            diagram.rows.append(.note(column: column, text: "in the accept queue"))
+          }
         }
       case .accept:
         guard !failed, let listener = diagram.byFD[fd] else { continue }
-        let index = diagram.column(named: record.label ?? "fd \(record.result)")
+        let index =
+          madeEarly.first(where: { column in
+            if let inode = record.inode { return diagram.inode[column] == inode }
+            return diagram.local[column] == record.local && diagram.peer[column] == record.peer
+          }) ?? diagram.column(named: record.label ?? "fd \(record.result)")
+        madeEarly.removeAll { $0 == index }
+        pending.removeAll { $0.label == diagram.columns[index] && $0.inode == record.inode }
         diagram.byFD[Int32(record.result)] = index
         diagram.local[index] = record.local
         diagram.peer[index] = record.peer
+        diagram.inode[index] = record.inode
+        diagram.peerInode[index] = record.peerInode
         diagram.rows.append(.arrow(from: listener, to: index, label: "accept: new fd \(record.result)"))
       case .send, .sendto:
         let me = mine()
-        if failed {
-          diagram.rows.append(.note(column: me, text: "\(record.syscall): \(record.errno!.name)"))
+        if let errno = record.errno {
+          if errno.code == ECONNRESET_, let other = peerColumn() {
+            diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
+          }
+          diagram.rows.append(.note(column: me, text: "\(record.syscall): \(errno.name)"))
           continue
         }
-        let target = record.kind == .sendto ? record.address ?? record.peer : record.peer
         let label = "\(record.result) " + ByteText.quoted(record.data.prefix(record.result), limit: 6)
+        // A reset that came back within the send leaves no peer to read: the one known before.
+        let target = record.kind == .sendto ? record.address ?? record.peer : record.peer ?? diagram.peer[me]
         if let target {
-          diagram.rows.append(.arrow(from: me, to: diagram.other(target, me: record.local), label: label))
+          let other = diagram.other(target, me: record.local, peerInode: record.peerInode ?? diagram.peerInode[me])
+          diagram.rows.append(.arrow(from: me, to: other, label: label))
+          // The peer had closed: it answered these bytes with a reset.
+          if record.reset { diagram.rows.append(.arrow(from: other, to: me, label: "RST")) }
         } else {
           diagram.rows.append(.note(column: me, text: "send \(label)"))
         }
       case .recv, .recvfrom:
         let me = mine()
         if let errno = record.errno {
-          if errno.code == ECONNRESET_, let peer = record.peer ?? diagram.peer[me] {
-            diagram.rows.append(.arrow(from: diagram.other(peer, me: record.local), to: me, label: "RST"))
+          if errno.code == ECONNRESET_, let other = peerColumn() {
+            diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
           } else {
             diagram.rows.append(.note(column: me, text: "\(record.syscall): \(errno.name)"))
           }
+        } else if record.result == 0 {
+          let datagram = record.socketType == .datagram
+          diagram.rows.append(.note(column: me, text: datagram ? "recv 0: an empty datagram" : "recv 0: end of stream"))
         } else {
-          diagram.rows.append(
-            .note(column: me, text: record.result == 0 ? "recv 0: end of stream" : "recv \(record.result)"))
+          diagram.rows.append(.note(column: me, text: "recv \(record.result)"))
         }
       case .shutdown:
         let me = mine()
-        if !failed, record.how == .write || record.how == .both, let peer = record.peer {
-          diagram.rows.append(.arrow(from: me, to: diagram.other(peer, me: record.local), label: "FIN (shutdown)"))
+        if !failed, record.how == .write || record.how == .both, let other = peerColumn() {
+          diagram.rows.append(.arrow(from: me, to: other, label: "FIN (shutdown)"))
         } else {
           diagram.rows.append(.note(column: me, text: failed ? "shutdown: \(record.errno!.name)" : "shutdown read"))
         }
       case .close:
         let me = mine()
         if let peer = record.peer {
-          let other = diagram.other(peer, me: record.local)
+          let other = diagram.other(peer, me: record.local, peerInode: diagram.peerInode[me])
           diagram.rows.append(
             .arrow(from: me, to: other, label: record.reset ? "RST (close, unread data)" : "FIN (close)"))
         }
@@ -170,16 +242,24 @@ struct TimelineCommand: ShellCommand {
 
     init(width: Int) { cells = [String](repeating: " ", count: width) }
 
-    /// Writes `text` from cell `start`, stopping before `limit`; grows the line as needed.
-    mutating func put(_ text: String, at start: Int, limit: Int) {
+    /// Writes `text` from cell `start`, stopping before `limit`; grows the line as needed. Text
+    /// that does not fit ends in `cut` (…), never silently short: `recv 10` is not `recv 100000`.
+    mutating func put(_ text: String, at start: Int, limit: Int, cut: String = "…") {
       var position = start
+      let total = Cells.width(text)
       for character in text {
         let width = Cells.width(of: character)
         if width == 0 {
           if position > 0 && position - 1 < cells.count { cells[position - 1] += String(character) }
           continue
         }
-        if position + width > limit { break }
+        if start + total > limit && position + width > limit - 1 {
+          if position < limit && position >= start {
+            if position >= cells.count { cells += [String](repeating: " ", count: position + 1 - cells.count) }
+            cells[position] = cut
+          }
+          break
+        }
         if position + width > cells.count {
           cells += [String](repeating: " ", count: position + width - cells.count)
         }
@@ -200,13 +280,18 @@ struct TimelineCommand: ShellCommand {
     func center(_ index: Int) -> Int { index * columnWidth + columnWidth / 2 }
     let lineWidth = shown * columnWidth
     var lines: [String] = []
-    // Header: each column's name, centred.
-    var header = CellLine(width: lineWidth)
-    for index in 0..<shown {
-      let name = Cells.truncate(diagram.columns[index], to: columnWidth - 1)
-      header.put(name, at: max(0, center(index) - Cells.width(name) / 2), limit: lineWidth)
+    let cut = glyphs.horizontal == "─" ? "…" : "~"
+    // Header: each column's name, centred, on as many lines as the longest needs (never cut:
+    // 127.0.0.1:18080 and 127.0.0.1:18081 must not both read 127.0.0.1:18).
+    let names = (0..<shown).map { Cells.pieces(diagram.columns[$0], width: columnWidth - 1) }
+    for row in 0..<(names.map(\.count).max() ?? 1) {
+      var header = CellLine(width: lineWidth)
+      for index in 0..<shown where row < names[index].count {
+        let piece = names[index][row]
+        header.put(piece, at: max(0, center(index) - Cells.width(piece) / 2), limit: lineWidth, cut: cut)
+      }
+      lines.append(header.text)
     }
-    lines.append(header.text)
     var alive = [Bool](repeating: true, count: count)
     func bars() -> CellLine {
       var line = CellLine(width: lineWidth)
@@ -218,10 +303,9 @@ struct TimelineCommand: ShellCommand {
       switch row {
       case .arrow(let from, let to, let label):
         guard from < shown, to < shown, from != to else {
-          if from < shown {
-            let text = " " + (to < shown ? "" : "to " + diagram.columns[to] + ": ") + label
-            line.put(text, at: center(from) + 1, limit: lineWidth)
-          }
+          guard from < shown else { continue }  // between columns that do not fit: said below
+          let text = " " + (to < shown ? "" : "to " + diagram.columns[to] + ": ") + label
+          line.put(text, at: center(from) + 1, limit: max(lineWidth, width), cut: cut)
           lines.append(line.text)
           continue
         }
@@ -234,13 +318,13 @@ struct TimelineCommand: ShellCommand {
           line.cells[left + 1] = glyphs.arrowLeft
         }
         let room = right - left - 4
-        let text = Cells.truncate(label, to: max(0, room))
-        line.put(text, at: left + 2 + max(0, (room - Cells.width(text)) / 2), limit: right - 1)
+        let start = left + 2 + max(0, (room - Cells.width(label)) / 2)
+        line.put(label, at: start, limit: right - 1, cut: cut)
       case .note(let column, let text):
         guard column < shown else { continue }
         // The last column's notes may run on to the full width: nothing is drawn right of them.
         let limit = column == shown - 1 ? max(lineWidth, width) : lineWidth
-        line.put(" " + text, at: center(column) + 1, limit: limit)
+        line.put(" " + text, at: center(column) + 1, limit: limit, cut: cut)
         if text == "closed" {
           line.cells[center(column)] = glyphs.horizontal == "─" ? "╳" : "X"
           alive[column] = false

@@ -101,6 +101,8 @@ enum Transfer {
   ) throws(CommandRefusal) -> CommandOutcome {
     let bytes = try Transfer.bytes(data)
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.sendFlags)
+    let isTCP = descriptor.family != .unix && descriptor.type == .stream
+    let stateBefore = isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLOUT),
       waitingFor: target == nil ? "room in the send buffer (the peer is not reading)" : "room in the send buffer",
@@ -114,9 +116,19 @@ enum Transfer {
       .number(Int(descriptor.fd)), .buffer(bytes), .number(bytes.count), .symbol(flagText),
     ]
     if let target { arguments += [.address(target), .number(Int(target.length))] }
+    // A peer that had closed answers the bytes with a reset, processed within the send on
+    // loopback: the connection reads CLOSED after it.
+    let reset =
+      (stateBefore == .established || stateBefore == .closeWait) && (try? result.get()) != nil
+      && (try? Sys.tcpInfo(descriptor.fd).get())?.state == .closed
     let outcome = session.report(
       kind, fd: descriptor.fd, arguments, result, data: bytes, address: target,
-      context: ErrorContext(call: kind, descriptor: descriptor, address: target))
+      context: ErrorContext(call: kind, descriptor: descriptor, address: target), reset: reset)
+    if reset {
+      session.note(
+        "The peer had closed: its kernel answered these bytes with a reset (RST), and the connection is over. The next send fails with EPIPE."
+      )
+    }
     if case .success(let count) = result {
       for line in DataView.detail(Array(bytes.prefix(count)), text: false) { session.out.line(line) }
       Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)

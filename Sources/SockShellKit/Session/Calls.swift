@@ -85,8 +85,15 @@ public struct CallRecord: Sendable {
   public var label: String? = nil
   public var local: SocketAddress? = nil
   public var peer: SocketAddress? = nil
-  /// close only: the kernel answered with a reset because unread data was waiting.
+  /// The connection ended with a reset: close with unread data sends one; a send whose peer had
+  /// closed got one back (the socket reads CLOSED after it).
   public var reset = false
+  /// The descriptor's type (a datagram's 0 bytes are not an end of stream).
+  public var socketType: SocketType? = nil
+  /// Unix stream sockets: the socket's inode and its peer's (sock_diag), which tell two unnamed
+  /// ends apart; nil for others.
+  public var inode: UInt64? = nil
+  public var peerInode: UInt64? = nil
 
   /// The call's name: `bind`.
   public var syscall: String { kind.name }

@@ -343,6 +343,8 @@ public final class Session {
     var label: String?
     var local: SocketAddress?
     var peer: SocketAddress?
+    var socketType: SocketType?
+    var inodes: (UInt64?, UInt64?) = (nil, nil)
     if let fd, kind.drawnInTimeline {
       // `subject`: the descriptor the call made (accept's new one), else `fd`; close passes
       // what it read before closing.
@@ -353,6 +355,12 @@ public final class Session {
       let addresses = endpoints ?? (try? Sys.getsockname(subject).get(), try? Sys.getpeername(subject).get())
       local = addresses.0
       peer = addresses.1
+      let descriptor = table.byNumber[subject] ?? table.byNumber[fd] ?? context?.descriptor
+      socketType = descriptor?.type
+      if descriptor?.family == .unix, descriptor?.type == .stream, let own = try? Sys.inode(subject).get() {
+        // A connection not yet accepted has no inode yet: its peer reads 0.
+        inodes = (own, (try? Sys.unixPeerInode(subject).get()).flatMap { $0 == 0 ? nil : $0 })
+      }
     }
     let value = (try? result.get()) ?? -1
     var errno: Errno?
@@ -362,7 +370,8 @@ public final class Session {
     let record = CallRecord(
       kind: kind, fd: fd, arguments: arguments, result: value, errno: errno, shownResult: shownResult,
       data: errno == nil ? Array(data.prefix(4096)) : [], address: address, how: how, name: name, label: label,
-      local: local, peer: peer, reset: errno == nil && reset)
+      local: local, peer: peer, reset: errno == nil && reset, socketType: socketType, inode: inodes.0,
+      peerInode: inodes.1)
     out.line(CallText.line(record), .call)
     calls.add(record)
     guard let errno else { return .returned(value) }

@@ -41,6 +41,19 @@ enum Cells {
     return result
   }
 
+  /// `text` cut into pieces of at most `cells` each (whole characters), all of it kept.
+  static func pieces(_ text: String, width cells: Int) -> [String] {
+    var pieces: [String] = []
+    var rest = Substring(text)
+    while !rest.isEmpty {
+      let piece = truncate(String(rest), to: max(1, cells))
+      if piece.isEmpty { return pieces + [String(rest)] }
+      pieces.append(piece)
+      rest = rest.dropFirst(piece.count)
+    }
+    return pieces.isEmpty ? [""] : pieces
+  }
+
   /// Splits text at spaces into lines of at most `cells` (a longer word stays whole); lines
   /// after the first are indented by two spaces.
   static func wrap(_ text: String, width cells: Int) -> [String] {
