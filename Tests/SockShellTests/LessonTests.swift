@@ -297,6 +297,34 @@ import Testing
     #expect(result.stdout.contains("passes before its solution runs"))
   }
 
+  /// An example that claims a result is run by lesson test, and a claim the kernel denies fails
+  /// with its line: `= EXPECTED` on a line, and `# expect: CHECK` after it.
+  @Test(arguments: [
+    (
+      "s = socket tcp ipv6\nbind s 127.0.0.1:{port} = -1 EINVAL\nbind s [::1]:{port} = 0\n# expect: socket s family=ipv6",
+      true
+    ),
+    ("s = socket tcp ipv6\nbind s 127.0.0.1:{port} = -1 EAFNOSUPPORT", false),
+    ("c = socket tcp\nconnect c 127.0.0.1:{port} = -1 ECONNREFUSED\n# expect: no socket state=CLOSED", false),
+    ("u = socket udp\nbind u 127.0.0.1:{port}\n# expect: socket u state=UNCONN", true),
+  ])
+  func lessonTestProvesTheClaimsOfExamples(example: String, holds: Bool) throws {
+    let markdown =
+      "---\nid: claims\ntitle: Claims\n---\n## S\n\nText.\n\n```sockshell\n\(example)\n```\n\n"
+      + "```check\nsocket type=udp\n```\n```solution\nu = socket udp\n```\n"
+    let path = NSTemporaryDirectory() + "claims-\(UUID().uuidString).md"
+    try markdown.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runProgram(sockshellPath, ["lesson", "test", path])
+    #expect(result.status == (holds ? 0 : 1), "\(result.stdout)\(result.stderr)")
+    if holds {
+      #expect(result.stdout.contains("example 1: "), "\(result.stdout)")
+    } else {
+      #expect(result.stdout.contains("\(path):"), "the claim's file and line: \(result.stdout)")
+      #expect(result.stdout.contains("step 1 example:"), "\(result.stdout)")
+    }
+  }
+
   /// A learner may name a lesson by its id, its number in the list or its file name.
   @Test(arguments: [
     ("1", "sockets"), ("01", "sockets"), ("3", "bind"), ("02-addresses", "addresses"),

@@ -232,16 +232,17 @@ extension Check {
         (receiving ? $0.kind.receives : $0.kind.sends) && $0.errno == nil && (fd == nil || $0.fd == fd)
       }
       let joined = records.flatMap(\.data)
-      if Check.contains(joined, text) { return (true, "") }
+      if Check.exactly(records.map(\.data), text) { return (true, "") }
       return (
         false,
         "expected to have \(receiving ? "received" : "sent") \(ByteText.quoted(text)) in this step; so far: \(ByteText.quoted(joined, limit: 40))"
       )
     case .partnerReceived(let text):
-      let data = (context.partner?.records ?? []).dropFirst(context.partnerStart).filter {
+      let pieces = (context.partner?.records ?? []).dropFirst(context.partnerStart).filter {
         $0.kind.receives && $0.errno == nil
-      }.flatMap(\.data)
-      return Check.contains(data, text)
+      }.map(\.data)
+      let data = pieces.flatMap { $0 }
+      return Check.exactly(pieces, text)
         ? (true, "")
         : (
           false,
@@ -260,14 +261,11 @@ extension Check {
     }
   }
 
-  static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-    if needle.isEmpty { return true }
-    guard haystack.count >= needle.count else { return false }
-    for start in 0...(haystack.count - needle.count) where haystack[start..<start + needle.count].elementsEqual(needle)
-    {
-      return true
-    }
-    return false
+  /// Byte for byte: the step's data, all of it joined, is `expected`, or one call's data is (a
+  /// learner who sent it twice has still sent it). `PONG\n` typed bare is a backslash and an n,
+  /// not a newline: it is not `"PONG\n"`.
+  static func exactly(_ pieces: [[UInt8]], _ expected: [UInt8]) -> Bool {
+    pieces.flatMap { $0 } == expected || pieces.contains(expected)
   }
 
   /// The conditions a snapshot misses, described ("state CLOSED", "local 0.0.0.0:8080"); empty when all hold.

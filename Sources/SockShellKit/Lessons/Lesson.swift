@@ -21,6 +21,15 @@ public struct LessonStep: Sendable {
   public var hints: [String] = []
   public var solution: [LessonLine] = []
   public var partner: [LessonLine] = []
+  /// The step's examples that claim something (`= EXPECTED` on a line, or `# expect: CHECK`):
+  /// `lesson test` runs each block in a session of its own and every claim must hold.
+  public var examples: [[LessonLine]] = []
+
+  /// The prefix of an example line that asserts a check (`# expect: socket s state=LISTEN`).
+  static let expectPrefix = "# expect:"
+
+  /// Every line of the step's blocks, for placeholders and limits.
+  var blockLines: [LessonLine] { checks + solution + partner + examples.flatMap { $0 } }
 }
 
 /// A lesson file: front matter, an introduction, steps.
@@ -48,7 +57,7 @@ public struct Lesson: Sendable {
     for line in introduction { scan(line) }
     for step in steps {
       for line in step.text + step.hints + [step.title] { scan(line) }
-      for line in step.checks + step.solution + step.partner { scan(line.text) }
+      for line in step.blockLines { scan(line.text) }
     }
     return found.sorted()
   }
@@ -59,7 +68,7 @@ public struct Lesson: Sendable {
     if introduction.contains(where: { $0.contains(placeholder) }) { return true }
     return steps.contains { step in
       (step.text + step.hints + [step.title]).contains { $0.contains(placeholder) }
-        || (step.checks + step.solution + step.partner).contains { $0.text.contains(placeholder) }
+        || step.blockLines.contains { $0.text.contains(placeholder) }
     }
   }
 
@@ -100,6 +109,7 @@ public struct Lesson: Sendable {
       step.checks = step.checks.map(fill)
       step.solution = step.solution.map(fill)
       step.partner = step.partner.map(fill)
+      step.examples = step.examples.map { $0.map(fill) }
       return step
     }
     return copy
@@ -211,8 +221,16 @@ public enum LessonLoader {
         let kind = info.split(separator: " ").first.map(String.init) ?? ""
         let literal = cmark_node_get_literal(this).map { String(cString: $0) } ?? ""
         var blockLines: [LessonLine] = []
+        // An example's `# expect: CHECK` lines are claims: kept (and shown) with the example.
+        var claims: [LessonLine] = []
         for (index, text) in literal.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
           let trimmed = text.drop { $0 == " " }
+          let line = LessonLine(text: String(trimmed), line: fileLine + 1 + index)
+          if kind == "sockshell" && trimmed.hasPrefix(LessonStep.expectPrefix) {
+            blockLines.append(line)
+            claims.append(line)
+            continue
+          }
           if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
           blockLines.append(LessonLine(text: String(text), line: fileLine + 1 + index))
         }
@@ -222,9 +240,18 @@ public enum LessonLoader {
         }
         switch kind {
         case "sockshell":
-          for line in blockLines {
-            do { _ = try Parser.parse(Lesson.withStandInPorts(line.text)) } catch {
+          for line in blockLines where !line.text.hasPrefix(LessonStep.expectPrefix) {
+            do {
+              if try Parser.parse(Lesson.withStandInPorts(line.text))?.expected != nil { claims.append(line) }
+            } catch {
               problem(line.line, "example: \(error.message)")
+            }
+          }
+          if !claims.isEmpty {
+            if current == nil {
+              problem(fileLine, "an example that claims a result belongs to a step: put a ## heading before it")
+            } else {
+              current!.examples.append(blockLines)
             }
           }
           appendText(["```sockshell"] + blockLines.map(\.text) + ["```"])
@@ -271,7 +298,7 @@ public enum LessonLoader {
       let checkable = lesson.substituting(standIns)
       for step in checkable.steps {
         if step.checks.isEmpty { problem(step.line, "step '\(step.title)' has no check block: how would it end?") }
-        let lines = step.checks.count + step.solution.count + step.partner.count + step.hints.count
+        let lines = step.blockLines.count + step.hints.count
         if lines > LinePolicy.maxLinesPerStep {
           problem(step.line, "step '\(step.title)' has \(lines) lines of blocks: at most \(LinePolicy.maxLinesPerStep)")
           continue

@@ -100,6 +100,13 @@ struct RunnableStep {
   var checks: [(check: Check, text: String)] = []
   var solution: [ParsedLine] = []
   var partner: [PartnerLine] = []
+  /// The examples that claim results, each block in order: lines to run, and checks to hold.
+  var examples: [[ExampleLine]] = []
+
+  enum ExampleLine {
+    case command(ParsedLine, LessonLine)
+    case expect(Check, LessonLine)
+  }
 
   /// Parses the step's lines and holds them to the policy for lines from elsewhere (`folder`: the
   /// run's own); each one that does not parse or is outside the policy is a problem
@@ -120,6 +127,25 @@ struct RunnableStep {
           solution.append(parsed)
         }
       } catch { problem(line, "solution", error.message) }
+    }
+    // Examples run in lesson test as solutions do: held to the same policy.
+    for block in step.examples {
+      var lines: [ExampleLine] = []
+      for line in block {
+        do {
+          if line.text.hasPrefix(LessonStep.expectPrefix) {
+            lines.append(.expect(try Check.parse(String(line.text.dropFirst(LessonStep.expectPrefix.count))), line))
+            continue
+          }
+          guard let parsed = try Parser.parse(line.text) else { continue }
+          if let why = LinePolicy.refusal(parsed, from: .solution, folder: folder) {
+            problem(line, "example", why)
+          } else {
+            lines.append(.command(parsed, line))
+          }
+        } catch { problem(line, "example", error.message) }
+      }
+      examples.append(lines)
     }
     for line in step.partner {
       do {

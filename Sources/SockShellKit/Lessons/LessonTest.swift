@@ -5,7 +5,9 @@ import SocketLayer
 
 /// `sockshell lesson test`: proves each step of a lesson works. For each step, in a fresh session
 /// with the partner running: the earlier steps' solutions are replayed, the step's checks must FAIL,
-/// then its solution runs and they must PASS (the partner gets a few seconds).
+/// then its solution runs and they must PASS (the partner gets a few seconds). Then every example
+/// that claims a result (`= EXPECTED`, `# expect: CHECK`) runs in a session of its own, and each
+/// claim must hold: what a lesson says the kernel does, the kernel is seen to do.
 public enum LessonTester {
   /// How long a step's partner gets, after its solution, to make the step pass.
   static let stepLimit: Double = 5
@@ -82,6 +84,53 @@ public enum LessonTester {
         out.line("ok   \(lesson.id) step \(index + 1): \(step.title)")
       }
       session.closeAllBounded(seconds: 3)
+    }
+    for index in lesson.steps.indices where !lesson.steps[index].examples.isEmpty {
+      if interrupt.pressed { return false }
+      if !testExamples(lesson, step: index, out: out) { ok = false }
+    }
+    return ok
+  }
+
+  /// Runs a step's claiming examples, each block in a fresh session with fresh ports; prints a
+  /// FAIL line for each claim the kernel does not bear out.
+  static func testExamples(_ lesson: Lesson, step index: Int, out: Output) -> Bool {
+    var ok = true
+    let step = lesson.steps[index]
+    for blockIndex in step.examples.indices {
+      let session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 3))
+      let run = LessonRun(lesson: lesson, step: index, session: session, verbose: false)
+      session.addressPolicy = run.unattendedPolicy
+      session.host.lessonRun = run
+      defer { session.closeAllBounded(seconds: 3) }
+      guard blockIndex < run.runnable[index].examples.count else { continue }
+      var claims = 0
+      for line in run.runnable[index].examples[blockIndex] {
+        switch line {
+        case .command(let parsed, let source):
+          _ = session.out.takeCaptured()
+          let result = session.executeBounded(parsed, seconds: 3)
+          guard parsed.expected != nil else { continue }
+          claims += 1
+          if !result.ok {
+            out.line(
+              "FAIL \(lesson.path):\(source.line): step \(index + 1) example: \(source.text): \(result.failure ?? "does not hold")"
+            )
+            ok = false
+          }
+        case .expect(let check, let source):
+          claims += 1
+          let (holds, why) = check.evaluate(
+            CheckContext(session: session, stepStart: 0, partner: nil, partnerStart: 0))
+          if !holds {
+            out.line("FAIL \(lesson.path):\(source.line): step \(index + 1) example: \(source.text): \(why)")
+            ok = false
+          }
+        }
+      }
+      if ok {
+        out.line("ok   \(lesson.id) step \(index + 1) example \(blockIndex + 1): \(counted(claims, "claim")) held")
+      }
     }
     return ok
   }
