@@ -286,6 +286,7 @@ import Testing
     let result = try runProgram(sockshellPath, ["lesson", "test", path])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("ok   echo-server step 2: Echo"))
+    #expect(result.stdout.contains("ok   echo-server step 1 example 1: 2 claims held"), "\(result.stdout)")
   }
 
   @Test func lessonTestCatchesAStepThatPassesTooEarly() throws {
