@@ -44,6 +44,9 @@ public enum Check: Sendable, Equatable {
   case partnerReceived([UInt8])
   case partnerConnected
   case partnerClosed
+  /// `kept state=TIME_WAIT`: the kernel keeps a connection of the learner's with no descriptor
+  /// (what `ls` lists under its table).
+  case kept(TCPState)
 
   static let keys: Set<String> = [
     "family", "type", "state", "local", "peer", "backlog", "nonblocking", "recvq", "sendq",
@@ -147,9 +150,13 @@ public enum Check: Sendable, Equatable {
         throw ParseError(
           "write: partner received \"TEXT\", partner connected or partner closed", column: tokens[1].column)
       }
+    case "kept":
+      guard words.count == 2, words[1].hasPrefix("state="), let state = TCPState(name: String(words[1].dropFirst(6)))
+      else { throw ParseError("write: kept state=STATE (TIME_WAIT, FIN_WAIT2...)", column: first.column) }
+      return .kept(state)
     default:
       throw ParseError(
-        "unknown check '\(words[0])': use socket, no socket, sockets, called, received, sent or partner",
+        "unknown check '\(words[0])': use socket, no socket, sockets, called, received, sent, kept or partner",
         column: first.column)
     }
   }
@@ -248,6 +255,15 @@ extension Check {
           false,
           "the partner has not received \(ByteText.quoted(text)) yet (it got \(ByteText.quoted(data, limit: 40)))"
         )
+    case .kept(let state):
+      let kept = session.lingeringConnections()
+      if kept.contains(where: { $0.1.state == state }) { return (true, "") }
+      let seen = kept.map { $0.1.state?.name ?? "?" }
+      return (
+        false,
+        "expected the kernel to keep a connection in \(state.name) with no descriptor; "
+          + (seen.isEmpty ? "it keeps none" : "it keeps: \(seen.joined(separator: ", "))")
+      )
     case .partnerConnected:
       let ok = (context.partner?.records ?? []).contains {
         ($0.kind == .connect || $0.kind == .accept) && $0.errno == nil
