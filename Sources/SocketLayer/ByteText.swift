@@ -128,6 +128,9 @@ public enum ByteText {
   /// and paragraph separators, spaces other than the space, private use, surrogates, unassigned,
   /// and anything the C library does not know the width of).
   static func shownAs(_ scalar: Unicode.Scalar) -> Shown {
+    // Characters that draw nothing (Hangul fillers, zero-width ones), but a variation selector,
+    // which only picks how the character before it looks.
+    if scalar.properties.isDefaultIgnorableCodePoint && !scalar.properties.isVariationSelector { return .escaped }
     switch scalar.properties.generalCategory {
     case .nonspacingMark, .spacingMark, .enclosingMark:
       return csupport_wcwidth(scalar.value) >= 0 ? .mark : .escaped

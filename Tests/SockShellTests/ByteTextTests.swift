@@ -171,5 +171,8 @@ import Testing
     #expect(ByteText.quoted([0xC2, 0xA0]) == #""\xc2\xa0""#)
     #expect(ByteText.quoted([0x01, 0x36, 0x0A]) == #""\0016\n""#)
     #expect(ByteText.quoted(Array("??=".utf8)) == #""?\x3f=""#)
+    // Characters that draw nothing are escaped; a variation selector stays with its emoji.
+    #expect(ByteText.quoted(Array("\u{115F}\u{3164}\u{200B}".utf8)) == #""\xe1\x85\x9f\xe3\x85\xa4\xe2\x80\x8b""#)
+    #expect(ByteText.quoted(Array("\u{2764}\u{FE0F}".utf8)) == "\"\u{2764}\u{FE0F}\"")
   }
 }

@@ -79,6 +79,9 @@ import Testing
         recv c 70000 waitall = 70000
         send c "*0\\r\\n */ ??= \\x016" = 14
         recv conn 14 = 14
+        send c '/* x */' = 7
+        send c a\\ = 2
+        recv conn 9 waitall = 9
         """
     ),
     (
@@ -151,7 +154,7 @@ import Testing
     #expect(runPython.status == 0, "Python program differed:\n\(runPython.stdout)\(runPython.stderr)")
     // What the programs received is shown, as the session showed it.
     if name == "tcp" {
-      #expect(runC.stdout.contains(#"got "hello\n\000\001?\"\\""#), "\(runC.stdout)")
+      #expect(runC.stdout.contains(#"got "hello\n\x00\x01?\"\\""#), "\(runC.stdout)")
       #expect(runPython.stdout.contains(#"got b'hello\n\x00\x01?"\\'"#), "\(runPython.stdout)")
       #expect(runC.stdout.contains("peer 127.0.0.1:"), "accept shows the peer")
     }
@@ -159,7 +162,7 @@ import Testing
       // The learner's line stands in the comment as typed: only what would end a C comment changes.
       let cText = try String(contentsOfFile: c, encoding: .utf8)
       let pythonText = try String(contentsOfFile: python, encoding: .utf8)
-      #expect(cText.contains(#"/* send c "*0\r\n *\/ ??= \x016" = 14 */"#))
+      #expect(cText.contains(#"// send c "*0\r\n */ ??= \x016" = 14"#), "the line exactly, in a // comment")
       #expect(pythonText.contains(#"# send c "*0\r\n */ ??= \x016" = 14"#))
       // The data is written as the shell shows it, and reads as the same bytes in C.
       #expect(cText.contains(#"send(s_c, "*0\r\n */ ?\x3f= \0016", 14, 0)"#))

@@ -359,6 +359,43 @@ func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
     #expect("\(try row(shown, "conn")["send_q"] ?? "")" == established[1], "\(established)")
   }
 
+  /// ss counts a FIN not yet read, and a SYN not yet answered, as one byte: so does ls (inspect
+  /// tells the data bytes apart).
+  @Test func closeWaitAndSynSentAgree() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      connectedPair + """
+        close c
+        q = socket tcp
+        bind q 127.0.0.1:0
+        listen q 0
+        a = socket tcp
+        connect a q = 0
+        w = socket tcp
+        nonblock w on
+        connect w q = -1 EINPROGRESS
+        """)
+    let conn = try #require(fd(session, "conn"))
+    for _ in 0..<100 where (try? Sys.tcpInfo(conn).get().state) != .closeWait { usleep(10_000) }
+    let shown = try rows(session)
+    let peer = try #require(try row(shown, "conn")["peer"] as? String)
+    let closeWait = try #require(
+      try ss(["-t", "state", "close-wait", "dport = :\(peer.split(separator: ":").last!)"]).first)
+    #expect("\(try row(shown, "conn")["recv_q"] ?? "")" == closeWait[0], "\(closeWait)")
+    #expect(closeWait[0] == "1")
+    let waiting = try row(shown, "w")
+    #expect(waiting["state"] as? String == "SYN_SENT", "\(waiting)")
+    let local = try #require(waiting["local"] as? String)
+    let synSent = try #require(
+      try ss(["-t", "state", "syn-sent", "sport = :\(local.split(separator: ":").last!)"]).first)
+    #expect("\(waiting["send_q"] ?? "")" == synSent[1], "\(synSent)")
+    let before = session.out.captured.count
+    runAll(session, "inspect conn")
+    #expect(
+      String(session.out.captured.dropFirst(before)).contains("the peer's FIN counts one; 0 bytes of data unread"))
+  }
+
   @Test func unixListenerAndDatagramsAgree() throws {
     let session = makeSession()
     let name = "sockshell-ss-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

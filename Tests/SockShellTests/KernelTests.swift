@@ -1,3 +1,4 @@
+import Foundation
 import SocketLayer
 import Testing
 
@@ -423,5 +424,72 @@ import Testing
     #expect(!out.contains("The datagram had 8 bytes"), "a datagram that fits loses nothing")
     #expect(out.contains(#", "hi", 1024, 0, 0x..., [0]) = 2"#))
     #expect(out.contains("From an unnamed socket: the sender never bound an address"))
+  }
+}
+
+/// What the shell says a close, a connect or an error did is what the kernel did.
+@Suite struct CloseAndErrorFactsTests {
+  /// SO_LINGER 0: close sends a reset, not a FIN, and leaves no TIME_WAIT; the timeline draws
+  /// one RST for it, however many errors report it later.
+  @Test func lingerZeroCloseIsAReset() throws {
+    let session = makeSession()
+    runAll(
+      session,
+      connectedPair + """
+        setsockopt c linger on 0
+        close c
+        recv conn = -1 ECONNRESET
+        send conn "x" = -1 EPIPE
+        """)
+    let out = session.out.captured
+    #expect(out.contains("SO_LINGER is on with 0 seconds, so the kernel aborted the connection with a reset"))
+    #expect(!out.contains("The kernel sends FIN"))
+    session.out.width = 200
+    let before = session.out.captured.count
+    runAll(session, "timeline --ascii\nls --json")
+    let shown = String(session.out.captured.dropFirst(before))
+    #expect(shown.components(separatedBy: "RST").count - 1 == 1, "one reset:\n\(shown)")
+    #expect(!shown.contains("FIN (close)"))
+    #expect(!shown.contains("TIME_WAIT"))
+  }
+
+  /// A connect on a socket that was bound keeps that address; the kernel chose nothing.
+  @Test func connectOfABoundSocketKeepsItsAddress() {
+    let session = makeSession()
+    runAll(session, "u = socket udp\nbind u 127.0.0.1:0\nv = socket udp\nbind v 127.0.0.1:0\nconnect u v = 0")
+    #expect(session.out.captured.contains("It keeps the address you bound"))
+    #expect(!session.out.captured.contains("The kernel gave it the local address"))
+  }
+
+  /// A non-blocking Unix connect to a full listener: EAGAIN means the queue is full.
+  @Test func unixEAGAINOnConnectIsAFullQueue() {
+    let session = makeSession()
+    let name = "sockshell-full-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    runAll(
+      session,
+      """
+      l = socket unix stream
+      bind l @\(name)
+      listen l 0
+      a = socket unix stream
+      connect a l = 0
+      b = socket unix stream
+      nonblock b on
+      connect b l = -1 EAGAIN
+      """)
+    #expect(session.out.captured.contains("The listener's accept queue is full"))
+  }
+
+  /// A script line with a raw control byte is echoed as a line that reads as the same command.
+  @Test func aLineWithRawBytesIsEchoedAsTheSameCommand() throws {
+    let path = temporary("raw.ss")
+    defer { unlink(path) }
+    var script = Array("u = socket udp\nbind u 127.0.0.1:0\nsendto u u x".utf8) + [0x7F] + Array("y\n".utf8)
+    script += Array("sendto u u 'q".utf8) + [0x01] + Array("q'\n".utf8)
+    try Data(script).write(to: URL(fileURLWithPath: path))
+    let result = try runProgram(sockshellPath, ["run", path])
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(result.stdout.contains("sockshell> sendto u u hex:787f79"), "\(result.stdout)")
+    #expect(result.stdout.contains("sockshell> sendto u u hex:710171"), "\(result.stdout)")
   }
 }

@@ -37,7 +37,7 @@ struct AcceptCommand: DescriptorCommand {
     let outcome = session.report(
       .accept, fd: listener.fd,
       [.number(Int(listener.fd))]
-        + (peer.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.symbol("NULL"), .symbol("NULL")]),
+        + (peer.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.unfilled, .symbol("[128]")]),
       result.map { Int($0.fd) }, address: peer, name: context.name, subject: (try? result.get())?.fd,
       context: ErrorContext(call: .accept, descriptor: listener))
     guard case .success(let accepted) = result else { return outcome }

@@ -26,12 +26,19 @@ struct CloseCommand: DescriptorCommand {
       tcpState: isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
     )
     let unread = descriptor.type == .stream ? (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0 : 0
+    // SO_LINGER on with 0 seconds: close aborts the connection with a reset, whatever is unread.
+    let abortive =
+      isTCP
+      && SocketOption.named("linger").map { option in
+        if case .success(.linger(true, 0)) = option.get(descriptor.fd) { return true }
+        return false
+      } == true
     let lastPeer = session.lastPeer(of: descriptor.fd)
     let result = Sys.close(descriptor.fd)
     let outcome = session.report(
       .close, fd: descriptor.fd, [.number(Int(descriptor.fd))], result.map { 0 },
       context: ErrorContext(call: .close, descriptor: descriptor), endpoints: (before.local, before.peer),
-      reset: unread > 0 && before.peer != nil)
+      reset: (unread > 0 || abortive) && before.peer != nil)
     // close releases the descriptor even when it reports an error (close(2), NOTES).
     session.forget(descriptor.fd)
     guard case .success = result else { return outcome }
@@ -40,6 +47,12 @@ struct CloseCommand: DescriptorCommand {
       session.rememberClosed(ClosedConnection(local: local, peer: peer, label: descriptor.label))
     }
     session.note("fd \(descriptor.label) is closed; the number \(descriptor.fd) is free again.")
+    if abortive && before.peer != nil && before.tcpState != .listen {
+      session.note(
+        "SO_LINGER is on with 0 seconds, so the kernel aborted the connection with a reset (RST) instead of a FIN: the peer gets ECONNRESET, and no TIME_WAIT is left."
+      )
+      return outcome
+    }
     switch before.tcpState {
     case .established?, .closeWait?:
       if unread > 0 {
@@ -50,7 +63,8 @@ struct CloseCommand: DescriptorCommand {
         session.note("The peer had closed first; your FIN now ends the connection on both sides.")
       } else {
         session.note(
-          "The kernel sends FIN: the peer's recv returns 0. Having closed first, this side goes through TIME_WAIT.")
+          "The kernel sends FIN: the peer's recv returns 0. Having closed first, this side waits for the peer's FIN (FIN_WAIT2), then keeps TIME_WAIT for 60 s: ls lists both."
+        )
       }
     case .listen?:
       session.note("Connections still waiting in its accept queue were reset.")

@@ -26,6 +26,7 @@ struct ConnectCommand: DescriptorAddressCommand {
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let (descriptor, target) = try resolve(session, purpose: .connect)
+    let boundBefore = (try? Sys.getsockname(descriptor.fd).get()).map { $0.port != 0 && $0 != .unnamed } ?? false
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "the handshake with \(target)"
     ) { Sys.connect(descriptor.fd, target) }
@@ -35,12 +36,18 @@ struct ConnectCommand: DescriptorAddressCommand {
     let local = session.lastCall?.local?.description ?? "?"
     if descriptor.type == .datagram {
       session.note("fd \(descriptor.label) now sends to \(target) by default and takes datagrams only from it.")
-      session.note("No packet was sent: UDP has no handshake. The kernel gave it the local address \(local).")
+      session.note(
+        "No packet was sent: UDP has no handshake. "
+          + (boundBefore
+            ? "It keeps the address you bound: \(local)." : "The kernel gave it the local address \(local)."))
     } else if descriptor.family == .unix {
       session.note("fd \(descriptor.label) is connected to \(target).")
     } else {
       session.note("fd \(descriptor.label) is connected: \(local) -> \(target) (ESTABLISHED).")
-      session.note("The kernel picked the local port itself (an ephemeral port); the handshake is done.")
+      session.note(
+        boundBefore
+          ? "It kept the address you bound; the handshake is done."
+          : "The kernel picked the local port itself (an ephemeral port); the handshake is done.")
     }
     return outcome
   }

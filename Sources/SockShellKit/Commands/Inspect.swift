@@ -43,7 +43,7 @@ struct InspectCommand: ShellCommand {
       ("total_retrans", "\(info.totalRetrans)", "segments resent over the connection's life"),
       ("bytes_sent", "\(info.bytesSent)", "bytes handed to the network (retransmissions counted)"),
       ("bytes_acked", "\(info.bytesAcked)", "bytes the peer has acknowledged (the SYN and FIN count one each)"),
-      ("bytes_received", "\(info.bytesReceived)", "bytes received from the peer"),
+      ("bytes_received", "\(info.bytesReceived)", "bytes received from the peer (its FIN counts one)"),
       ("segs_out", "\(info.segsOut)", "segments sent, ACKs included"),
       ("segs_in", "\(info.segsIn)", "segments received"),
       ("notsent_bytes", "\(info.notsentBytes)", "bytes written but not yet sent"),

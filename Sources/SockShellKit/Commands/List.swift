@@ -66,7 +66,7 @@ struct ListCommand: ShellCommand {
       session.out.table(rows)
       if snapshots.contains(where: \.listening) {
         session.note(
-          "For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog (one more than it can wait)."
+          "For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog (Linux lets one more wait)."
         )
       }
       if snapshots.contains(where: { $0.descriptor.type == .datagram && $0.descriptor.family != .unix }) {

@@ -113,6 +113,13 @@ struct TimelineCommand: ShellCommand {
       return column
     }
     var madeEarly: [Int] = []
+    // One reset ends a connection: the error that reports it later (ECONNRESET) is not another.
+    var resetInto: Set<Int> = []
+    func reset(from other: Int, to me: Int, label: String = "RST") {
+      guard !resetInto.contains(me) else { return }
+      resetInto.insert(me)
+      diagram.rows.append(.arrow(from: other, to: me, label: label))
+    }
     for record in records {
       guard record.kind.drawnInTimeline, let fd = record.fd else { continue }
       func mine() -> Int {
@@ -177,9 +184,7 @@ struct TimelineCommand: ShellCommand {
       case .send, .sendto:
         let me = mine()
         if let errno = record.errno {
-          if errno.code == ECONNRESET_, let other = peerColumn() {
-            diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
-          }
+          if errno.code == ECONNRESET_, let other = peerColumn() { reset(from: other, to: me) }
           diagram.rows.append(.note(column: me, text: "\(record.syscall): \(errno.name)"))
           continue
         }
@@ -190,7 +195,7 @@ struct TimelineCommand: ShellCommand {
           let other = diagram.other(target, me: record.local, peerInode: record.peerInode ?? diagram.peerInode[me])
           diagram.rows.append(.arrow(from: me, to: other, label: label))
           // The peer had closed: it answered these bytes with a reset.
-          if record.reset { diagram.rows.append(.arrow(from: other, to: me, label: "RST")) }
+          if record.reset { reset(from: other, to: me) }
         } else {
           diagram.rows.append(.note(column: me, text: "send \(label)"))
         }
@@ -198,7 +203,11 @@ struct TimelineCommand: ShellCommand {
         let me = mine()
         if let errno = record.errno {
           if errno.code == ECONNRESET_, let other = peerColumn() {
-            diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
+            if resetInto.contains(me) {
+              diagram.rows.append(.note(column: me, text: "\(record.syscall): \(errno.name)"))
+            } else {
+              reset(from: other, to: me)
+            }
           } else {
             diagram.rows.append(.note(column: me, text: "\(record.syscall): \(errno.name)"))
           }
@@ -219,8 +228,11 @@ struct TimelineCommand: ShellCommand {
         let me = mine()
         if let peer = record.peer {
           let other = diagram.other(peer, me: record.local, peerInode: diagram.peerInode[me])
-          diagram.rows.append(
-            .arrow(from: me, to: other, label: record.reset ? "RST (close, unread data)" : "FIN (close)"))
+          if record.reset {
+            reset(from: me, to: other, label: "RST (close)")
+          } else {
+            diagram.rows.append(.arrow(from: me, to: other, label: "FIN (close)"))
+          }
         }
         diagram.rows.append(.note(column: me, text: "closed"))
         diagram.open[me] = false

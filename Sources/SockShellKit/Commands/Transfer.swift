@@ -124,14 +124,15 @@ enum Transfer {
     let outcome = session.report(
       kind, fd: descriptor.fd, arguments, result, data: bytes, address: target,
       context: ErrorContext(call: kind, descriptor: descriptor, address: target), reset: reset)
-    if reset {
-      session.note(
-        "The peer had closed: its kernel answered these bytes with a reset (RST), and the connection is over. The next send fails with EPIPE."
-      )
-    }
     if case .success(let count) = result {
       for line in DataView.detail(Array(bytes.prefix(count)), text: false) { session.out.line(line) }
-      Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
+      if reset {
+        session.note(
+          "The peer had closed: its kernel answered these bytes with a reset (RST), and the connection is over. The next send fails with EPIPE."
+        )
+      } else {
+        Transfer.explainSent(count, of: bytes.count, descriptor: descriptor, session: session)
+      }
     }
     return outcome
   }

@@ -8,6 +8,15 @@ public struct ParsedLine: Sendable {
   /// The line's bytes as they were typed or read (exports quote the learner's own line).
   public var source: [UInt8] = []
 
+  /// The line to show for what was typed: as typed when that is printable text; otherwise (a
+  /// raw control byte, a tab, bytes that are not UTF-8, where escaping would change what the
+  /// line means: bare words have no escapes) the line written back in the language, which reads
+  /// as the same command.
+  public var shownSource: String {
+    guard !source.isEmpty else { return text }
+    return Parser.shownAsTyped(source) ?? text
+  }
+
   public var spec: CommandSpec { type(of: command).spec }
 
   /// The line written back in the command language; parsing it gives the same command.
@@ -23,6 +32,12 @@ public struct ParsedLine: Sendable {
 
 /// The one parser of the command language, used by the prompt, scripts, lessons and partners.
 public enum Parser {
+  /// A line as typed, when every byte of it shows as itself (printable text, no tab): else nil.
+  static func shownAsTyped(_ bytes: some Collection<UInt8>) -> String? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    return !bytes.contains(0x09) && ByteText.escaped(bytes, keepQuotes: true) == text ? text : nil
+  }
+
   /// Parses a line; nil for a blank line or a comment.
   public static func parse(_ line: String) throws(ParseError) -> ParsedLine? {
     try parse(bytes: Array(line.utf8))

@@ -269,14 +269,23 @@ public final class LessonRun {
     for problem in problems { out.line("error: \(problem)", .error) }
     out.line("")
     out.line("\(lesson.title): step \(stepIndex + 1) of \(lesson.steps.count): \(step.title)", .heading)
+    var inBlock = false
     var example = false
     for line in LessonRun.trimmed(step.text) {
-      if line == "```sockshell" || line == "```" {
-        example = line == "```sockshell"
+      if line.hasPrefix("```") {
+        example = !inBlock && line == "```sockshell"
+        inBlock.toggle()
         continue
       }
-      // Examples look like what to type at the prompt.
-      out.line(example ? "    sockshell> " + line : line.isEmpty ? "" : "  " + line, example ? .call : .plain)
+      if example && line.hasPrefix(LessonStep.expectPrefix) {
+        // A claim the example proves: what the learner can see after that line.
+        out.line("    " + line, .note)
+      } else if example {
+        // Examples look like what to type at the prompt.
+        out.line("    sockshell> " + line, .call)
+      } else {
+        out.line(line.isEmpty ? "" : (inBlock ? "    " : "  ") + line, .plain)
+      }
     }
     out.line("  (check: see what is missing; hint: a clue; solution: the answer)", .note)
   }

@@ -88,7 +88,9 @@ public enum Explanations {
       }
     case ENOTCONN:
       if context.descriptor?.type == .datagram {
-        return ["This UDP socket has no default peer: use sendto with an address, or connect it first."]
+        return [
+          "This \(context.descriptor?.family == .unix ? "Unix datagram" : "UDP") socket has no default peer: use sendto with an address, or connect it first."
+        ]
       }
       // Which mistake it is, from the kernel's state.
       if let descriptor = context.descriptor {
@@ -116,7 +118,10 @@ public enum Explanations {
             "\(fd) is listening: a listening socket never carries data (the kernel answers send with EPIPE). Send on the descriptor that accept returned."
           ]
         }
-        if let info = try? Sys.tcpInfo(descriptor.fd).get(), info.segsOut == 0 {
+        // Made by accept, or seen connected: it was connected, and the connection ended.
+        if !descriptor.origin.hasPrefix("accept"), let info = try? Sys.tcpInfo(descriptor.fd).get(), info.segsOut == 0,
+          info.segsIn == 0
+        {
           return [
             "\(fd) was never connected: TCP sends only over a connection. connect it first (a server sends on the descriptor that accept returned).",
             sigpipe,
@@ -129,7 +134,7 @@ public enum Explanations {
       ]
     case ECONNRESET:
       return [
-        "The peer aborted the connection with a reset: it crashed, or closed while data it had not read was waiting.",
+        "The peer aborted the connection with a reset: it crashed, closed while data it had not read was waiting, or closed with SO_LINGER set to 0 seconds.",
         "The connection is over: close this descriptor. A peer that reads everything before closing avoids this.",
       ]
     case EAGAIN:
@@ -137,12 +142,20 @@ public enum Explanations {
       case .accept: return ["\(fd) is non-blocking and no connection is waiting yet. Wait with poll, then accept."]
       case .send, .sendto:
         return ["The send buffer is full and \(fd) will not wait. Wait with poll until it is writable."]
+      case .connect where context.descriptor?.family == .unix:
+        return [
+          "The listener's accept queue is full, and \(fd) will not wait for room (non-blocking): a Unix connect does not wait in the background. Try again later, or accept on the listener."
+        ]
       case .connect: return ["No local port is free for a new connection."]
       default:
         return [
           "Nothing to read yet, and \(fd) will not wait (non-blocking, dontwait, or a receive timeout). Wait with poll, then try again."
         ]
       }
+    case ECONNABORTED:
+      return [
+        "The connection was aborted before it was made (a connect after a failed non-blocking one, or a connection reset while it waited to be accepted). Close \(fd) and make a new socket."
+      ]
     case EINPROGRESS:
       return [
         "Normal for a non-blocking connect: the handshake has started. Wait with `poll FD` until it is writable, then read `getsockopt FD error`."

@@ -8,6 +8,12 @@ public final class LineReader {
   let file: UnsafeMutablePointer<FILE>
   let ownsFile: Bool
   public private(set) var interrupted = false
+  /// Whether the lines come from a file, which is all there already: from a pipe or a terminal,
+  /// the next line may wait for a person or a program, so what was written goes out first.
+  public private(set) lazy var isRegularFile: Bool = {
+    var info = stat()
+    return fstat(fileno(file), &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+  }()
 
   /// Standard input.
   public init() {
@@ -124,7 +130,12 @@ public enum Runner {
     let stepper = options.step ? StepReader(loop: session.loop) : nil
     // A Ctrl-C between two lines stops the script; one that stopped a line's wait belongs to it.
     var interrupt = InterruptWatch()
-    while !session.host.wantsExit, let raw = reader.nextBytes() {
+    while !session.host.wantsExit,
+      let raw = { () -> [UInt8]? in
+        if !reader.isRegularFile { session.out.flush() }
+        return reader.nextBytes()
+      }()
+    {
       lineNumber += 1
       if let signal = Signals.terminationSignal {
         failures.append((lineNumber, "not run: the shell was ended by \(Signals.name(of: signal))"))
@@ -141,8 +152,12 @@ public enum Runner {
         session.out.line(ByteText.escaped(raw, keepQuotes: true), .note)
         continue
       }
-      // Echoed from the bytes: a byte that is not UTF-8 shows as \xff, as in error messages.
-      let shown = ByteText.escaped(raw.prefix(2000), keepQuotes: true)
+      // Echoed as typed when that is printable text; else written back in the language (what
+      // was typed, read as the same command), or, when it does not parse, escaped as in errors.
+      let shown =
+        raw.count <= 2000
+        ? Parser.shownAsTyped(raw) ?? (try? Parser.parse(bytes: raw))??.text
+          ?? ByteText.escaped(raw, keepQuotes: true) : ByteText.escaped(raw.prefix(2000), keepQuotes: true)
       let more = raw.count > 2000 ? " ... (\(raw.count - 2000) more bytes)" : ""
       session.out.line("sockshell> " + shown + more)
       if let stepper {

@@ -21,6 +21,9 @@ public struct SocketSnapshot: Sendable {
   public let sendQ: Int?
   /// A datagram socket's next datagram: its payload size (SIOCINQ), 0 when none waits.
   public let nextDatagram: Int?
+  /// A TCP connection's data bytes (SIOCINQ, SIOCOUTQ), where ss's figures also count a SYN or
+  /// FIN as one byte (CLOSE_WAIT before the end is read: RECV-Q 1, 0 bytes of data).
+  public let dataQueues: (receive: Int, send: Int)?
   public let nonBlocking: Bool
   /// poll(2) revents of a zero-timeout poll (POLLIN|POLLOUT|POLLPRI|POLLRDHUP).
   public let revents: Int16
@@ -32,7 +35,7 @@ public struct SocketSnapshot: Sendable {
 
   /// Reads the kernel's view of a descriptor (TCP_INFO, getsockname, getpeername, SO_ACCEPTCONN,
   /// SIOCINQ/SIOCOUTQ, fcntl, options). `revents` comes from one poll over every descriptor.
-  public init(_ descriptor: Descriptor, revents: Int16? = nil) {
+  public init(_ descriptor: Descriptor, revents: Int16? = nil, tcpRows: [UInt64: KernelConnection]? = nil) {
     self.descriptor = descriptor
     let fd = descriptor.fd
     local = try? Sys.getsockname(fd).get()
@@ -51,21 +54,32 @@ public struct SocketSnapshot: Sendable {
     // The figures ss shows, read where ss reads them.
     nextDatagram = descriptor.type == .datagram ? (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init) : nil
     if isTCP && listening {
+      dataQueues = nil
       // For a listener TCP_INFO's unacked is the accept queue and sacked the backlog (as ss shows).
       recvQ = tcpInfo.map { Int($0.unacked) }
       sendQ = tcpInfo.map { Int($0.sacked) }
     } else if descriptor.family == .unix {
+      dataQueues = nil
       let queues = try? Sys.unixQueues(fd).get()
       recvQ = queues?.receive
       sendQ = queues?.send
     } else if descriptor.type == .datagram {
+      dataQueues = nil
       let queues = try? Sys.udpQueues(fd).get()
       recvQ = queues?.receive
       sendQ = queues?.send
     } else {
-      recvQ = (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init)
-      sendQ = (try? Sys.queueSize(fd, outgoing: true).get()).map(Int.init)
+      // ss's figures (sequence numbers: rcv_nxt - copied_seq, write_seq - snd_una), from the
+      // connection's row in /proc/net/tcp; the data bytes from the ioctls.
+      let inq = (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init)
+      let outq = (try? Sys.queueSize(fd, outgoing: true).get()).map(Int.init)
+      let rows = tcpRows ?? SocketSnapshot.tcpRows()
+      let row = (try? Sys.inode(fd).get()).flatMap { rows[$0] }
+      recvQ = row?.receiveQueue ?? inq
+      sendQ = row?.sendQueue ?? outq
+      dataQueues = inq.flatMap { inq in outq.map { (inq, $0) } }
     }
+
     nonBlocking = (try? Sys.isNonBlocking(fd).get()) ?? false
     self.revents =
       revents ?? (try? Sys.poll([fd], events: PollCommand.requested, timeoutMilliseconds: 0).get().first ?? 0) ?? 0
@@ -77,6 +91,13 @@ public struct SocketSnapshot: Sendable {
       if case .success(.integer(let value)) = option.get(fd), value != 0 { flags.append(option.name) }
     }
     self.flags = flags
+  }
+
+  /// Every TCP connection of the namespace by socket inode (read once for all of `ls`).
+  static func tcpRows() -> [UInt64: KernelConnection] {
+    var rows: [UInt64: KernelConnection] = [:]
+    for row in ProcNetTCP.connections() where row.inode != 0 { rows[row.inode] = row }
+    return rows
   }
 
   /// What RECV-Q and SEND-Q mean for this kind of socket, in words, for inspect.
@@ -106,7 +127,19 @@ public struct SocketSnapshot: Sendable {
         "\(send) bytes of send buffer memory in use"
       )
     default:
-      return ("\(receive) bytes unread (SIOCINQ)", "\(send) bytes unsent or unacknowledged (SIOCOUTQ)")
+      // ss counts a SYN or FIN in flight as one byte; the ioctls count data alone.
+      let data = dataQueues
+      let unread =
+        data.map {
+          $0.receive == recvQ
+            ? "" : " (ss's figure: the peer's FIN counts one; \($0.receive) bytes of data unread, SIOCINQ)"
+        } ?? ""
+      let unsent =
+        data.map {
+          $0.send == sendQ
+            ? "" : " (ss's figure: a SYN or FIN not yet acknowledged counts one; \($0.send) bytes of data, SIOCOUTQ)"
+        } ?? ""
+      return ("\(receive) bytes unread" + unread, "\(send) bytes unsent or unacknowledged" + unsent)
     }
   }
 
@@ -173,7 +206,8 @@ extension Session {
     let revents =
       (try? Sys.poll(open.map(\.fd), events: PollCommand.requested, timeoutMilliseconds: 0).get())
       ?? [Int16](repeating: 0, count: open.count)
-    return zip(open, revents).map { SocketSnapshot($0, revents: $1) }
+    let rows = open.contains { $0.family != .unix && $0.type == .stream } ? SocketSnapshot.tcpRows() : [:]
+    return zip(open, revents).map { SocketSnapshot($0, revents: $1, tcpRows: rows) }
   }
 
   /// Connections this shell closed that the kernel still keeps (TIME_WAIT, FIN_WAIT2, LAST_ACK...),

@@ -67,19 +67,24 @@ enum CFrame {
         _exit(2);
       }
 
-      /* The bytes as the shell shows them: printable ASCII, else escapes. */
+      /* The bytes, as a C string that reads back as them: printable ASCII as it is, every other
+       * byte as \\xNN, or three octal digits before a hex digit (the shell shows UTF-8 text as text;
+       * the bytes are the same). The first 256, then how many more. */
       static UNUSED void show_data(const char *label, const char *data, long count) {
         printf("  %s \\"", label);
-        for (long i = 0; i < count && i < 64; i++) {
+        for (long i = 0; i < count && i < 256; i++) {
           unsigned char c = (unsigned char)data[i];
+          int hex_next = i + 1 < count && i + 1 < 256 && data[i + 1] && strchr("0123456789abcdefABCDEF", data[i + 1]);
           if (c == '\\n') printf("\\\\n");
           else if (c == '\\r') printf("\\\\r");
           else if (c == '\\t') printf("\\\\t");
           else if (c == '"' || c == '\\\\') printf("\\\\%c", c);
           else if (c >= 0x20 && c < 0x7f) putchar(c);
-          else printf("\\\\%03o", c);
+          else if (hex_next) printf("\\\\%03o", c);
+          else printf("\\\\x%02x", c);
         }
-        printf(count > 64 ? "\\"...\\n" : "\\"\\n");
+        if (count > 256) printf("\\"... (%ld more bytes)\\n", count - 256);
+        else printf("\\"\\n");
       }
 
       /* An address a call gave back (accept's peer, recvfrom's sender). */

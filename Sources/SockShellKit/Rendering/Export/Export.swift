@@ -77,11 +77,14 @@ enum Export {
     return "cc -Wall -o \(binary) \(Lexer.quote(Array(file.utf8))) && ./\(Lexer.quote(Array(binary.utf8)))"
   }
 
-  /// The session's line as a comment, exactly as typed (escaped as the shell shows it, when it
-  /// holds bytes that are not printable text); in C only what would end the comment is changed.
+  /// The session's line as a comment, exactly as typed (or, when it holds bytes that are not
+  /// printable text, written back in the language: the same command). A `//` comment holds any
+  /// text but a backslash at its end, which would join the next line to it.
   static func comment(_ line: ParsedLine, _ note: String, _ language: Language) -> String {
-    let shown = ByteText.escaped(line.source.isEmpty ? Array(line.text.utf8) : line.source, keepQuotes: true) + note
-    return language == .c ? "  /* " + shown.replacing("*/", with: "*\\/") + " */" : "    # " + shown
+    let shown = line.shownSource + note
+    guard language == .c else { return "    # " + shown }
+    let joinsNextLine = shown.hasSuffix("\\") || shown.hasSuffix("??/")
+    return "  // " + shown + (joinsNextLine ? " (end of the line)" : "")
   }
 
   // MARK: C
