@@ -45,6 +45,8 @@ public enum ByteText {
     var index = 0
     /// Whether the last thing written was a character shown as itself that a mark may join.
     var base = false
+    /// A variation selector only follows a non-ASCII character (an emoji, a CJK ideograph).
+    var symbolBase = false
     var marks = 0
     func nextIsHexDigit(_ at: Int) -> Bool { at < array.count && isHexDigit(array[at]) }
     func escapeByte(_ byte: UInt8, next: Int) {
@@ -79,6 +81,7 @@ public enum ByteText {
         }
         // An ASCII letter or digit may carry a mark (e + U+0301 is é); punctuation may not.
         base = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        symbolBase = false
         marks = 0
         index += 1
         continue
@@ -88,10 +91,11 @@ public enum ByteText {
         case .base:
           out.unicodeScalars.append(scalar)
           base = true
+          symbolBase = true
           marks = 0
           index += length
           continue
-        case .mark where base && marks < maximumMarks:
+        case .mark where base && marks < maximumMarks && (symbolBase || !scalar.properties.isVariationSelector):
           out.unicodeScalars.append(scalar)
           marks += 1
           index += length
@@ -128,9 +132,10 @@ public enum ByteText {
   /// and paragraph separators, spaces other than the space, private use, surrogates, unassigned,
   /// and anything the C library does not know the width of).
   static func shownAs(_ scalar: Unicode.Scalar) -> Shown {
-    // Characters that draw nothing (Hangul fillers, zero-width ones), but a variation selector,
-    // which only picks how the character before it looks.
-    if scalar.properties.isDefaultIgnorableCodePoint && !scalar.properties.isVariationSelector { return .escaped }
+    // A variation selector picks how the character before it looks: a mark, shown on a base only.
+    if scalar.properties.isVariationSelector { return .mark }
+    // Characters that draw nothing (Hangul fillers, zero-width ones, the blank Braille pattern).
+    if scalar.properties.isDefaultIgnorableCodePoint || scalar.value == 0x2800 { return .escaped }
     switch scalar.properties.generalCategory {
     case .nonspacingMark, .spacingMark, .enclosingMark:
       return csupport_wcwidth(scalar.value) >= 0 ? .mark : .escaped
@@ -144,8 +149,8 @@ public enum ByteText {
     }
   }
 
-  /// True when the bytes read as text: at most one byte in ten needs an escape (beyond newlines
-  /// and tabs). Otherwise a hex dump shows them better.
+  /// True when the bytes read as text: at most one byte in four needs an escape (beyond newlines
+  /// and tabs). Otherwise (mostly binary) a hex dump shows them better.
   public static func looksLikeText(_ bytes: some Collection<UInt8>) -> Bool {
     let array = Array(bytes.prefix(4096))
     if array.isEmpty { return true }
@@ -163,7 +168,7 @@ public enum ByteText {
         index += 1
       }
     }
-    return unusual * 10 <= array.count
+    return unusual * 4 <= array.count
   }
 
   /// A hex dump, 16 bytes a line, with an ASCII column: `0000  48 65 6c 6c 6f  |Hello|`.

@@ -174,5 +174,6 @@ import Testing
     // Characters that draw nothing are escaped; a variation selector stays with its emoji.
     #expect(ByteText.quoted(Array("\u{115F}\u{3164}\u{200B}".utf8)) == #""\xe1\x85\x9f\xe3\x85\xa4\xe2\x80\x8b""#)
     #expect(ByteText.quoted(Array("\u{2764}\u{FE0F}".utf8)) == "\"\u{2764}\u{FE0F}\"")
+    #expect(ByteText.quoted(Array("a\u{FE00}b\u{2800}".utf8)) == #""a\xef\xb8\200b\xe2\xa0\x80""#)
   }
 }

@@ -492,4 +492,33 @@ import Testing
     #expect(result.stdout.contains("sockshell> sendto u u hex:787f79"), "\(result.stdout)")
     #expect(result.stdout.contains("sockshell> sendto u u hex:710171"), "\(result.stdout)")
   }
+
+  /// shutdown says what the kernel did: a listener stops listening when reading is shut; UDP
+  /// sends nothing; a failed shutdown on an unconnected UDP socket still marks it.
+  @Test func shutdownFactsFollowTheKernel() {
+    let session = makeSession()
+    runAll(
+      session,
+      """
+      srv = socket tcp
+      bind srv 127.0.0.1:0
+      listen srv
+      c = socket tcp
+      connect c srv
+      shutdown srv read = 0
+      v = socket udp
+      connect v srv = 0
+      shutdown v write = 0
+      """)
+    _ = session.execute("u = socket udp")
+    _ = session.execute("shutdown u read = -1 ENOTCONN")
+    _ = session.execute("recv u = 0")
+    let out = session.out.captured
+    #expect(out.contains("Shutting down reading on a listener stops it: fd"), "\(out)")
+    #expect(out.contains("is CLOSED now"))
+    #expect(out.contains("Nothing is sent: UDP has no end of stream"))
+    #expect(out.contains("Linux marks fd"))
+    #expect(out.contains("reading is shut down on fd"))
+    #expect(!out.contains("An empty datagram"))
+  }
 }

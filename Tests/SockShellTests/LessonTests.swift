@@ -327,6 +327,18 @@ import Testing
     }
   }
 
+  /// A code block that swallows the next one (its closing fence forgotten) is a problem with its
+  /// line, not a step of code.
+  @Test func aMissingClosingFenceIsFound() throws {
+    let path = NSTemporaryDirectory() + "fence-\(UUID().uuidString).md"
+    try "---\nid: f\ntitle: F\n---\n## One\n\n```text\nopen\n\n## Two\n\n```check\nsocket\n```\n".write(
+      toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runProgram(sockshellPath, ["lesson", "test", path])
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("\(path):12: a code block opens inside another (```check)"), "\(result.stdout)")
+  }
+
   /// A learner may name a lesson by its id, its number in the list or its file name.
   @Test(arguments: [
     ("1", "sockets"), ("01", "sockets"), ("3", "bind"), ("02-addresses", "addresses"),

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import SocketLayer
 
 /// `close FD`: close(2).
@@ -48,9 +51,13 @@ struct CloseCommand: DescriptorCommand {
     }
     session.note("fd \(descriptor.label) is closed; the number \(descriptor.fd) is free again.")
     if abortive && before.peer != nil && before.tcpState != .listen {
+      // A peer that had this side's FIN already is in CLOSE_WAIT: a reset there reads as EPIPE.
+      let peerHadFIN = before.tcpState == .finWait1 || before.tcpState == .finWait2
       session.note(
-        "SO_LINGER is on with 0 seconds, so the kernel aborted the connection with a reset (RST) instead of a FIN: the peer gets ECONNRESET, and no TIME_WAIT is left."
-      )
+        "SO_LINGER is on with 0 seconds, so the kernel aborted the connection with a reset (RST) instead of a FIN, and no TIME_WAIT is left: "
+          + (peerHadFIN
+            ? "the peer, which had your FIN already, reads 0 and its next send fails with EPIPE."
+            : "the peer gets ECONNRESET."))
       return outcome
     }
     switch before.tcpState {
@@ -115,11 +122,35 @@ struct ShutdownCommand: ShellCommand {
     let outcome = session.report(
       .shutdown, fd: descriptor.fd, [.number(Int(descriptor.fd)), .symbol(how.cName)], result.map { 0 }, how: how,
       context: ErrorContext(call: .shutdown, descriptor: descriptor))
-    guard case .success = result else { return outcome }
+    if case .failure(let errno) = result {
+      // Linux answers ENOTCONN for an IP socket with no connection (a UDP socket not connected,
+      // a TCP socket in CLOSED), yet marks it shut all the same.
+      if errno.code == ENOTCONN && descriptor.family != .unix {
+        if how != .write { descriptor.shutRead = true }
+        if how != .read { descriptor.shutWrite = true }
+        session.update(descriptor)
+        session.note(
+          "Linux marks fd \(descriptor.label) shut all the same: "
+            + (how == .write ? "send now fails with EPIPE." : "recv now returns 0 at once, whatever arrives."))
+      }
+      return outcome
+    }
     let wasShutWrite = descriptor.shutWrite
+    let stateAfter = isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
     if how != .write { descriptor.shutRead = true }
     if how != .read { descriptor.shutWrite = true }
     session.update(descriptor)
+    if stateBefore == .listen && how != .write {
+      // inet_shutdown disconnects a listener when reading is shut: it stops listening.
+      session.note(
+        "Shutting down reading on a listener stops it: fd \(descriptor.label) is \(stateAfter?.name ?? "?") now, and the connections waiting in its accept queue were reset."
+      )
+      return outcome
+    }
+    if stateBefore == .listen {
+      session.note("Nothing happened: a listener has nothing to send, so shutting down writing leaves it listening.")
+      return outcome
+    }
     switch how {
     case .write where wasShutWrite:
       session.note(
@@ -130,6 +161,10 @@ struct ShutdownCommand: ShellCommand {
       )
     case .write where !isTCP && !connected:
       session.note("fd \(descriptor.label) is not connected: nothing to end. Only send fails from now on.")
+    case .write where descriptor.type == .datagram && descriptor.family != .unix:
+      session.note(
+        "Nothing is sent: UDP has no end of stream to tell the peer. Only send on fd \(descriptor.label) fails from now on (EPIPE)."
+      )
     case .write:
       session.note(
         isTCP

@@ -34,7 +34,10 @@ struct ConnectCommand: DescriptorAddressCommand {
     guard case .success = result else { return outcome }
     // The report read the local address the kernel chose.
     let local = session.lastCall?.local?.description ?? "?"
-    if descriptor.type == .datagram {
+    if descriptor.type == .datagram && descriptor.family == .unix {
+      session.note("fd \(descriptor.label) now sends to \(target) by default and takes datagrams only from it.")
+      session.note("Nothing was sent: a datagram socket has no handshake.")
+    } else if descriptor.type == .datagram {
       session.note("fd \(descriptor.label) now sends to \(target) by default and takes datagrams only from it.")
       session.note(
         "No packet was sent: UDP has no handshake. "

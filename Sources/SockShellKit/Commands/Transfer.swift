@@ -169,6 +169,12 @@ enum Transfer {
       session.note("You asked for 0 bytes, so 0 came back: that says nothing about the connection.")
       return
     }
+    if count == 0 && descriptor.type == .datagram && descriptor.shutRead {
+      session.note(
+        "0: reading is shut down on fd \(descriptor.label) (shutdown read), so recv returns 0 at once: no datagram came."
+      )
+      return
+    }
     if count == 0 && descriptor.type == .datagram {
       session.note("An empty datagram (0 bytes): on a datagram socket that is a message like any other, not an end.")
       return
@@ -380,11 +386,14 @@ extension ReceiveCommand {
     let name = Self.spec.name
     let call =
       "\(writer.fd(fd)).\(name)(\(length ?? Transfer.defaultLength), \(Export.pyFlags(flags, Transfer.recvFlags)))"
+    // With trunc, Python gives a bytes object of the whole datagram's length, filled past the
+    // buffer with whatever was in memory: what was received is the buffer's worth.
+    let asked = length ?? Transfer.defaultLength
     guard Self.givesSender else {
-      return writer.check(name, call, keep: "got", measure: "len") + ["    show('got', got)"]
+      return writer.check(name, call, keep: "got", measure: "len") + ["    show('got', got and got[:\(asked)])"]
     }
     return writer.check(name, call, keep: "got", measure: "lambda got: len(got[0])") + [
-      "    if got is not None:", "        show('got', got[0])", "        print(f\"  from {got[1]!r}\")",
+      "    if got is not None:", "        show('got', got[0][:\(asked)])", "        print(f\"  from {got[1]!r}\")",
     ]
   }
 }

@@ -217,6 +217,29 @@ public enum LessonLoader {
           appendText(sourceLines)
         }
       case CMARK_NODE_CODE_BLOCK:
+        // A fence never closed runs to the end of the file: the steps after it would be code.
+        if let opening = sourceLines.first?.drop(while: { $0 == " " }), let fence = opening.first,
+          fence == "`" || fence == "~"
+        {
+          let length = opening.prefix { $0 == fence }.count
+          let closing = sourceLines.count > 1 ? sourceLines[sourceLines.count - 1].drop { $0 == " " } : ""
+          let closed =
+            closing.prefix { $0 == fence }.count >= length && closing.drop { $0 == fence }.allSatisfy { $0 == " " }
+          if length >= 3 && !closed {
+            problem(fileLine, "this code block is never closed: what follows it, to the end of the file, would be code")
+          } else if length >= 3,
+            let inner = sourceLines.dropFirst().dropLast().firstIndex(where: { line in
+              let text = line.drop { $0 == " " }
+              return text.prefix { $0 == fence }.count >= length && text.drop { $0 == fence }.contains { $0 != " " }
+            })
+          {
+            // A fence with an info string inside a block: the block's own closing fence is missing.
+            problem(
+              fileLine + inner - sourceLines.startIndex,
+              "a code block opens inside another (\(sourceLines[inner].drop { $0 == " " })): close the block before it with \(String(repeating: fence, count: length))"
+            )
+          }
+        }
         let info = cmark_node_get_fence_info(this).map { String(cString: $0) } ?? ""
         let kind = info.split(separator: " ").first.map(String.init) ?? ""
         let literal = cmark_node_get_literal(this).map { String(cString: $0) } ?? ""

@@ -19,7 +19,7 @@ enum DataView {
   /// preview did not show it all, unless `text` is false (what the learner sent is in the line).
   static func detail(_ bytes: [UInt8], text: Bool = true) -> [String] {
     guard ByteText.looksLikeText(bytes) else {
-      return ["\(bytes.count) bytes, binary:"] + ByteText.hexDump(bytes, limit: hexLimit, indent: "  ")
+      return ["\(counted(bytes.count, "byte")), binary:"] + ByteText.hexDump(bytes, limit: hexLimit, indent: "  ")
     }
     if !text || bytes.count <= previewLimit { return [] }
     var lines: [String] = []

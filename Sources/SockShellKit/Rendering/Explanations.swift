@@ -44,6 +44,13 @@ public enum Explanations {
       }
       return ["Permission denied: for sendto to a broadcast address, set `setsockopt FD broadcast 1` first."]
     case ECONNREFUSED:
+      if context.descriptor?.family == .unix || context.address?.family == .unix {
+        return [
+          context.descriptor?.type == .datagram && call != .connect
+            ? "The socket this one sends to is gone (closed), or nothing is bound to that address: a Unix datagram has no one to go to."
+            : "Nothing listens at \(address ?? "that address"): the file or @name is there, but its socket is closed or is not listening. Start the server first."
+        ]
+      }
       if context.descriptor?.type == .datagram {
         return [
           "An earlier datagram reached \(address ?? "the peer")'s host, but no socket was bound there: the host answered with ICMP \"port unreachable\", reported now."
@@ -86,6 +93,8 @@ public enum Explanations {
           "The kernel rejected an argument or the socket's state for \(call?.name ?? "this call"): check the order socket, bind, listen, accept."
         ]
       }
+    case ENOTCONN where call == .shutdown:
+      return ["\(fd) has no connection to shut down."]
     case ENOTCONN:
       if context.descriptor?.type == .datagram {
         return [
@@ -149,7 +158,7 @@ public enum Explanations {
       case .connect: return ["No local port is free for a new connection."]
       default:
         return [
-          "Nothing to read yet, and \(fd) will not wait (non-blocking, dontwait, or a receive timeout). Wait with poll, then try again."
+          "Nothing came in time: \(fd) is non-blocking, the call had dontwait, or its receive timeout (rcvtimeo) ran out. Wait with poll, then try again."
         ]
       }
     case ECONNABORTED:
@@ -228,6 +237,10 @@ public enum Explanations {
       return [
         "Interrupted by Ctrl-C before anything happened. Every descriptor is still open; run the command again to retry."
       ]
+    case EMSGSIZE where context.descriptor?.family == .unix:
+      return [
+        "The datagram is bigger than the socket's send buffer can hold in one piece (SO_SNDBUF): send less, or raise sndbuf."
+      ]
     case EMSGSIZE:
       return [
         "The datagram is too big to send in one piece (UDP over IPv4 carries at most 65,507 bytes). Send less, or use TCP."
@@ -236,12 +249,18 @@ public enum Explanations {
       return ["That descriptor is not a socket."]
     case EDESTADDRREQ:
       return ["This socket has no destination: use sendto with an address, or connect it first."]
+    case ENOENT where call == .bind:
+      return ["A folder on that path does not exist: bind makes the socket file, not the folders above it."]
     case ENOENT:
       return [
         "The socket file does not exist: is the server started, and is the path right (relative paths start from here)?"
       ]
     case ENOPROTOOPT:
       return ["That option does not exist at this level for this socket (TCP options need a TCP socket)."]
+    case EPROTOTYPE where call == .connect || call == .send || call == .sendto:
+      return [
+        "The socket at that address is of the other type (stream or datagram): a stream socket connects only to a stream listener, a datagram socket only to a datagram socket."
+      ]
     case EPROTONOSUPPORT, EPROTOTYPE, ESOCKTNOSUPPORT:
       return ["This family does not offer that socket type or protocol."]
     case ESHUTDOWN:

@@ -129,7 +129,9 @@ struct AddressResolver {
       case .success(let address):
         if address == .unnamed || address.port == 0 {
           return refuse(
-            "fd \(other.label) is not bound to an address yet: bind it first (or listen, which picks a port)")
+            other.family == .unix
+              ? "fd \(other.label) is not bound to an address yet: bind it to a path or an @name first"
+              : "fd \(other.label) is not bound to an address yet: bind it first (or listen, which picks a port)")
         }
         switch purpose {
         case .bind:

@@ -241,7 +241,9 @@ public struct PythonExport {
   /// the session, only the check of `failed`, made with `.fileno()` of what it returns.
   /// `helper`: `make` for a new socket, `accepted` (which shows the peer) for accept.
   mutating func create(_ what: String, _ make: String, helper: String = "make") -> [String] {
-    guard case .returned(let number) = entry.outcome else { return check(what, "\(make).fileno()") }
+    guard case .returned(let number) = entry.outcome else {
+      return check(what, (helper == "accepted" ? "\(make).accept()[0]" : make) + ".fileno()")
+    }
     let variable = variables.create(fd: Int32(number), name: entry.line.name)
     return ["    \(variable) = \(helper)(\(helper == "make" ? "lambda: " : "")\(make), \(Export.pyString(what)))"]
   }

@@ -26,6 +26,11 @@ enum PythonFrame {
             error = 0
         except OSError as e:
             got, error = -1, e.errno
+        except AttributeError:
+            # A socket an earlier call failed to make: this call cannot be made at all.
+            print(f"{call}: not made (the socket it needs was not made)", file=sys.stderr)
+            failures += 1
+            return None
         if got == want and (want != -1 or want_errno == 0 or error == want_errno):
             print(f"{call} = {got}" + (f" {errno.errorcode.get(error, error)} (as in the session)" if got == -1 else ""))
         else:
