@@ -390,6 +390,7 @@ func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
     let synSent = try #require(
       try ss(["-t", "state", "syn-sent", "sport = :\(local.split(separator: ":").last!)"]).first)
     #expect("\(waiting["send_q"] ?? "")" == synSent[1], "\(synSent)")
+    #expect(waiting["peer"] as? String == synSent[3], "the SYN's destination, as ss shows it: \(synSent)")
     let before = session.out.captured.count
     runAll(session, "inspect conn")
     #expect(

@@ -34,7 +34,9 @@ struct InspectCommand: ShellCommand {
       ("state", info.state?.name ?? "?", "the connection's state (tcpi_state)"),
       ("rtt", "\(info.rttMicroseconds) us", "smoothed round-trip time: how long a segment takes to be acknowledged"),
       ("rttvar", "\(info.rttVarMicroseconds) us", "how much the round-trip time varies"),
-      ("min_rtt", "\(info.minRttMicroseconds) us", "the smallest round-trip time seen"),
+      info.minRttMicroseconds == UInt32.max
+        ? ("min_rtt", "none yet", "the smallest round-trip time seen (no segment has been acknowledged yet)")
+        : ("min_rtt", "\(info.minRttMicroseconds) us", "the smallest round-trip time seen"),
       ("rto", "\(info.rtoMicroseconds / 1000) ms", "retransmission timeout: wait this long for an ACK, then resend"),
       ("snd_cwnd", "\(info.sndCwnd) segments", "congestion window: segments that may be in flight unacknowledged"),
       ("snd_mss", "\(info.sndMss) bytes", "the largest segment sent"),
@@ -104,9 +106,22 @@ struct InspectCommand: ShellCommand {
       "  family/type   \(descriptor.family.cName) (\(domain)), \(descriptor.type.cName), protocol \(protocolNumber)"
         + (descriptor.family == .unix ? "" : " (\(descriptor.type.protocolCName(in: descriptor.family)))"))
     out.line("  state         \(snapshot.state)" + (snapshot.tcpInfo != nil ? " (from TCP_INFO)" : ""))
+    // A CLOSED TCP socket that the learner did not bind holds no port, whatever getsockname says.
+    let created = session.records.lastIndex {
+      ($0.kind == .socket || $0.kind == .accept) && $0.errno == nil && $0.result == Int(descriptor.fd)
+    }
+    let bound = session.records[(created.map { $0 + 1 } ?? 0)...].contains {
+      $0.kind == .bind && $0.fd == descriptor.fd && $0.errno == nil
+    }
     for (label, address) in [("local", snapshot.local), ("peer", snapshot.peer)] {
       if let address, !(label == "local" && snapshot.localText == "-") {
-        out.line("  \(label.padded(to: 13)) \(address)")
+        var remark = ""
+        if label == "local" && snapshot.tcpState == .closed && !bound && address.port != 0 {
+          remark = " (what getsockname still says: a CLOSED socket that was not bound holds no port)"
+        } else if label == "peer" && snapshot.tcpState == .synSent {
+          remark = " (where its SYN goes, from the kernel's table: getpeername has none until the handshake)"
+        }
+        out.line("  \(label.padded(to: 13)) \(address)" + remark)
         out.line(
           "                \(InspectCommand.structName(address)) \(address.cDescription), \(address.length) bytes")
       } else {

@@ -39,7 +39,7 @@ public struct SocketSnapshot: Sendable {
     self.descriptor = descriptor
     let fd = descriptor.fd
     local = try? Sys.getsockname(fd).get()
-    peer = try? Sys.getpeername(fd).get()
+    var peer = try? Sys.getpeername(fd).get()
     let isTCP = descriptor.family != .unix && descriptor.type == .stream
     tcpInfo = isTCP ? try? Sys.tcpInfo(fd).get() : nil
     tcpState = tcpInfo?.state
@@ -75,11 +75,15 @@ public struct SocketSnapshot: Sendable {
       let outq = (try? Sys.queueSize(fd, outgoing: true).get()).map(Int.init)
       let rows = tcpRows ?? SocketSnapshot.tcpRows()
       let row = (try? Sys.inode(fd).get()).flatMap { rows[$0] }
+      // A connect still waiting for its handshake has no peer for getpeername; the kernel's row
+      // (and ss) show where its SYN goes.
+      if peer == nil, tcpState == .synSent, let remote = row?.remote, remote.port != 0 { peer = remote }
       recvQ = row?.receiveQueue ?? inq
       sendQ = row?.sendQueue ?? outq
       dataQueues = inq.flatMap { inq in outq.map { (inq, $0) } }
     }
 
+    self.peer = peer
     nonBlocking = (try? Sys.isNonBlocking(fd).get()) ?? false
     self.revents =
       revents ?? (try? Sys.poll([fd], events: PollCommand.requested, timeoutMilliseconds: 0).get().first ?? 0) ?? 0
@@ -134,12 +138,16 @@ public struct SocketSnapshot: Sendable {
           $0.receive == recvQ
             ? "" : " (ss's figure: the peer's FIN counts one; \($0.receive) bytes of data unread, SIOCINQ)"
         } ?? ""
-      let unsent =
+      var unsent =
         data.map {
           $0.send == sendQ
             ? "" : " (ss's figure: a SYN or FIN not yet acknowledged counts one; \($0.send) bytes of data, SIOCOUTQ)"
         } ?? ""
-      return ("\(receive) bytes unread" + unread, "\(send) bytes unsent or unacknowledged" + unsent)
+      if tcpState == .closed && (sendQ ?? 0) > 0 {
+        unsent = " (SIOCOUTQ's count left from a connection that failed or ended: a CLOSED socket sends nothing)"
+      }
+      let bytes = { (count: Int?) in count.map { counted($0, "byte") } ?? "? bytes" }
+      return (bytes(recvQ) + " unread" + unread, bytes(sendQ) + " unsent or unacknowledged" + unsent)
     }
   }
 
