@@ -13,6 +13,29 @@ struct SockShellMain: ParsableCommand {
     subcommands: [Start.self, Run.self, Lessons.self, LessonCommand.self],
     defaultSubcommand: Start.self
   )
+
+  /// The shared options (`--color`, `--timeout`, `--lessons`, with their values) moved from before
+  /// the subcommand's name to after it, where each subcommand reads them.
+  static func optionsAfterSubcommand(_ arguments: [String]) -> [String] {
+    let shared = ["--color", "--timeout", "--lessons"]
+    let names = Set(configuration.subcommands.map { $0._commandName })
+    var leading: [String] = []
+    var index = 0
+    while index < arguments.count {
+      let word = arguments[index]
+      if shared.contains(word), index + 1 < arguments.count {
+        leading += [word, arguments[index + 1]]
+        index += 2
+      } else if shared.contains(where: { word.hasPrefix($0 + "=") }) {
+        leading.append(word)
+        index += 1
+      } else {
+        break
+      }
+    }
+    guard !leading.isEmpty, index < arguments.count, names.contains(arguments[index]) else { return arguments }
+    return [arguments[index]] + leading + Array(arguments[(index + 1)...])
+  }
 }
 
 struct DisplayOptions: ParsableArguments {

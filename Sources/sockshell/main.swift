@@ -1,3 +1,4 @@
 import SockShellKit
 
-SockShellMain.main()
+// Options that apply to every subcommand are taken before it too: `sockshell --lessons DIR lesson ID`.
+SockShellMain.main(SockShellMain.optionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))

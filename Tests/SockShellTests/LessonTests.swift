@@ -392,12 +392,7 @@ import Testing
 
   @Test func thePartnerRunsAndLsAllShowsIt() throws {
     let session = makeSession()
-    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
-    runAll(session, "lesson accept")
-    let run = try #require(session.lessonRun)
-    let port = run.lesson.steps[0].checks[0].text.split(separator: ":").last.map(String.init) ?? ""
-    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:\(port)\nlisten srv")
-    run.tick()
+    let run = try startAcceptLessonWithAServer(session)
     #expect(run.stepIndex == 1, "the first step passed")
     #expect(session.out.captured.contains("partner> connect("))
     runAll(session, "ls --all")
@@ -410,6 +405,38 @@ import Testing
     run.tick()
     #expect(run.finished)
     #expect(session.out.captured.contains("Lesson complete"))
+  }
+}
+
+/// Starts the accept lesson and solves its first step (a listener `srv` on the lesson's port).
+func startAcceptLessonWithAServer(_ session: Session) throws -> LessonRun {
+  session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+  runAll(session, "lesson accept")
+  let run = try #require(session.lessonRun)
+  let port = run.lesson.steps[0].checks[0].text.split(separator: ":").last.map(String.init) ?? ""
+  runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:\(port)\nlisten srv")
+  run.tick()
+  return run
+}
+
+/// A learner who forgot `conn =` before accept is told which descriptor fits and how to name it;
+/// `name FD NAME` then passes the step.
+@Suite struct ForgottenNameTests {
+  @Test func aForgottenNameIsSuggestedAndGiven() throws {
+    let session = makeSession()
+    let run = try startAcceptLessonWithAServer(session)
+    #expect(run.stepIndex == 1)
+    runAll(session, "accept srv")
+    run.tick()
+    #expect(run.stepIndex == 1, "no conn yet")
+    let fd = try #require(session.openDescriptors.first { $0.name == nil && $0.origin.hasPrefix("accept") }?.fd)
+    runAll(session, "check")
+    #expect(session.out.captured.contains("fd \(fd) fits: name it with `name \(fd) conn`"), "\(session.out.captured)")
+    runAll(session, "name \(fd) conn")
+    run.tick()
+    #expect(run.stepIndex == 2, "the step passes once conn is named")
+    #expect(!session.execute("name \(fd) srv").ok, "srv names another descriptor")
+    #expect(!session.execute("name \(fd) \(String(repeating: "x", count: 33))").ok, "names are short")
   }
 }
 

@@ -258,3 +258,27 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     #expect(result.stdout.contains("  socket tcp \\x1b[31m x\n" + String(repeating: " ", count: 13) + "^"))
   }
 }
+
+/// What a beginner types wrongly gets an answer about what was probably meant, and the shared
+/// options work before the subcommand as after it.
+@Suite struct BeginnerPathsTests {
+  @Test func aPortAloneIsExplained() throws {
+    let result = try runScript("s = socket tcp\nbind s 0\n")
+    #expect(result.status == 1)
+    #expect(
+      result.stderr.contains("a port alone is written with a colon: :0 (every address) or 127.0.0.1:0"),
+      "\(result.stderr)")
+    #expect(!result.stdout.contains("standard input"), "\(result.stdout)")
+  }
+
+  @Test(arguments: [["--lessons", "LESSONS", "lessons"], ["lessons", "--lessons", "LESSONS"]])
+  func sharedOptionsGoBeforeOrAfterTheSubcommand(arguments: [String]) throws {
+    let home = NSTemporaryDirectory() + "home-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let result = try runProgram(
+      sockshellPath, arguments.map { $0 == "LESSONS" ? packageRoot + "/Lessons" : $0 },
+      environment: ["SOCKSHELL_HOME": home])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("addresses"))
+  }
+}

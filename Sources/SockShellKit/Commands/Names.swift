@@ -86,3 +86,50 @@ extension Syscall {
   static let getsockname = Syscall("getsockname")
   static let getpeername = Syscall("getpeername")
 }
+
+/// `name FD NAME`: gives a descriptor a name, as `NAME = accept ...` would have (no system call).
+struct NameCommand: ShellCommand {
+  static let spec = CommandSpec(
+    name: "name",
+    synopsis: "name FD NAME",
+    summary: "give a descriptor a name (when you forgot `conn =` before accept)",
+    example: "name 5 conn",
+    details: ["The name is the shell's, not the kernel's: fd 5 stays fd 5, and the name can be used wherever FD is."],
+    completion: [.descriptor],
+    group: .shell
+  )
+
+  var fd: DescriptorRef
+  var newName: String
+
+  init(reading arguments: inout ArgumentReader) throws(ParseError) {
+    fd = try arguments.descriptor()
+    let token = try arguments.next("NAME")
+    guard token.isBare, DescriptorRef.isValidName(token.text) else {
+      throw arguments.error(
+        "'\(token.shown)' cannot name a descriptor: a name starts with a letter and has letters, digits, _ or -, at most \(DescriptorRef.maximumNameLength)",
+        at: token)
+    }
+    guard Registry.command(named: token.text) == nil else {
+      throw arguments.error("'\(token.text)' is a command: pick another name for the descriptor", at: token)
+    }
+    newName = token.text
+  }
+
+  var arguments: [String] { [fd.description, newName] }
+
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    let session = context.session
+    let descriptor = try session.descriptor(fd)
+    if let other = try? session.descriptor(.name(newName)), other.fd != descriptor.fd {
+      throw CommandRefusal("\(newName) already names fd \(other.fd): close it, or choose another name")
+    }
+    session.rename(descriptor.fd, to: newName)
+    session.note("fd \(descriptor.fd) is now called \(newName): use \(newName) wherever a command takes FD.")
+    return .done
+  }
+}
+
+extension NameCommand {
+  static var capabilities: Capabilities { [.changesShell] }
+}

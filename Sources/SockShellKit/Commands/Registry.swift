@@ -7,7 +7,7 @@ public enum Registry {
     GetSockNameCommand.self, GetPeerNameCommand.self, SetSockOptCommand.self, GetSockOptCommand.self,
     NonBlockCommand.self, PollCommand.self, ListCommand.self, InspectCommand.self, AddrCommand.self,
     TCPDiagramCommand.self, TimelineCommand.self,
-    TraceCommand.self, SaveCommand.self, ExportCommand.self,
+    TraceCommand.self, SaveCommand.self, ExportCommand.self, NameCommand.self,
     LessonsCommand.self, LessonCommand.self, LessonStepCommand.self, LessonCheckCommand.self, LessonHintCommand.self,
     LessonSolutionCommand.self, LessonNextCommand.self, LessonPrevCommand.self,
     HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self,

@@ -12,8 +12,12 @@ public enum DescriptorRef: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
-  /// Names start with a letter or `_` and go on with letters, digits, `_` or `-`.
+  /// The longest name: a name is for reading in a table.
+  public static let maximumNameLength = 32
+
+  /// Names start with a letter or `_` and go on with letters, digits, `_` or `-`, at most 32.
   public static func isValidName(_ text: String) -> Bool {
+    guard text.utf8.count <= maximumNameLength else { return false }
     guard let first = text.unicodeScalars.first, first.isASCIILetter || first == "_" else { return false }
     return text.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "_" || $0 == "-" }
   }

@@ -193,6 +193,15 @@ extension Check {
       var snapshots = session.snapshots()
       if let ref {
         guard case .success(let descriptor) = session.resolve(ref) else {
+          // A learner who forgot `conn =` has the socket, unnamed: say how to name it.
+          if case .name(let name) = ref,
+            let fits = snapshots.first(where: { $0.descriptor.name == nil && Check.matches($0, conditions).isEmpty })
+          {
+            return (
+              false,
+              "there is no descriptor named \(name); fd \(fits.descriptor.fd) fits: name it with `name \(fits.descriptor.fd) \(name)`"
+            )
+          }
           return (false, "there is no descriptor \(ref) yet")
         }
         snapshots = snapshots.filter { $0.descriptor.fd == descriptor.fd }

@@ -121,7 +121,14 @@ struct AddressResolver {
       let other: Descriptor
       switch table.resolve(ref) {
       case .success(let found): other = found
-      case .failure(let refusal): return refuse(refusal.message)
+      case .failure(let refusal):
+        // `bind 4 0`: a port was meant, written as a number alone.
+        if case .number(let number) = ref, number <= 65535 {
+          return refuse(
+            "'\(number)' is not a socket of yours, and a port alone is written with a colon: :\(number) (every address) or 127.0.0.1:\(number) (loopback)"
+          )
+        }
+        return refuse(refusal.message)
       }
       switch Sys.getsockname(other.fd) {
       case .failure(let errno):

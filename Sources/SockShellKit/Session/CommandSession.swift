@@ -15,6 +15,8 @@ protocol CommandSession: AnyObject {
   func descriptor(_ ref: DescriptorRef) throws(CommandRefusal) -> Descriptor
   func register(fd: Int32, family: SocketFamily, type: SocketType, name: String?, origin: String)
   func update(_ descriptor: Descriptor)
+  /// Names a descriptor (`name 5 conn`).
+  func rename(_ fd: Int32, to name: String)
   func forget(_ fd: Int32)
   /// Notes the TCP state of these descriptors now.
   func recordStates(of fds: [Int32])

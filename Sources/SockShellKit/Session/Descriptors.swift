@@ -86,6 +86,15 @@ public struct DescriptorTable {
     byNumber[descriptor.fd] = descriptor
   }
 
+  /// Gives a descriptor a name (replacing the one it had); the name must be free.
+  mutating func rename(_ fd: Int32, to name: String) {
+    guard var descriptor = byNumber[fd] else { return }
+    if let old = descriptor.name { names[old] = nil }
+    descriptor.name = name
+    names[name] = fd
+    byNumber[fd] = descriptor
+  }
+
   /// Notes each TCP descriptor's state when it changed. With many descriptors open, only those
   /// in `touched` are read, so that a command stays cheap.
   mutating func recordStates(touched: [Int32]) {

@@ -286,6 +286,7 @@ public final class Session {
   func forget(_ fd: Int32) { table.forget(fd) }
 
   func update(_ descriptor: Descriptor) { table.update(descriptor) }
+  func rename(_ fd: Int32, to name: String) { table.rename(fd, to: name) }
 
   /// The address rules of bind, connect, sendto and addr.
   var addresses: AddressResolver {
