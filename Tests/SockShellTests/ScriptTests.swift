@@ -282,3 +282,25 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     #expect(result.stdout.contains("addresses"))
   }
 }
+
+/// Every glyph follows the locale: under LANG=C no UTF-8 reaches the terminal, ✓ included.
+@Suite struct LocaleGlyphTests {
+  @Test func underLANGCTheLessonMarksAreWords() throws {
+    let home = NSTemporaryDirectory() + "home-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let result = try runProgram(
+      sockshellPath, ["run", "--lessons", packageRoot + "/Lessons", "-"],
+      input: "lesson sockets\nsocket tcp\ncheck\ntimeline\n",
+      environment: ["SOCKSHELL_HOME": home, "LANG": "C", "LC_ALL": "C"])
+    #expect(result.stdout.contains("ok: Step 1 done"), "\(result.stdout)")
+    #expect(result.stdout.utf8.allSatisfy { $0 < 0x80 }, "only ASCII under LANG=C")
+  }
+
+  /// A huge word is quoted by its start in an error, with a count of the rest.
+  @Test func aHugeWordIsQuotedByItsStart() throws {
+    let result = try runScript("close " + String(repeating: "x", count: 100_000) + "y\n")
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("(99801 more bytes)"), "\(result.stdout.prefix(600))")
+    #expect(result.stdout.count < 5_000, "the error is short")
+  }
+}

@@ -759,4 +759,30 @@ extension TerminalTests {
     let progress = try String(contentsOfFile: state + "/progress.json", encoding: .utf8)
     #expect(progress.contains("\"sockets\":{") && progress.contains("\"bind\":{"), "\(progress)")
   }
+
+  /// `clear` and Ctrl-L clear the screen; the descriptors stay.
+  @Test func clearAndCtrlLClearTheScreen() throws {
+    let home = NSTemporaryDirectory() + "home-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    guard
+      let tmux = TmuxScreen(
+        width: 80, command: ["env", "SOCKSHELL_HOME=\(home)", "NO_COLOR=1", sockshellPath])
+    else {
+      print("skipped: tmux is not installed")
+      return
+    }
+    defer { tmux.stop() }
+    #expect(tmux.waitFor("sockshell>"))
+    tmux.type("s = socket tcp\r")
+    #expect(tmux.waitFor("socket(AF_INET, SOCK_STREAM"))
+    tmux.type("clear\r")
+    #expect(tmux.waitFor("sockshell>"))
+    usleep(200_000)
+    #expect(!tmux.screen.contains("socket(AF_INET"), "\(tmux.screen)")
+    tmux.type("ls\r")
+    #expect(tmux.waitFor("CLOSED"), "the descriptor stayed")
+    _ = try? runProgram(tmux.tmux, ["-L", tmux.server, "send-keys", "-t", "t", "C-l"])
+    usleep(300_000)
+    #expect(!tmux.screen.contains("CLOSED"), "Ctrl-L cleared: \(tmux.screen)")
+  }
 }

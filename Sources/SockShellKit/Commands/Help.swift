@@ -192,3 +192,20 @@ struct QuitCommand: PlainCommand {
 }
 
 extension QuitCommand { static var capabilities: Capabilities { [.changesShell] } }
+
+/// `clear`: clears the terminal (Ctrl-L at the prompt does the same).
+struct ClearCommand: PlainCommand {
+  static let spec = CommandSpec(
+    name: "clear",
+    synopsis: "clear",
+    summary: "clear the screen (Ctrl-L does the same); descriptors and lessons stay",
+    group: .shell
+  )
+
+  func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    context.session.out.clearScreen()
+    return .done
+  }
+}
+
+extension ClearCommand { static var capabilities: Capabilities { [.changesShell] } }

@@ -181,7 +181,7 @@ struct LessonCheckCommand: PlainCommand {
       return .done
     }
     for (line, why) in failures {
-      context.session.out.line("✗ \(line)", .error)
+      context.session.out.line("\(Glyphs.choose(ascii: false).notYet) \(line)", .error)
       context.session.note(why)
     }
     return .done

@@ -30,7 +30,12 @@ public struct Token: Equatable, Sendable {
   public var text: String { String(decoding: bytes, as: UTF8.self) }
   /// The word as an error message quotes it: bytes that are not UTF-8, and control bytes, as
   /// escapes (`\xff`), never as U+FFFD or raw.
-  public var shown: String { ByteText.escaped(bytes, keepQuotes: true) }
+  public var shown: String {
+    // A huge word (a pasted 100 KB line) is quoted by its start, with a count of the rest.
+    let limit = 200
+    guard bytes.count > limit else { return ByteText.escaped(bytes, keepQuotes: true) }
+    return ByteText.escaped(bytes.prefix(limit), keepQuotes: true) + "... (\(bytes.count - limit) more bytes)"
+  }
   public var isBare: Bool { quoting == .bare }
   /// True for the bare word `=`, which binds a name or starts an expected result.
   public var isEquals: Bool { quoting == .bare && bytes == [0x3D] }

@@ -323,7 +323,7 @@ public final class LessonRun {
 
   func complete() {
     let out = session.out
-    if verbose { out.line("✓ Step \(stepIndex + 1) done: \(step.title)", .success) }
+    if verbose { out.line("\(Glyphs.choose(ascii: false).done) Step \(stepIndex + 1) done: \(step.title)", .success) }
     partner.stop()
     if stepIndex + 1 < lesson.steps.count {
       stepIndex += 1

@@ -24,10 +24,17 @@ struct Glyphs {
     return Glyphs.terminalSpeaksUTF8 ? .unicode : .ascii
   }
 
+  /// Whether the environment's locale (LANG, LC_ALL, LC_CTYPE) is UTF-8: asked of a locale
+  /// object of its own, since the line editor sets the process's LC_CTYPE to UTF-8 to read input.
   static let terminalSpeaksUTF8: Bool = {
-    setlocale(LC_CTYPE, "")
-    guard let codeset = nl_langinfo(nl_item(CODESET)) else { return false }
+    guard let locale = newlocale(LC_CTYPE_MASK, "", nil) else { return false }
+    defer { freelocale(locale) }
+    guard let codeset = nl_langinfo_l(nl_item(CODESET), locale) else { return false }
     let name = String(cString: codeset).uppercased()
     return name == "UTF-8" || name == "UTF8"
   }()
+
+  /// A step done and a check that does not hold yet: ✓ and ✗, or words where the terminal is not UTF-8.
+  var done: String { horizontal == "─" ? "✓" : "ok:" }
+  var notYet: String { horizontal == "─" ? "✗" : "not yet:" }
 }

@@ -115,6 +115,13 @@ public final class Output {
     }
   }
 
+  /// Clears a terminal (cursor home, erase the screen): the one escape sequence the shell writes
+  /// on purpose. Nothing on a pipe or a file, where it would be noise.
+  public func clearScreen() {
+    guard let fd, isatty(fd) == 1 else { return }
+    write("\u{1B}[H\u{1B}[2J")
+  }
+
   /// Whether output waits in the buffer.
   public var hasPending: Bool { !buffer.isEmpty }
 
