@@ -650,3 +650,37 @@ extension PartnerTurnTests {
     #expect(result.stdout.contains("lesson test gave up after 20 s on this lesson: steps"), "\(result.stdout)")
   }
 }
+
+/// Steps skipped with next are recorded: a lesson whose steps were skipped is not done, lessons
+/// and --json say which, next after the last step goes on to the next lesson, and prev after
+/// the end shows the last step.
+@Suite struct SkippedStepsTests {
+  @Test func skippedStepsAreRecordedAndShown() throws {
+    let home = NSTemporaryDirectory() + "home-\(UUID().uuidString)"
+    mkdir(home, 0o700)
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let session = makeSession()
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: home + "/progress.json")
+    runAll(session, "lesson sockets\nnext\nnext")
+    let run = try #require(session.lessonRun)
+    #expect(run.stepIndex == 2)
+    // Pass the last step (close a UDP socket): the lesson is not complete.
+    runAll(session, "u = socket udp\nls\nclose u")
+    run.tick()
+    #expect(run.finished)
+    #expect(session.out.captured.contains("the lesson is not complete: steps 1, 2 were skipped"))
+    let before = session.out.captured.count
+    runAll(session, "lessons --json")
+    let json = String(session.out.captured.dropFirst(before))
+    #expect(
+      json.contains(
+        #"{"id":"sockets","title":"Sockets, descriptors, TCP and UDP","steps":3,"requires":[],"step":3,"done":false,"skipped":[1,2]}"#
+      ), "\(json)")
+    runAll(session, "prev")
+    #expect(session.lessonRun?.stepIndex == 2, "prev after the end shows the last step")
+    runAll(session, "next")
+    #expect(session.lessonRun?.lesson.id == "addresses", "next after the last step: the next lesson")
+    let progress = try #require(session.library?.progress.lessons["sockets"])
+    #expect(progress.skipped == [0, 1], "the last step passed: going past it again is no skip")
+  }
+}

@@ -33,6 +33,7 @@ struct LessonsCommand: ShellCommand {
           ("id", .string(lesson.id)), ("title", .string(lesson.title)), ("steps", .integer(lesson.steps.count)),
           ("requires", .array(lesson.requires.map(JSON.string))),
           ("step", entry.map { .integer($0.step + 1) } ?? .null), ("done", .bool(entry?.done ?? false)),
+          ("skipped", .array((entry?.skipped ?? []).sorted().map { .integer($0 + 1) })),
         ])
       }
       session.out.line(
@@ -45,7 +46,11 @@ struct LessonsCommand: ShellCommand {
     var rows = [["ID", "TITLE", "STEPS", "REQUIRES", "PROGRESS"]]
     for lesson in library.lessons {
       let entry = library.progress.lessons[lesson.id]
-      let progress = entry.map { $0.done ? "done" : "step \($0.step + 1)" } ?? "-"
+      let progress =
+        entry.map { entry in
+          let skipped = entry.skipped.sorted().map { String($0 + 1) }.joined(separator: ",")
+          return (entry.done ? "done" : "step \(entry.step + 1)") + (skipped.isEmpty ? "" : " (skipped \(skipped))")
+        } ?? "-"
       rows.append([
         lesson.id, lesson.title, "\(lesson.steps.count)",
         lesson.requires.isEmpty ? "-" : lesson.requires.joined(separator: ", "),
@@ -230,10 +235,8 @@ struct LessonNextCommand: PlainCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let run = try LessonStepCommand.current(context)
-    guard run.finished else {
-      run.move(by: 1)
-      return .done
-    }
+    // After the last step (passed or skipped now), the next lesson, as help says.
+    if !run.finished && run.move(by: 1) { return .done }
     guard let next = run.nextLesson else {
       context.session.note("You have done every lesson: lessons lists them, lesson ID takes one again.")
       return .done

@@ -321,19 +321,29 @@ public final class LessonRun {
     }
   }
 
+  /// The steps that passed in this run (moving past them again is not skipping).
+  var passedSteps: Set<Int> = []
+
   func complete() {
     let out = session.out
+    passedSteps.insert(stepIndex)
     if verbose { out.line("\(Glyphs.choose(ascii: false).done) Step \(stepIndex + 1) done: \(step.title)", .success) }
     partner.stop()
+    let passed = stepIndex
     if stepIndex + 1 < lesson.steps.count {
       stepIndex += 1
-      saveProgress(done: false)
+      saveProgress(done: false, passed: passed)
       begin()
     } else {
       finished = true
       stopTurns()
-      saveProgress(done: true)
-      if verbose {
+      saveProgress(done: true, passed: passed)
+      let skipped = skippedSteps
+      if verbose && !skipped.isEmpty {
+        out.line(
+          "Last step done; the lesson is not complete: steps \(skipped.map(String.init).joined(separator: ", ")) were skipped (prev, or lesson reset, to take them).",
+          .success)
+      } else if verbose {
         out.line("Lesson complete: \(lesson.title).", .success)
         session.note(
           nextLesson.map { "Next: lesson \($0.id) (\($0.title)): type next, or lessons for the list." }
@@ -342,9 +352,14 @@ public final class LessonRun {
     }
   }
 
-  /// The first lesson not done yet (what `next` starts once this one is complete).
+  /// The first lesson not done yet after this one, else before it (what `next` starts after
+  /// the last step); never this one.
   var nextLesson: Lesson? {
-    session.host.library?.lessons.first { session.host.library?.progress.lessons[$0.id]?.done != true }
+    guard let library = session.host.library else { return nil }
+    let all = library.lessons
+    let here = all.firstIndex { $0.id == lesson.id } ?? -1
+    let order = all.indices.filter { $0 > here } + all.indices.filter { $0 < here }
+    return order.map { all[$0] }.first { library.progress.lessons[$0.id]?.done != true }
   }
 
   /// The number of the hint to show now (each call moves on to the next, staying at the last).
@@ -359,25 +374,53 @@ public final class LessonRun {
     return solutionAsked
   }
 
-  func saveProgress(done: Bool) {
+  /// Saves where the learner is: `passed` the step that just passed (no longer skipped),
+  /// `skipped` one moved past with `next`; the lesson is done when its last step passed and none
+  /// was skipped.
+  func saveProgress(done: Bool, passed: Int? = nil, skipped: Int? = nil) {
     guard let library = session.host.library else { return }
     library.progress.current = lesson.id
     let old = library.progress.lessons[lesson.id]
-    library.progress.lessons[lesson.id] = Progress.Entry(step: stepIndex, done: done || old?.done == true)
+    var skippedSteps = old?.skipped ?? []
+    if let passed { skippedSteps.remove(passed) }
+    if let skipped { skippedSteps.insert(skipped) }
+    let isDone = (done || old?.done == true) && skippedSteps.isEmpty
+    library.progress.lessons[lesson.id] = Progress.Entry(step: stepIndex, done: isDone, skipped: skippedSteps)
     if let problem = library.save() { session.out.line("warning: \(problem)", .error) }
   }
 
-  func move(by delta: Int) {
-    let target = stepIndex + delta
+  /// The steps skipped so far, 1-based, as a learner counts them.
+  var skippedSteps: [Int] {
+    (session.host.library?.progress.lessons[lesson.id]?.skipped ?? []).sorted().map { $0 + 1 }
+  }
+
+  /// `next` (+1) and `prev` (-1). Moving on from a step that did not pass records it as skipped.
+  /// Returns false when there is no such step (`next` on the last: the caller goes on to the
+  /// next lesson).
+  @discardableResult
+  func move(by delta: Int) -> Bool {
+    // After the last step passed, prev shows that step again.
+    let target = finished && delta < 0 ? stepIndex : stepIndex + delta
+    // Moving on from a step that passed in this run is not skipping it.
+    let skipping = delta > 0 && !finished && !passedSteps.contains(stepIndex)
     guard target >= 0 && target < lesson.steps.count else {
-      session.note(delta > 0 ? "This is the last step." : "This is the first step.")
-      return
+      if delta < 0 { session.note("This is the first step.") }
+      if skipping {
+        saveProgress(done: false, skipped: stepIndex)
+        session.note(
+          "Step \(stepIndex + 1) skipped: the lesson is not done until every step passes (skipped: \(skippedSteps.map(String.init).joined(separator: ", ")))."
+        )
+      }
+      return false
     }
     partner.stop()
+    let from = stepIndex
     stepIndex = target
     finished = false
-    saveProgress(done: false)
+    saveProgress(done: false, skipped: skipping ? from : nil)
+    if skipping { session.note("Step \(from + 1) skipped: it counts as not done until it passes.") }
     begin()
+    return true
   }
 
   /// Ends the lesson: the partner's descriptors are closed.

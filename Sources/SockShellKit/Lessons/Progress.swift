@@ -8,7 +8,10 @@ import SocketLayer
 public struct Progress: Sendable, Equatable {
   public struct Entry: Sendable, Equatable {
     public var step: Int
+    /// Every step passed: a lesson whose steps were skipped is not done.
     public var done: Bool
+    /// The steps (0-based) moved past with `next` before they passed.
+    public var skipped: Set<Int> = []
   }
 
   public var current: String?
@@ -23,7 +26,13 @@ public struct Progress: Sendable, Equatable {
         "lessons",
         .object(
           lessons.keys.sorted().map { id in
-            (id, .object([("step", .integer(lessons[id]!.step)), ("done", .bool(lessons[id]!.done))]))
+            (
+              id,
+              .object([
+                ("step", .integer(lessons[id]!.step)), ("done", .bool(lessons[id]!.done)),
+                ("skipped", .array(lessons[id]!.skipped.sorted().map(JSON.integer))),
+              ])
+            )
           })
       ),
     ])
@@ -81,7 +90,10 @@ public struct Progress: Sendable, Equatable {
     var result = self
     for (id, theirs) in other.lessons where !forgotten.contains(id) {
       let mine = result.lessons[id]
-      result.lessons[id] = Entry(step: max(mine?.step ?? 0, theirs.step), done: (mine?.done ?? false) || theirs.done)
+      let done = (mine?.done ?? false) || theirs.done
+      result.lessons[id] = Entry(
+        step: max(mine?.step ?? 0, theirs.step), done: done,
+        skipped: done ? [] : (mine?.skipped ?? []).union(theirs.skipped))
     }
     return result
   }
@@ -98,11 +110,15 @@ public struct Progress: Sendable, Equatable {
           guard case .object(let fields) = entry else { return nil }
           var step = 0
           var done = false
+          var skipped: Set<Int> = []
           for (name, field) in fields {
             if name == "step", case .integer(let value) = field, value >= 0 { step = value }
             if name == "done", case .bool(let value) = field { done = value }
+            if name == "skipped", case .array(let values) = field {
+              for case .integer(let value) in values.prefix(1000) where value >= 0 { skipped.insert(value) }
+            }
           }
-          progress.lessons[id] = Entry(step: step, done: done)
+          progress.lessons[id] = Entry(step: step, done: done, skipped: skipped)
         }
       default: return nil
       }
