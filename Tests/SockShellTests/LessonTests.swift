@@ -684,3 +684,36 @@ extension PartnerTurnTests {
     #expect(progress.skipped == [0, 1], "the last step passed: going past it again is no skip")
   }
 }
+
+/// Lesson prose fits the terminal: reflowed at any width, Markdown marks gone, code untouched.
+@Suite struct LessonTextTests {
+  @Test(arguments: [40, 60, 80, 120])
+  func everyStepOfEveryLessonFits(width: Int) throws {
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    #expect(library.lessons.count == 8)
+    for lesson in library.lessons {
+      for source in [lesson.introduction] + lesson.steps.map(\.text) {
+        for line in LessonText.render(source, width: width) {
+          guard case .prose(let text) = line else { continue }
+          // A word longer than the line stays whole (an address); every other line fits.
+          let longestWord = text.split(separator: " ").map { Cells.width($0) }.max() ?? 0
+          #expect(Cells.width(text) <= width || longestWord > width - 4, "\(lesson.id) at \(width): \(text)")
+          #expect(!text.contains("`"), "\(lesson.id): a code span's marks: \(text)")
+          #expect(!text.contains("*"), "\(lesson.id): emphasis marks: \(text)")
+        }
+      }
+    }
+  }
+
+  @Test func inlineMarkdownBecomesText() {
+    #expect(LessonText.inline("a *socket* and `bind(fd)` and **bold**") == "a socket and bind(fd) and bold")
+    #expect(
+      LessonText.inline("see [the man page](https://man7.org/bind.2)") == "see the man page (https://man7.org/bind.2)")
+    #expect(LessonText.inline("2 * 3 = 6") == "2 * 3 = 6", "a lone star is kept")
+    let lines = LessonText.render(
+      ["- one item that is long enough to wrap at this width", "", "```c", "int x;", "```"], width: 30)
+    #expect(lines.first == .prose("  - one item that is long"), "\(lines)")
+    #expect(lines.contains(.prose("    enough to wrap at this")), "hanging indent: \(lines)")
+    #expect(lines.last == .code("int x;"))
+  }
+}

@@ -142,7 +142,7 @@ struct LessonCommand: ShellCommand {
     if step == 0 { session.closeAllAndSay(" (a lesson starts with no sockets)") }
     guard let run = host.startRun(lesson, step: step) else { throw CommandRefusal("no session to take the lesson in") }
     session.out.line(lesson.title, .heading)
-    for line in LessonRun.trimmed(run.lesson.introduction) { session.out.line(line.isEmpty ? "" : "  " + line) }
+    LessonRun.print(run.lesson.introduction, to: session.out)
     run.saveProgress(done: host.library?.progress.lessons[id]?.done == true)
     run.begin()
     return .done

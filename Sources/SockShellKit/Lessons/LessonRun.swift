@@ -269,25 +269,22 @@ public final class LessonRun {
     for problem in problems { out.line("error: \(problem)", .error) }
     out.line("")
     out.line("\(lesson.title): step \(stepIndex + 1) of \(lesson.steps.count): \(step.title)", .heading)
-    var inBlock = false
-    var example = false
-    for line in LessonRun.trimmed(step.text) {
-      if line.hasPrefix("```") {
-        example = !inBlock && line == "```sockshell"
-        inBlock.toggle()
-        continue
-      }
-      if example && line.hasPrefix(LessonStep.expectPrefix) {
-        // A claim the example proves: what the learner can see after that line.
-        out.line("    " + line, .note)
-      } else if example {
-        // Examples look like what to type at the prompt.
-        out.line("    sockshell> " + line, .call)
-      } else {
-        out.line(line.isEmpty ? "" : (inBlock ? "    " : "  ") + line, .plain)
+    LessonRun.print(step.text, to: out)
+    out.line("  (check: see what is missing; hint: a clue; solution: the answer)", .note)
+  }
+
+  /// Prints lesson prose at the terminal's width (LessonText).
+  static func print(_ source: [String], to out: Output) {
+    for line in LessonText.render(source, width: out.width) {
+      switch line {
+      case .prose(let text): out.line(text, .plain)
+      case .code(let text): out.line("    " + text, .plain)
+      // Examples look like what to type at the prompt; a claim is what the learner sees after.
+      case .example(let text): out.line("    sockshell> " + text, .call)
+      case .claim(let text): out.line("    " + text, .note)
+      case .blank: out.line("")
       }
     }
-    out.line("  (check: see what is missing; hint: a clue; solution: the answer)", .note)
   }
 
   /// Lines of lesson text without the blank lines at their end.
