@@ -717,3 +717,22 @@ extension PartnerTurnTests {
     #expect(lines.last == .code("int x;"))
   }
 }
+
+/// A shell sitting in a lesson goes quiet once things settle: the partner's turns stop (no
+/// wake-ups), and the next command starts them again.
+@Suite struct QuietLessonTests {
+  @Test func turnsStopWhenSettledAndResumeOnACommand() throws {
+    let session = makeSession()
+    _ = try startAcceptLessonWithAServer(session)
+    let run = try #require(session.lessonRun)
+    #expect(run.turnTimer != nil, "turning while the partner connects")
+    // Let the loop run its timers for longer than the settle time (bounded).
+    let deadline = EventLoop.now() + LessonRun.settleTime + 1
+    while EventLoop.now() < deadline && run.turnTimer != nil {
+      _ = session.loop.wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.1), interrupt: InterruptWatch())
+    }
+    #expect(run.turnTimer == nil, "quiet once settled")
+    runAll(session, "ls")
+    #expect(run.turnTimer != nil, "a command wakes the partner")
+  }
+}

@@ -245,17 +245,38 @@ public final class LessonRun {
     partner.start(current.partner)
     if verbose { show() }
     partner.advance(learner: session)
-    if turnTimer == nil { turnTimer = session.loop.every(0.05) { [weak self] in self?.turn() } }
+    wake()
+  }
+
+  /// When the learner or the partner last did something: the turns stop a while after, so that a
+  /// shell sitting in a lesson does not wake (the terminal and a learner's command wake it).
+  var lastActivity = EventLoop.now()
+  /// How long the turns go on after the last activity: what the kernel does after a command
+  /// (an ACK that moves FIN_WAIT1 to FIN_WAIT2) is seen well within it.
+  static let settleTime = 2.0
+
+  /// Turns every 50 ms from now until things settle.
+  func wake() {
+    lastActivity = EventLoop.now()
+    if turnTimer == nil && !finished { turnTimer = session.loop.every(0.05) { [weak self] in self?.turn() } }
   }
 
   /// The partner's turn, every 50 ms of any wait: while the learner's command runs (a blocking
   /// accept), the partner acts; at the prompt, the step is checked too, so that a step the
   /// partner completes passes while the learner sits idle.
   func turn() {
+    let before = partner.session.records.count
     if session.isRunningCommand {
       partner.advance(learner: session)
     } else {
-      tick()
+      checkStep()
+    }
+    if partner.session.records.count != before { lastActivity = EventLoop.now() }
+    // Quiet once settled: nothing moves until the learner types (a sleeping partner keeps time).
+    if !session.isRunningCommand && partner.sleepUntil == nil
+      && EventLoop.now() - lastActivity > LessonRun.settleTime
+    {
+      stopTurns()
     }
   }
 
@@ -304,7 +325,14 @@ public final class LessonRun {
 
   /// After each command (and while the learner waits on a blocking call): let the partner run,
   /// check the step, and move on when it holds.
+  /// After each learner command: the partner acts, the step is checked, and turns go on until
+  /// things settle.
   public func tick() {
+    wake()
+    checkStep()
+  }
+
+  func checkStep() {
     guard !finished, !ticking else { return }
     ticking = true
     defer { ticking = false }

@@ -174,6 +174,8 @@ public final class Session {
     lastFamily = nil
     lastInterruptWasTimeout = false
     lastCallCutShort = false
+    // The lesson's partner takes its turns while this command runs (a blocking accept waits for it).
+    host.lessonRun?.wake()
     isRunningCommand = true
     let outcome: CommandOutcome
     do {
