@@ -656,8 +656,7 @@ extension PartnerTurnTests {
 /// the end shows the last step.
 @Suite struct SkippedStepsTests {
   @Test func skippedStepsAreRecordedAndShown() throws {
-    let home = NSTemporaryDirectory() + "home-\(UUID().uuidString)"
-    mkdir(home, 0o700)
+    let home = try temporaryHome()
     defer { try? FileManager.default.removeItem(atPath: home) }
     let session = makeSession()
     session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: home + "/progress.json")
@@ -735,4 +734,61 @@ extension PartnerTurnTests {
     runAll(session, "ls")
     #expect(run.turnTimer != nil, "a command wakes the partner")
   }
+}
+
+/// A lesson resumed at any step in a new shell can be finished: the earlier steps' sockets and
+/// the partner's side are made again, and the step passes with its solution; the ports stay.
+@Suite struct ResumeTests {
+  @Test func everyStepOfEveryLessonCanBeResumedAndFinished() throws {
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    for lesson in library.lessons {
+      for step in 1..<lesson.steps.count {
+        let session = makeSession()
+        let fresh = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+        fresh.progress.lessons[lesson.id] = Progress.Entry(step: step, done: false)
+        session.library = fresh
+        runAll(session, "lesson \(lesson.id)")
+        let run = try #require(session.lessonRun)
+        #expect(run.stepIndex == step, "\(lesson.id) resumed at step \(step + 1)")
+        #expect(session.out.captured.contains("Resuming at step \(step + 1)"))
+        for line in run.current.solution {
+          session.executeBounded(line, seconds: 3)
+          run.tick()
+        }
+        let deadline = EventLoop.now() + 5
+        while run.stepIndex == step && !run.finished && EventLoop.now() < deadline {
+          run.tick()
+          _ = session.loop.wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.01), interrupt: InterruptWatch())
+        }
+        #expect(
+          run.stepIndex > step || run.finished,
+          "\(lesson.id) step \(step + 1) did not pass after resuming: \(run.failures())\n\(session.out.captured.suffix(1500))"
+        )
+        session.closeAllBounded(seconds: 3)
+        run.end()
+      }
+    }
+  }
+
+  @Test func aResumedLessonKeepsItsPorts() throws {
+    let home = try temporaryHome()
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let first = makeSession()
+    first.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: home + "/progress.json")
+    runAll(first, "lesson listen\nnext")
+    let ports = try #require(first.lessonRun?.ports)
+    first.lessonRun?.end()
+    let second = makeSession()
+    second.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: home + "/progress.json")
+    runAll(second, "lesson listen")
+    #expect(second.lessonRun?.ports == ports, "the same ports as before")
+    second.lessonRun?.end()
+  }
+}
+
+/// A state folder of a test's own (progress, history), made empty.
+func temporaryHome() throws -> String {
+  let home = NSTemporaryDirectory() + "home-\(UUID().uuidString)"
+  try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+  return home
 }

@@ -327,7 +327,7 @@ struct TerminalError: Error {
     #expect(shell.waitFor("Lesson complete", after: mark))
     #expect(shell.pressCtrlDAndWait() == 0)
     let progress = try String(contentsOfFile: home + "/progress.json", encoding: .utf8)
-    #expect(progress.contains("\"sockets\":{\"step\":2,\"done\":true,\"skipped\":[]}"), "\(progress)")
+    #expect(progress.contains("\"sockets\":{\"step\":2,\"done\":true,\"skipped\":[],\"ports\":{}}"), "\(progress)")
   }
 }
 

@@ -143,6 +143,10 @@ struct LessonCommand: ShellCommand {
     guard let run = host.startRun(lesson, step: step) else { throw CommandRefusal("no session to take the lesson in") }
     session.out.line(lesson.title, .heading)
     LessonRun.print(run.lesson.introduction, to: session.out)
+    for change in run.portChanges { session.note("The lesson's port \(change).") }
+    // Resumed in a shell with none of the sockets the earlier steps made: made again, and the
+    // partner's side with them, so that this step can be finished.
+    if step > 0 && session.openDescriptors.isEmpty { run.replay(upTo: step) }
     run.saveProgress(done: host.library?.progress.lessons[id]?.done == true)
     run.begin()
     return .done

@@ -188,10 +188,21 @@ public final class LessonRun {
   /// The folder this run owns for the lesson's Unix sockets (`{dir}`), removed at the end.
   let folder: String?
 
-  init(lesson template: Lesson, step: Int, session: Session, verbose: Bool = true) {
-    // Free ports for {port}, {port2}...: picked now, so that learners on one machine never clash.
+  init(lesson template: Lesson, step: Int, session: Session, verbose: Bool = true, ports wanted: [String: Int] = [:]) {
+    // Free ports for {port}, {port2}...: picked now, so that learners on one machine never clash;
+    // a resumed lesson keeps the ones it had while they are free.
     var values: [String: String] = [:]
-    for placeholder in template.portPlaceholders { values[placeholder] = String(LessonRun.freePort()) }
+    var changed: [String] = []
+    for placeholder in template.portPlaceholders {
+      if let port = wanted[placeholder], LessonRun.isFree(UInt16(port)) {
+        values[placeholder] = String(port)
+      } else {
+        values[placeholder] = String(LessonRun.freePort())
+        if let port = wanted[placeholder] { changed.append("\(port) is taken now: \(values[placeholder]!) instead") }
+      }
+    }
+    portChanges = changed
+    ports = values.compactMapValues(Int.init).filter { $0.key.hasPrefix("{port") }
     // A folder of its own, made only for a lesson that names one.
     let folder = template.usesFolder ? LinePolicy.makeFolder() : nil
     self.folder = folder
@@ -223,6 +234,17 @@ public final class LessonRun {
       })
   }
 
+  /// The ports of this run (saved with the progress) and what changed from the saved ones.
+  let ports: [String: Int]
+  let portChanges: [String]
+
+  /// Whether a port of loopback can be bound now (nobody holds it).
+  static func isFree(_ port: UInt16) -> Bool {
+    guard case .success(let fd) = Sys.socket(.ipv4, .stream) else { return false }
+    defer { _ = Sys.close(fd) }
+    return (try? Sys.bind(fd, .loopback(.ipv4, port: port)).get()) != nil
+  }
+
   static func freePort() -> UInt16 {
     guard case .success(let fd) = Sys.socket(.ipv4, .stream) else { return 0 }
     defer { _ = Sys.close(fd) }
@@ -246,6 +268,39 @@ public final class LessonRun {
     if verbose { show() }
     partner.advance(learner: session)
     wake()
+  }
+
+  /// Makes again what steps 1 to `step` made, by their solutions with the partner playing its
+  /// part (said first): a resumed step starts from the sockets it needs. Each line is held to the
+  /// policy for lines from elsewhere, and bounded.
+  func replay(upTo step: Int) {
+    guard step > 0 else { return }
+    session.note(
+      "Resuming at step \(step + 1): steps 1 to \(step) are made again from their solutions, with the partner, so that the sockets this step needs are there."
+    )
+    let policy = session.addressPolicy
+    session.addressPolicy = unattendedPolicy
+    defer { session.addressPolicy = policy }
+    for index in 0..<step {
+      stepIndex = index
+      stepStart = session.records.count
+      partnerStart = partner.session.records.count
+      partner.start(runnable[index].partner)
+      partner.advance(learner: session)
+      for line in runnable[index].solution {
+        session.executeBounded(line, seconds: 3)
+        partner.advance(learner: session)
+      }
+      // Let the partner finish its part (bounded), as when the learner waits at the prompt.
+      let deadline = EventLoop.now() + 3
+      while !failures().isEmpty && EventLoop.now() < deadline {
+        partner.advance(learner: session)
+        _ = session.loop.wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.01), interrupt: InterruptWatch())
+      }
+      if failures().isEmpty { passedSteps.insert(index) }
+      partner.stop()
+    }
+    stepIndex = step
   }
 
   /// When the learner or the partner last did something: the turns stop a while after, so that a
@@ -410,7 +465,8 @@ public final class LessonRun {
     if let passed { skippedSteps.remove(passed) }
     if let skipped { skippedSteps.insert(skipped) }
     let isDone = (done || old?.done == true) && skippedSteps.isEmpty
-    library.progress.lessons[lesson.id] = Progress.Entry(step: stepIndex, done: isDone, skipped: skippedSteps)
+    library.progress.lessons[lesson.id] = Progress.Entry(
+      step: stepIndex, done: isDone, skipped: skippedSteps, ports: ports)
     if let problem = library.save() { session.out.line("warning: \(problem)", .error) }
   }
 

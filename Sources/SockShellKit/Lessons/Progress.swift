@@ -12,6 +12,8 @@ public struct Progress: Sendable, Equatable {
     public var done: Bool
     /// The steps (0-based) moved past with `next` before they passed.
     public var skipped: Set<Int> = []
+    /// The ports the lesson's text named (`{port}` -> 49673): a resumed lesson keeps them.
+    public var ports: [String: Int] = [:]
   }
 
   public var current: String?
@@ -31,6 +33,7 @@ public struct Progress: Sendable, Equatable {
               .object([
                 ("step", .integer(lessons[id]!.step)), ("done", .bool(lessons[id]!.done)),
                 ("skipped", .array(lessons[id]!.skipped.sorted().map(JSON.integer))),
+                ("ports", .object(lessons[id]!.ports.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
               ])
             )
           })
@@ -93,7 +96,8 @@ public struct Progress: Sendable, Equatable {
       let done = (mine?.done ?? false) || theirs.done
       result.lessons[id] = Entry(
         step: max(mine?.step ?? 0, theirs.step), done: done,
-        skipped: done ? [] : (mine?.skipped ?? []).union(theirs.skipped))
+        skipped: done ? [] : (mine?.skipped ?? []).union(theirs.skipped),
+        ports: mine?.ports.isEmpty == false ? mine!.ports : theirs.ports)
     }
     return result
   }
@@ -111,14 +115,21 @@ public struct Progress: Sendable, Equatable {
           var step = 0
           var done = false
           var skipped: Set<Int> = []
+          var ports: [String: Int] = [:]
           for (name, field) in fields {
+            if name == "ports", case .object(let values) = field {
+              for case (let key, .integer(let port)) in values.prefix(64)
+              where key.hasPrefix("{port") && (1024...65535).contains(port) {
+                ports[key] = port
+              }
+            }
             if name == "step", case .integer(let value) = field, value >= 0 { step = value }
             if name == "done", case .bool(let value) = field { done = value }
             if name == "skipped", case .array(let values) = field {
               for case .integer(let value) in values.prefix(1000) where value >= 0 { skipped.insert(value) }
             }
           }
-          progress.lessons[id] = Entry(step: step, done: done, skipped: skipped)
+          progress.lessons[id] = Entry(step: step, done: done, skipped: skipped, ports: ports)
         }
       default: return nil
       }

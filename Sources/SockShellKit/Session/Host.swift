@@ -18,7 +18,8 @@ public final class Host {
   /// A new run of `lesson` from `step` in the learner's session, now the lesson being taken.
   func startRun(_ lesson: Lesson, step: Int) -> LessonRun? {
     guard let session else { return nil }
-    let run = LessonRun(lesson: lesson, step: step, session: session)
+    let run = LessonRun(
+      lesson: lesson, step: step, session: session, ports: library?.progress.lessons[lesson.id]?.ports ?? [:])
     lessonRun = run
     return run
   }
