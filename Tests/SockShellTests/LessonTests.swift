@@ -792,3 +792,25 @@ func temporaryHome() throws -> String {
   try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
   return home
 }
+
+/// A learner whose connection is not the partner's does not pass the step; a partner that cannot
+/// do its part says how to get back instead of leaving an error and a wait.
+@Suite struct WrongPathTests {
+  @Test func aConnectionToItselfDoesNotPassAndAStuckPartnerSaysWhy() throws {
+    let session = makeSession()
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    runAll(session, "lesson send-recv")
+    let run = try #require(session.lessonRun)
+    // The wrong port: the learner connects to its own listener, not the partner.
+    runAll(
+      session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv\nc = socket tcp\nconnect c srv\nconn = accept srv")
+    run.tick()
+    #expect(run.stepIndex == 0, "a connection that is not the partner's does not pass")
+    // Skipping on: the partner's next part needs its socket, which is not there.
+    runAll(session, "next")
+    run.tick()
+    #expect(session.out.captured.contains("The partner cannot do its part of this step"))
+    #expect(session.out.captured.contains("lesson reset to start the lesson over"))
+    run.end()
+  }
+}

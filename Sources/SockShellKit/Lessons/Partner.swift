@@ -109,8 +109,17 @@ public final class Partner {
         sleepUntil = nil
       case .command(let parsed):
         if !readyToRun(parsed) { return progressed }
-        session.executeBounded(parsed, seconds: LinePolicy.partnerWait)
+        let result = session.executeBounded(parsed, seconds: LinePolicy.partnerWait)
         show()
+        if result.refused {
+          // The partner cannot go on (its socket is not there: an earlier step went another
+          // way). Its other lines would only fail too: the learner is told how to get back.
+          queue.removeAll()
+          out?.line(
+            "The partner cannot do its part of this step (\(result.failure ?? "refused")): it needs what the earlier steps make, as their solutions do. Type prev to take the step before again, or lesson reset to start the lesson over.",
+            .error)
+          return true
+        }
       }
       queue.removeFirst()
       progressed = true

@@ -60,6 +60,8 @@ public struct LineResult: Sendable, Equatable {
   public var ok: Bool
   /// Why the line failed, in a few words (for "FILE:LINE: ...").
   public var failure: String?
+  /// The line was refused before any call (no such descriptor, an address not allowed).
+  public var refused = false
 }
 
 /// A shell session: the descriptors it made, the calls it made, and where it writes.
@@ -199,7 +201,7 @@ public final class Session {
     }
     switch (parsed.expected, outcome) {
     case (_, .refused(let why)):
-      return LineResult(ok: false, failure: why)
+      return LineResult(ok: false, failure: why, refused: true)
     case (nil, .failed(let errno)):
       if errno.code == EINTR && lastInterruptWasTimeout {
         return LineResult(
