@@ -304,3 +304,15 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     #expect(result.stdout.count < 5_000, "the error is short")
   }
 }
+
+/// `help` alone fits a first screen with what a beginner needs; `help all` lists every command.
+@Suite struct HelpScreenTests {
+  @Test func helpIsShortAndHelpAllIsWhole() throws {
+    let short = try runScript("help\n").stdout
+    #expect(short.split(separator: "\n").count <= 40, "\(short)")
+    #expect(short.contains("help all lists every command"))
+    #expect(!short.contains("export c|python"))
+    let whole = try runScript("help all\n").stdout
+    #expect(whole.contains("export c|python FILE") && whole.contains("timeline [--ascii]"))
+  }
+}

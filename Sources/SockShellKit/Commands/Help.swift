@@ -2,6 +2,12 @@ import SocketLayer
 
 /// `help [COMMAND|TOPIC]`.
 struct HelpCommand: ShellCommand {
+  /// The commands `help` alone shows: the system calls of a first server and client, the views a
+  /// beginner looks at, and the lesson commands.
+  static let firstCommands: Set<String> = [
+    "socket", "bind", "listen", "accept", "connect", "send", "recv", "close", "ls", "lessons", "lesson",
+  ]
+
   /// What `help` takes: its topics and the command names (Tab offers the same).
   static var subjects: [String] { topics.keys.sorted() + Registry.commands.map { $0.spec.name } }
 
@@ -60,10 +66,14 @@ struct HelpCommand: ShellCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let out = context.session.out
-    guard let topic else {
-      for group in CommandSpec.Group.allCases {
+    // `help` alone: the commands a beginner needs first, on one screen; `help all`: every one.
+    let all = topic?.lowercased() == "all"
+    if topic == nil || all {
+      let shown =
+        all ? Registry.commands : Registry.commands.filter { HelpCommand.firstCommands.contains($0.spec.name) }
+      for group in CommandSpec.Group.allCases where shown.contains(where: { $0.spec.group == group }) {
         out.line(group.rawValue, .heading)
-        for command in Registry.commands where command.spec.group == group {
+        for command in shown where command.spec.group == group {
           // Synopsis, then the summary in a column of its own, wrapped to the terminal; on a
           // narrow terminal the summary goes under the synopsis instead.
           let narrow = out.width - 31 < 24
@@ -83,10 +93,17 @@ struct HelpCommand: ShellCommand {
           for line in lines { out.line(line) }
         }
       }
+      if !all {
+        out.line("In a lesson: step, check, hint, solution, next, prev.", .note)
+        out.line(
+          "help all lists every command (\(Registry.commands.count - shown.count) more: options, views, save and export...); help COMMAND shows one.",
+          .note)
+      }
       out.line("Topics: help addresses, help data, help expect, help names.  explain ERRNO explains an error.", .note)
       out.line("Keys: Tab completes, Up/Down recall history, Ctrl-C stops a waiting call, Ctrl-D quits.", .note)
       return .done
     }
+    guard let topic else { return .done }
     if let lines = HelpCommand.topics[topic.lowercased()] {
       for line in lines { out.line(line) }
       return .done
