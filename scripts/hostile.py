@@ -163,7 +163,7 @@ SCENARIOS = {
         c7 = accept srv
         inspect srv
         ls
-        """, [r"listen\(4, 5\) = 0", r"c6 = accept srv\naccept\(4, .*\) = 10",
+        """, [r"listen\(4, 5\) = 0", r"c6 = accept srv\naccept\(4, [\s\S]*?\) = 10",
                    r"4\s+srv\s+ipv4\s+tcp\s+LISTEN\s+\S+\s+-\s+6\s+5"], 2),
 }
 

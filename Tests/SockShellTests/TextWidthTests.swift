@@ -59,3 +59,25 @@ import Testing
     #expect(bars.last?.first == bars.first?.first, "\(lines.joined(separator: "\n"))")
   }
 }
+
+/// A system call's line fits the terminal, cut at its arguments, never inside a token.
+@Suite struct CallLineWrapTests {
+  @Test func callLinesWrapAtArgumentsOnly() {
+    let session = makeSession()
+    session.out.width = 80
+    runAll(
+      session,
+      """
+      u = socket udp
+      bind u 127.0.0.1:0
+      sendto u u "a, b, c \\", d"
+
+      """ + connectedPair)
+    let lines = session.out.captured.split(separator: "\n").map(String.init)
+    for line in lines { #expect(Cells.width(line) <= 80, "\(line)") }
+    #expect(lines.contains { $0.hasPrefix(#"sendto("#) && $0.contains(#""a, b, c \", d""#) }, "the data stays whole")
+    let accept = try! #require(lines.firstIndex { $0.hasPrefix("accept(") })
+    #expect(lines[accept + 1].hasPrefix("    sin_addr="), "continued under the call: \(lines[accept...accept + 1])")
+    #expect(lines[accept + 1].hasSuffix(" conn"), "the name stays with the result")
+  }
+}

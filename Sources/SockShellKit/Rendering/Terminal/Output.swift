@@ -80,6 +80,10 @@ public final class Output {
   public func line(_ text: String = "", _ style: Style = .plain, wrap: Bool = true) {
     let text = Output.isPlain(text) ? text : ByteText.sanitized(text)
     // Explanations and errors are prose: wrap them to the terminal, continuing indented.
+    if wrap && style == .call && Cells.width(text) > width {
+      for part in Cells.wrapCall(text, width: width) { emit(part, style) }
+      return
+    }
     if wrap && (style == .note || style == .error) && Cells.width(text) > width {
       let indent = String(text.prefix { $0 == " " })
       for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {

@@ -54,6 +54,53 @@ enum Cells {
     return pieces.isEmpty ? [""] : pieces
   }
 
+  /// A system call's line cut to `cells` at its argument boundaries (after ", " outside quoted
+  /// data), never inside a token; the lines after the first are indented by four. A name after
+  /// the call (`= 5    conn`) loses its padding when it would not fit.
+  static func wrapCall(_ text: String, width cells: Int) -> [String] {
+    guard width(text) > cells, cells > 20 else { return [text] }
+    var compact = text
+    while compact.contains("   ") && width(compact) > cells { compact = compact.replacing("   ", with: "  ") }
+    // The places after ", " outside double quotes (a quote is escaped as \" inside them).
+    var pieces: [String] = []
+    var current = ""
+    var inQuotes = false
+    var escaped = false
+    var previous: Character = " "
+    for character in compact {
+      current.append(character)
+      if inQuotes {
+        if escaped {
+          escaped = false
+        } else if character == "\\" {
+          escaped = true
+        } else if character == "\"" {
+          inQuotes = false
+        }
+      } else if character == "\"" {
+        inQuotes = true
+      } else if character == " " && previous == "," {
+        pieces.append(current)
+        current = ""
+      }
+      previous = character
+    }
+    if !current.isEmpty { pieces.append(current) }
+    var lines: [String] = []
+    var line = ""
+    for piece in pieces {
+      let indent = lines.isEmpty ? "" : "    "
+      if !line.isEmpty && width(indent + line + piece) > cells {
+        lines.append(indent + line.trimmingSuffixSpaces)
+        line = piece
+      } else {
+        line += piece
+      }
+    }
+    if !line.isEmpty { lines.append((lines.isEmpty ? "" : "    ") + line) }
+    return lines
+  }
+
   /// Splits text at spaces into lines of at most `cells` (a longer word stays whole); lines
   /// after the first are indented by two spaces.
   static func wrap(_ text: String, width cells: Int) -> [String] {
@@ -81,6 +128,12 @@ enum Cells {
 }
 
 extension String {
+  var trimmingSuffixSpaces: String {
+    var copy = self
+    while copy.last == " " { copy.removeLast() }
+    return copy
+  }
+
   /// Pads with spaces to a width in terminal cells (table columns, the name after a call).
   func padded(to cells: Int) -> String { Cells.pad(self, to: cells) }
 }
