@@ -9,7 +9,7 @@ is meant to give up, 30 s where it must not, however loaded the machine), with a
 thread: a peer that sends 100 MiB and never reads, one that resets the connection in the middle
 of a transfer, one that sends terminal escape sequences and invalid UTF-8 (TCP and UDP), and one
 that opens 1,000 connections to a listener with backlog 5. Every script first makes a socket of
-the learner's own (`keep`) and ends with `ls`. A scenario passes when the shell exits by itself
+the learner's own (`keep`) and ends with `ls --wide` (the full table). A scenario passes when the shell exits by itself
 (status 0 or 1, never a signal), the `ls` at the end still lists what the learner had, its output
 holds no raw control byte, and what the scenario expects is in the output. Prints one line per
 scenario with its time and the shell's peak memory; exits 1 if any scenario failed.
@@ -115,11 +115,11 @@ SCENARIOS = {
         nonblock conn on
         send conn --size 16777216
         send conn --size 16777216
-        ls
+        ls --wide
         inspect conn
         timeline
         close conn
-        ls
+        ls --wide
         """, [r"recv\(5, .*\) = 4194304", r"send\(5, .*16777216, 0\) = \d+", r"Only \d+ of 16777216 bytes were taken",
               r"bytes_received 104857600"], 30),
     "reset": (reset, """
@@ -129,11 +129,11 @@ SCENARIOS = {
         send conn more
         recv conn
         recv conn
-        ls
+        ls --wide
         inspect conn
         timeline
         close conn
-        ls
+        ls --wide
         """, [r"= -1 (ECONNRESET|EPIPE)", r"reset"], 30),
     "escapes": (escapes, """
         u = socket udp
@@ -144,7 +144,7 @@ SCENARIOS = {
         recvfrom u
         recvfrom u 8
         recv u peek
-        ls
+        ls --wide
         inspect conn
         timeline
         trace
@@ -153,7 +153,7 @@ SCENARIOS = {
         a = accept srv
         close a
         recv keep  # nothing comes: gives up after 2 s (--timeout), while the peer opens its 1,000 connections
-        ls
+        ls --wide
         c1 = accept srv
         c2 = accept srv
         c3 = accept srv
@@ -162,7 +162,7 @@ SCENARIOS = {
         c6 = accept srv
         c7 = accept srv
         inspect srv
-        ls
+        ls --wide
         """, [r"listen\(4, 5\) = 0", r"c6 = accept srv\naccept\(4, [\s\S]*?\) = 10",
                    r"4\s+srv\s+ipv4\s+tcp\s+LISTEN\s+\S+\s+-\s+6\s+5"], 2),
 }

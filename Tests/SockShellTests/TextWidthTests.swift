@@ -80,4 +80,19 @@ import Testing
     #expect(lines[accept + 1].hasPrefix("    sin_addr="), "continued under the call: \(lines[accept...accept + 1])")
     #expect(lines[accept + 1].hasSuffix(" conn"), "the name stays with the result")
   }
+
+  /// ls fits 80 columns with connections and TIME_WAIT: shortened columns with a key; --wide
+  /// keeps the full table.
+  @Test func lsFitsEightyColumns() {
+    let session = makeSession()
+    session.out.width = 80
+    runAll(session, connectedPair + "u = socket udp ipv6\nclose c\nrecv conn = 0\nclose conn\nls")
+    let lines = session.out.captured.split(separator: "\n").map(String.init)
+    let table = lines.drop { !$0.hasPrefix("FD  NAME") }
+    #expect(table.first?.contains("KIND") == true, "\(lines)")
+    for line in table { #expect(Cells.width(line) <= 80, "\(line)") }
+    let before = session.out.captured.count
+    runAll(session, "ls --wide")
+    #expect(String(session.out.captured.dropFirst(before)).contains("FAMILY  TYPE"))
+  }
 }

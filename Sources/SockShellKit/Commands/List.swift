@@ -4,7 +4,7 @@ import SocketLayer
 struct ListCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "ls",
-    synopsis: "ls [--json] [--all]",
+    synopsis: "ls [--json] [--all] [--wide]",
     summary: "list this shell's descriptors: state, addresses, queues, readiness, read from the kernel",
     example: "ls",
     details: [
@@ -13,21 +13,36 @@ struct ListCommand: ShellCommand {
       "READY: R readable, W writable, E error or urgent data (a zero-timeout poll).",
       "Below the table: connections you closed that the kernel still keeps (TIME_WAIT...), with their timer.",
       "--all adds the lesson partner's descriptors.",
+      "On a terminal too narrow for the table, the columns are shortened (a key says how); --wide keeps them.",
     ],
-    completion: [.words(["--json", "--all"])],
+    completion: [.words(["--json", "--all", "--wide"])],
     group: .options
   )
 
   var json = false
   var all = false
+  var wide = false
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    let flags = try arguments.flags(allowed: ["--json", "--all"])
+    let flags = try arguments.flags(allowed: ["--json", "--all", "--wide"])
     json = flags.contains("--json")
     all = flags.contains("--all")
+    wide = flags.contains("--wide")
   }
 
-  var arguments: [String] { (json ? ["--json"] : []) + (all ? ["--all"] : []) }
+  var arguments: [String] {
+    (json ? ["--json"] : []) + (all ? ["--all"] : []) + (wide ? ["--wide"] : [])
+  }
+
+  /// The table shortened for a narrow terminal: family and type in one KIND column (tcp4, udp6,
+  /// unix-stream), RQ and SQ for the queues, RDY for readiness; the key is printed under it.
+  static func compact(_ rows: [[String]]) -> [[String]] {
+    rows.enumerated().map { index, row in
+      guard index > 0 else { return ["FD", "NAME", "KIND", "STATE", "LOCAL", "PEER", "RQ", "SQ", "RDY", "FLAGS"] }
+      let kind = row[2] == "unix" ? "unix-" + row[3] : row[3] + (row[2] == "ipv6" ? "6" : "4")
+      return [row[0], row[1], kind] + Array(row[4...])
+    }
+  }
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
@@ -63,7 +78,15 @@ struct ListCommand: ShellCommand {
           snapshot.flags.isEmpty ? "-" : snapshot.flags.joined(separator: ","),
         ])
       }
-      session.out.table(rows)
+      let fits = Table.render(rows).allSatisfy { Cells.width($0.text) <= session.out.width }
+      if wide || fits {
+        session.out.table(rows)
+      } else {
+        session.out.table(ListCommand.compact(rows))
+        session.note(
+          "KIND: tcp4 is TCP over IPv4, udp6 UDP over IPv6; RQ, SQ: RECV-Q, SEND-Q; RDY: ready to Read, Write, or an Error (ls --wide: the full table)."
+        )
+      }
       if snapshots.contains(where: \.listening) {
         session.note(
           "For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog (Linux lets one more wait)."
