@@ -95,4 +95,18 @@ import Testing
     runAll(session, "ls --wide")
     #expect(String(session.out.captured.dropFirst(before)).contains("FAMILY  TYPE"))
   }
+
+  /// inspect of TCP, UDP and Unix sockets fits 80 columns: long fields wrap under their value.
+  @Test func inspectFitsEightyColumns() {
+    let session = makeSession()
+    session.out.width = 80
+    let name = "sockshell-inspect-\(UInt64.random(in: 0...UInt64.max))"
+    runAll(
+      session,
+      connectedPair + "u = socket udp\nbind u 127.0.0.1:0\nx = socket unix stream\nbind x @\(name)\n"
+        + "inspect conn\ninspect u\ninspect x")
+    let lines = session.out.captured.split(separator: "\n").map(String.init)
+    for line in lines { #expect(Cells.width(line) <= 80, "\(line)") }
+    #expect(lines.contains { $0.hasPrefix("                    sin_addr=") }, "a struct continues under itself")
+  }
 }

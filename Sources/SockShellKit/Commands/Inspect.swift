@@ -121,16 +121,17 @@ struct InspectCommand: ShellCommand {
         } else if label == "peer" && snapshot.tcpState == .synSent {
           remark = " (where its SYN goes, from the kernel's table: getpeername has none until the handshake)"
         }
-        out.line("  \(label.padded(to: 13)) \(address)" + remark)
-        out.line(
-          "                \(InspectCommand.structName(address)) \(address.cDescription), \(address.length) bytes")
+        out.field("  \(label.padded(to: 13)) \(address)" + remark, hanging: 16)
+        out.field(
+          "                \(InspectCommand.structName(address)) \(address.cDescription), \(address.length) bytes",
+          hanging: 20)
       } else {
         out.line("  \(label.padded(to: 13)) -" + (label == "local" ? " (not bound)" : " (not connected)"))
       }
     }
     let queues = snapshot.queueMeaning
-    out.line("  RECV-Q        " + queues.receive)
-    out.line("  SEND-Q        " + queues.send)
+    out.field("  RECV-Q        " + queues.receive, hanging: 16)
+    out.field("  SEND-Q        " + queues.send, hanging: 16)
     let events = PollCommand.names(snapshot.revents)
     out.line("  ready now     \(events.isEmpty ? "nothing" : events.joined(separator: "|")) (poll, timeout 0)")
     out.line("  non-blocking  \(snapshot.nonBlocking ? "yes (O_NONBLOCK)" : "no")")
@@ -147,12 +148,12 @@ struct InspectCommand: ShellCommand {
     }
     out.line("Options (getsockopt)", .heading)
     for (option, shown) in options {
-      out.line("  " + option.name.padded(to: 11) + shown.padded(to: 18) + option.summary)
+      out.field("  " + option.name.padded(to: 11) + shown.padded(to: 18) + option.summary, hanging: 31)
     }
     if let info = snapshot.tcpInfo {
       out.line("TCP_INFO (getsockopt IPPROTO_TCP TCP_INFO)", .heading)
       for (name, value, meaning) in InspectCommand.tcpFields(info) {
-        out.line("  " + name.padded(to: 15) + value.padded(to: 14) + meaning)
+        out.field("  " + name.padded(to: 15) + value.padded(to: 14) + meaning, hanging: 31)
       }
     }
     return .done

@@ -94,6 +94,19 @@ public final class Output {
     emit(text, style)
   }
 
+  /// A line of a view (`inspect`'s fields) wrapped at spaces to the width, its continuation
+  /// lines indented by `hanging` cells so that they stand under the field's value.
+  func field(_ text: String, hanging: Int) {
+    let safe = Output.isPlain(text) ? text : ByteText.sanitized(text)
+    let indent = String(safe.prefix { $0 == " " })
+    let continuation = String(repeating: " ", count: max(0, hanging - indent.count))
+    for part in Cells.wrap(
+      String(safe.dropFirst(indent.count)), width: width - indent.count, continuation: continuation)
+    {
+      emit(indent + part, .plain)
+    }
+  }
+
   func emit(_ text: String, _ style: Style) {
     if fd == nil { capturedLines.append((text, style)) }
     if color, style != .plain, !text.isEmpty {

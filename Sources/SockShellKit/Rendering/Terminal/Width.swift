@@ -103,7 +103,7 @@ enum Cells {
 
   /// Splits text at spaces into lines of at most `cells` (a longer word stays whole); lines
   /// after the first are indented by two spaces.
-  static func wrap(_ text: String, width cells: Int) -> [String] {
+  static func wrap(_ text: String, width cells: Int, continuation: String = "  ") -> [String] {
     guard width(text) > cells, cells > 20 else { return [text] }
     var lines: [String] = []
     var current = ""
@@ -115,8 +115,8 @@ enum Cells {
         currentWidth = wordWidth
       } else if currentWidth + 1 + wordWidth > cells {
         lines.append(current)
-        current = "  " + word
-        currentWidth = 2 + wordWidth
+        current = continuation + word
+        currentWidth = width(continuation) + wordWidth
       } else {
         current += " " + word
         currentWidth += 1 + wordWidth
