@@ -785,4 +785,33 @@ extension TerminalTests {
     usleep(300_000)
     #expect(!tmux.screen.contains("CLOSED"), "Ctrl-L cleared: \(tmux.screen)")
   }
+
+  /// Lesson text is reflowed to the terminal's width when shown, after a resize too.
+  @Test func lessonTextFollowsAResize() throws {
+    let home = NSTemporaryDirectory() + "home-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    guard
+      let tmux = TmuxScreen(
+        width: 120,
+        command: [
+          "env", "SOCKSHELL_HOME=\(home)", "NO_COLOR=1", sockshellPath, "lesson", "listen", "--lessons",
+          packageRoot + "/Lessons",
+        ])
+    else {
+      print("skipped: tmux is not installed")
+      return
+    }
+    defer { tmux.stop() }
+    #expect(tmux.waitFor("[listen 1/3] sockshell>"))
+    _ = try? runProgram(tmux.tmux, ["-L", tmux.server, "resize-window", "-t", "t", "-x", "60"])
+    usleep(300_000)
+    tmux.type("clear\rstep\r")
+    #expect(tmux.waitFor("(check: see what is missing"))
+    let rows = tmux.screen.split(separator: "\n").map(String.init)
+    // A row that filled all 60 cells would be a line the terminal broke: none is wider.
+    let prose = rows.filter { $0.hasPrefix("  ") && !$0.contains("sockshell>") }
+    #expect(!prose.isEmpty)
+    for row in prose { #expect(row.reversed().drop { $0 == " " }.count < 60, "\(row)") }
+    #expect(rows.contains { $0.hasPrefix("  Make a TCP socket srv, bind it to") }, "\(rows)")
+  }
 }
