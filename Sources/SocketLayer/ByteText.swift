@@ -37,6 +37,12 @@ public enum ByteText {
     escaped(Array(text.utf8), keepQuotes: true)
   }
 
+  /// Whether the bytes are shown as themselves: printable text that needs no escape (with
+  /// `keepQuotes`, as prose: no tab either, which prose shows as a space).
+  public static func showsAsItself(_ bytes: some Collection<UInt8>, keepQuotes: Bool = false) -> Bool {
+    escaped(bytes, keepQuotes: keepQuotes) == String(decoding: bytes, as: UTF8.self)
+  }
+
   /// The escaped text of `bytes`, without quotes (see the type's rules).
   public static func escaped(_ bytes: some Collection<UInt8>, keepQuotes: Bool = false, form: Form = .text) -> String {
     let array = Array(bytes)

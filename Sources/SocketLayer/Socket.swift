@@ -157,6 +157,11 @@ public enum Sys {
     }.map { _ in () }
   }
 
+  /// Whether the socket is listening (`SO_ACCEPTCONN`); false when that cannot be read.
+  public static func isListening(_ fd: Int32) -> Bool {
+    (try? getsockopt(fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+  }
+
   /// Reads whether `O_NONBLOCK` is set (`fcntl(fd, F_GETFL)`).
   public static func isNonBlocking(_ fd: Int32) -> SysResult<Bool> {
     valueOrErrno { fcntl(fd, F_GETFL) }.map { $0 & O_NONBLOCK != 0 }

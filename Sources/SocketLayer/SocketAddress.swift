@@ -164,9 +164,8 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
   /// A path or name as it is when it is printable text, else quoted with the renderer's escapes
   /// (`"/tmp/\xff.sock"`): never a lossy decoding, and what is shown can be typed back.
   static func shown(_ bytes: [UInt8]) -> String {
-    let text = ByteText.escaped(bytes)
-    let plain = !bytes.isEmpty && !bytes.contains(0x20) && text == String(decoding: bytes, as: UTF8.self)
-    return plain ? text : ByteText.quoted(bytes)
+    let plain = !bytes.isEmpty && !bytes.contains(0x20) && ByteText.showsAsItself(bytes)
+    return plain ? String(decoding: bytes, as: UTF8.self) : ByteText.quoted(bytes)
   }
 
   /// "127.0.0.1:8080", "[::1]:8080", "/tmp/s.sock", "@name".

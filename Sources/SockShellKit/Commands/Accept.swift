@@ -31,7 +31,7 @@ struct AcceptCommand: DescriptorCommand {
       fd: listener.fd, events: Int16(POLLIN),
       waitingFor: "a connection on \(local?.description ?? "fd \(listener.fd)")",
       hint: hint,
-      canWait: (try? Sys.getsockopt(listener.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+      canWait: Sys.isListening(listener.fd)
     ) { Sys.accept(listener.fd) }
     let peer = try? result.get().peer
     let outcome = session.report(

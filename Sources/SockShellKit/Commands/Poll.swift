@@ -76,7 +76,7 @@ struct PollCommand: ShellCommand {
 
   static func meanings(_ events: Int16, descriptor: Descriptor) -> [String] {
     var lines: [String] = []
-    let listening = (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+    let listening = Sys.isListening(descriptor.fd)
     if events & Int16(POLLIN) != 0 {
       lines.append(
         listening

@@ -34,8 +34,7 @@ public struct ParsedLine: Sendable {
 public enum Parser {
   /// A line as typed, when every byte of it shows as itself (printable text, no tab): else nil.
   static func shownAsTyped(_ bytes: some Collection<UInt8>) -> String? {
-    let text = String(decoding: bytes, as: UTF8.self)
-    return !bytes.contains(0x09) && ByteText.escaped(bytes, keepQuotes: true) == text ? text : nil
+    ByteText.showsAsItself(bytes, keepQuotes: true) ? String(decoding: bytes, as: UTF8.self) : nil
   }
 
   /// Parses a line; nil for a blank line or a comment.

@@ -103,7 +103,7 @@ public enum Explanations {
       }
       // Which mistake it is, from the kernel's state.
       if let descriptor = context.descriptor {
-        if (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1 {
+        if Sys.isListening(descriptor.fd) {
           return ["\(fd) is listening: a listening socket never carries data. Use the descriptor that accept returned."]
         }
         if descriptor.family != .unix, let info = try? Sys.tcpInfo(descriptor.fd).get(), info.segsOut > 0 {
@@ -122,7 +122,7 @@ public enum Explanations {
       // Linux answers EPIPE, not ENOTCONN, for send on a TCP socket that has no connection: say
       // which mistake it is, from the kernel's state.
       if let descriptor = context.descriptor, descriptor.type == .stream, descriptor.family != .unix {
-        if (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1 {
+        if Sys.isListening(descriptor.fd) {
           return [
             "\(fd) is listening: a listening socket never carries data (the kernel answers send with EPIPE). Send on the descriptor that accept returned."
           ]
@@ -173,7 +173,7 @@ public enum Explanations {
       return ["A connect on \(fd) is already in progress: wait for it with poll."]
     case EISCONN:
       if let descriptor = context.descriptor,
-        (try? Sys.getsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+        Sys.isListening(descriptor.fd)
       {
         return [
           "\(fd) is listening: a listener only accepts and never connects. Make a new socket for the client side."

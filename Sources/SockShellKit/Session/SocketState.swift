@@ -48,7 +48,7 @@ public struct SocketSnapshot: Sendable {
       state = tcpState?.name ?? "?"
     } else {
       listening =
-        descriptor.type == .stream && (try? Sys.getsockopt(fd, level: SOL_SOCKET, name: SO_ACCEPTCONN).get()) == 1
+        descriptor.type == .stream && Sys.isListening(fd)
       state = listening ? "LISTEN" : peer != nil ? "CONNECTED" : "UNCONN"
     }
     // The figures ss shows, read where ss reads them.
