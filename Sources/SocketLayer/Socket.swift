@@ -218,17 +218,6 @@ public enum Sys {
     }
   }
 
-  /// The queues `ss` and /proc/net/udp show for a UDP socket: the memory the queued datagrams
-  /// take (more than their payload) and the memory of datagrams still being sent.
-  public static func udpQueues(_ fd: Int32) -> SysResult<(receive: Int, send: Int)> {
-    inode(fd).flatMap { inode in
-      guard let row = ProcNetTCP.udpSockets().first(where: { $0.inode == inode }) else {
-        return .failure(Errno(ENOENT))
-      }
-      return .success((row.receiveQueue, row.sendQueue))
-    }
-  }
-
   /// True when `fd` is an open descriptor of this process.
   public static func isOpen(_ fd: Int32) -> Bool {
     fcntl(fd, F_GETFD) != -1

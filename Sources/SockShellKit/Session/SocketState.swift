@@ -35,7 +35,9 @@ public struct SocketSnapshot: Sendable {
 
   /// Reads the kernel's view of a descriptor (TCP_INFO, getsockname, getpeername, SO_ACCEPTCONN,
   /// SIOCINQ/SIOCOUTQ, fcntl, options). `revents` comes from one poll over every descriptor.
-  public init(_ descriptor: Descriptor, revents: Int16? = nil, tcpRows: [UInt64: KernelConnection]? = nil) {
+  /// `kernelRows`: the rows of /proc/net/tcp and /proc/net/udp by inode, when the caller read
+  /// them once for many descriptors (`ls`); read here otherwise.
+  public init(_ descriptor: Descriptor, revents: Int16? = nil, kernelRows: [UInt64: KernelConnection]? = nil) {
     self.descriptor = descriptor
     let fd = descriptor.fd
     local = try? Sys.getsockname(fd).get()
@@ -53,6 +55,11 @@ public struct SocketSnapshot: Sendable {
     }
     // The figures ss shows, read where ss reads them.
     nextDatagram = descriptor.type == .datagram ? (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init) : nil
+    // An IP socket's row in the kernel's table (UDP: buffer memory; TCP: sequence-number queues).
+    let row =
+      descriptor.family == .unix || listening
+      ? nil
+      : (try? Sys.inode(fd).get()).flatMap { (kernelRows ?? SocketSnapshot.kernelRows(tcp: isTCP, udp: !isTCP))[$0] }
     if isTCP && listening {
       dataQueues = nil
       // For a listener TCP_INFO's unacked is the accept queue and sacked the backlog (as ss shows).
@@ -64,17 +71,15 @@ public struct SocketSnapshot: Sendable {
       recvQ = queues?.receive
       sendQ = queues?.send
     } else if descriptor.type == .datagram {
+      // ss's figures: the memory the queued datagrams take, and that of datagrams being sent.
       dataQueues = nil
-      let queues = try? Sys.udpQueues(fd).get()
-      recvQ = queues?.receive
-      sendQ = queues?.send
+      recvQ = row?.receiveQueue
+      sendQ = row?.sendQueue
     } else {
       // ss's figures (sequence numbers: rcv_nxt - copied_seq, write_seq - snd_una), from the
       // connection's row in /proc/net/tcp; the data bytes from the ioctls.
       let inq = (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init)
       let outq = (try? Sys.queueSize(fd, outgoing: true).get()).map(Int.init)
-      let rows = tcpRows ?? SocketSnapshot.tcpRows()
-      let row = (try? Sys.inode(fd).get()).flatMap { rows[$0] }
       // A connect still waiting for its handshake has no peer for getpeername; the kernel's row
       // (and ss) show where its SYN goes.
       if peer == nil, tcpState == .synSent, let remote = row?.remote, remote.port != 0 { peer = remote }
@@ -97,10 +102,12 @@ public struct SocketSnapshot: Sendable {
     self.flags = flags
   }
 
-  /// Every TCP connection of the namespace by socket inode (read once for all of `ls`).
-  static func tcpRows() -> [UInt64: KernelConnection] {
+  /// Every TCP connection and UDP socket of the namespace by socket inode (read once for all of
+  /// `ls`).
+  static func kernelRows(tcp: Bool, udp: Bool) -> [UInt64: KernelConnection] {
     var rows: [UInt64: KernelConnection] = [:]
-    for row in ProcNetTCP.connections() where row.inode != 0 { rows[row.inode] = row }
+    let table = (tcp ? ProcNetTCP.connections() : []) + (udp ? ProcNetTCP.udpSockets() : [])
+    for row in table where row.inode != 0 { rows[row.inode] = row }
     return rows
   }
 
@@ -214,8 +221,10 @@ extension Session {
     let revents =
       (try? Sys.poll(open.map(\.fd), events: PollCommand.requested, timeoutMilliseconds: 0).get())
       ?? [Int16](repeating: 0, count: open.count)
-    let rows = open.contains { $0.family != .unix && $0.type == .stream } ? SocketSnapshot.tcpRows() : [:]
-    return zip(open, revents).map { SocketSnapshot($0, revents: $1, tcpRows: rows) }
+    let inet = open.filter { $0.family != .unix }
+    let rows = SocketSnapshot.kernelRows(
+      tcp: inet.contains { $0.type == .stream }, udp: inet.contains { $0.type == .datagram })
+    return zip(open, revents).map { SocketSnapshot($0, revents: $1, kernelRows: rows) }
   }
 
   /// Connections this shell closed that the kernel still keeps (TIME_WAIT, FIN_WAIT2, LAST_ACK...),
