@@ -118,32 +118,33 @@ struct RunnableStep {
     for line in step.checks {
       do { checks.append((try Check.parse(line.text), line.text)) } catch { problem(line, "check", error.message) }
     }
-    for line in step.solution {
+    /// A line that runs unattended as a solution does (solutions, and examples in lesson test):
+    /// parsed, and held to the policy; nil for a comment or a problem.
+    func unattended(_ line: LessonLine, _ block: String) -> ParsedLine? {
       do {
-        guard let parsed = try Parser.parse(line.text) else { continue }
+        guard let parsed = try Parser.parse(line.text) else { return nil }
         if let why = LinePolicy.refusal(parsed, from: .solution, folder: folder) {
-          problem(line, "solution", why)
-        } else {
-          solution.append(parsed)
+          problem(line, block, why)
+          return nil
         }
-      } catch { problem(line, "solution", error.message) }
+        return parsed
+      } catch {
+        problem(line, block, error.message)
+        return nil
+      }
     }
+    solution = step.solution.compactMap { unattended($0, "solution") }
     // Examples run in lesson test as solutions do: held to the same policy.
     for block in step.examples {
       var lines: [ExampleLine] = []
       for line in block {
-        do {
-          if line.text.hasPrefix(LessonStep.expectPrefix) {
+        if line.text.hasPrefix(LessonStep.expectPrefix) {
+          do {
             lines.append(.expect(try Check.parse(String(line.text.dropFirst(LessonStep.expectPrefix.count))), line))
-            continue
-          }
-          guard let parsed = try Parser.parse(line.text) else { continue }
-          if let why = LinePolicy.refusal(parsed, from: .solution, folder: folder) {
-            problem(line, "example", why)
-          } else {
-            lines.append(.command(parsed, line))
-          }
-        } catch { problem(line, "example", error.message) }
+          } catch { problem(line, "example", error.message) }
+        } else if let parsed = unattended(line, "example") {
+          lines.append(.command(parsed, line))
+        }
       }
       examples.append(lines)
     }
