@@ -573,7 +573,8 @@ func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
     #expect(!text.contains("end of stream"), "\(text)")
   }
 
-  /// Column names that do not fit their width go on more lines: two peers never share a name.
+  /// Column names that do not fit their width are never cut: the column shows a short label
+  /// and a key under the header gives each name whole (two peers never share a name).
   @Test func columnNamesAreNeverCut() throws {
     let session = makeSession()
     let ports = [freePort(), freePort()]
@@ -581,34 +582,27 @@ func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
       session,
       """
       a = socket udp
-      b = socket udp
+      averyveryverylongdescriptorname1 = socket udp
       c = socket udp
       d = socket udp
       sendto a 127.0.0.1:\(ports[0]) "x"
       sendto a 127.0.0.1:\(ports[1]) "y"
+      sendto averyveryverylongdescriptorname1 a "z"
       """)
     let shown = lines(session, width: 80)
-    // A heading line, then the names: six columns of 13 cells, so 15-cell names take two lines.
-    let header = Array(shown.dropFirst().prefix { !$0.contains("|") })
-    #expect(header.count == 2, "\(shown.joined(separator: "\n"))")
-    for port in ports {
-      let name = "127.0.0.1:\(port)"
-      // Both names may start alike (127.0.0.1:58...): any column where this one starts will do.
-      let first = Array(header[0])
-      let second = Array(header[1])
-      let head = Array(name.prefix(12))
-      let rest = String(name.dropFirst(12))
-      let columns = first.indices.filter {
-        $0 + head.count <= first.count && Array(first[$0..<$0 + head.count]) == head
-      }
-      #expect(!columns.isEmpty, "\(header)")
-      let found = columns.contains { column in
-        (max(0, column - 2)...column + 12).contains { start in
-          start + rest.count <= second.count && String(second[start..<start + rest.count]) == rest
-        }
-      }
-      #expect(found, "\(name) continues below itself:\n\(header.joined(separator: "\n"))")
-    }
+    let text = shown.joined(separator: "\n")
+    // A heading line, the names on one line, then the key: six columns of 13 cells.
+    let header = shown[1]
+    for label in ["(a)", "peer A", "peer B", "(c)"] { #expect(header.contains(label), "\(text)") }
+    #expect(!header.contains("127.0.0.1"), "\(text)")
+    let key = shown[2...].prefix { !$0.contains("|") }.joined(separator: " ").split(separator: " ").joined(
+      separator: " ")
+    for port in ports { #expect(key.contains("= 127.0.0.1:\(port)"), "the whole name: \(text)") }
+    let long = try #require(fd(session, "averyveryverylongdescriptorname1"))
+    #expect(key.contains("\(long) = \(long) (averyveryverylongdescriptorname1)"), "\(text)")
+    #expect(header.contains(" \(long) "), "the column shows its number: \(text)")
+    #expect(key.contains("peer A = 127.0.0.1:\(ports[0])"), "the first peer is A: \(text)")
+    for line in shown { #expect(Cells.width(line) <= 80, "\(line)") }
   }
 
   @Test func aResetAnsweringASendIsDrawn() throws {

@@ -693,7 +693,11 @@ extension PartnerTurnTests {
     for lesson in library.lessons {
       for source in [lesson.introduction] + lesson.steps.map(\.text) {
         for line in LessonText.render(source, width: width) {
-          guard case .prose(let text) = line else { continue }
+          if case .code(let code) = line {
+            // Code is never reflowed: it must fit as written, after its indent of four.
+            #expect(Cells.width(code) <= 76, "\(lesson.id): a code line wider than 76 cells: \(code)")
+          }
+          guard case .prose(let text, _) = line else { continue }
           // A word longer than the line stays whole (an address); every other line fits.
           let longestWord = text.split(separator: " ").map { Cells.width($0) }.max() ?? 0
           #expect(Cells.width(text) <= width || longestWord > width - 4, "\(lesson.id) at \(width): \(text)")
@@ -714,6 +718,31 @@ extension PartnerTurnTests {
     #expect(lines.first == .prose("  - one item that is long"), "\(lines)")
     #expect(lines.contains(.prose("    enough to wrap at this")), "hanging indent: \(lines)")
     #expect(lines.last == .code("int x;"))
+  }
+
+  @Test func codeSpansAndEmphasisAreStyledWithColourAndPlainWithout() {
+    let (text, spans) = LessonText.styled("a *file descriptor*, `bind(fd)`, **never** SO_REUSEADDR")
+    #expect(text == "a file descriptor, bind(fd), never SO_REUSEADDR")
+    #expect(
+      spans == [
+        .init(range: 2..<17, kind: .emphasis), .init(range: 19..<27, kind: .code), .init(range: 29..<34, kind: .strong),
+      ])
+    // Wrapped: a span that crosses a line break is styled on both lines, at the new places.
+    let lines = LessonText.render(["the call `connect(fd, address)` opens it"], width: 24)
+    #expect(
+      lines == [
+        .prose("  the call connect(fd,", spans: [.init(range: 11..<22, kind: .code)]),
+        .prose("  address) opens it", spans: [.init(range: 2..<10, kind: .code)]),
+      ], "\(lines)")
+    let colour = Output(fd: nil, color: true)
+    colour.prose("  use bind(fd)", spans: [.init(range: 6..<14, kind: .code)])
+    #expect(colour.takeCaptured() == "  use \u{1B}[36mbind(fd)\u{1B}[0m\n")
+    let plain = Output(fd: nil, color: false)
+    plain.prose("  use bind(fd)", spans: [.init(range: 6..<14, kind: .code)])
+    #expect(plain.takeCaptured() == "  use bind(fd)\n", "NO_COLOR: the text, with no marks and no escapes")
+    // Text from a lesson file is escaped in a styled part too.
+    colour.prose("  a \u{1B}[2Jb", spans: [.init(range: 4..<9, kind: .emphasis)])
+    #expect(!colour.takeCaptured().contains("\u{1B}[2J"))
   }
 }
 

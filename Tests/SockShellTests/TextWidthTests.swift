@@ -1,3 +1,4 @@
+import SocketLayer
 import Testing
 
 @testable import SockShellKit
@@ -108,5 +109,169 @@ import Testing
     let lines = session.out.captured.split(separator: "\n").map(String.init)
     for line in lines { #expect(Cells.width(line) <= 80, "\(line)") }
     #expect(lines.contains { $0.hasPrefix("                    sin_addr=") }, "a struct continues under itself")
+  }
+}
+
+/// Every view at 80 columns (a projector): no line wider than 80 cells, and no token broken:
+/// each word shown at 80 columns is a word of the same view drawn with no width limit (numbers
+/// read as N, since ports and timers differ between the two sessions), or a word of the
+/// narrow layouts' own key.
+@Suite struct EveryViewAtEightyColumnsTests {
+  /// A session using every command and view: TCP over IPv4 and IPv6, UDP, Unix stream and
+  /// datagram (a long abstract name), errors, TIME_WAIT, options, and the diagrams.
+  static func script(_ tag: UInt32) -> [String] {
+    let unix = "@sockshell-every-view-drawn-at-eighty-columns-\(tag)"
+    return """
+      srv = socket tcp
+      setsockopt srv reuseaddr 1
+      bind srv 127.0.0.1:0
+      listen srv 5
+      c = socket tcp
+      connect c srv
+      conn = accept srv
+      send c "hello, world, this is a longer message of data\\n"
+      recv conn 5
+      recv conn peek
+      getsockname conn
+      getpeername conn
+      getsockopt conn
+      getsockopt conn rcvbuf
+      nonblock conn on
+      recv conn
+      recv conn
+      poll conn c srv --timeout 0
+      shutdown c write
+      inspect conn
+      close c
+      recv conn
+      close conn
+      v6 = socket tcp ipv6
+      bind v6 [::1]:0
+      listen v6
+      c6 = socket tcp ipv6
+      connect c6 v6
+      a6 = accept v6
+      send a6 "x"
+      u = socket udp
+      bind u 127.0.0.1:0
+      w = socket udp ipv6
+      bind w [::1]:0
+      sendto u u "one datagram"
+      recvfrom u 4
+      sendto w w "two"
+      x = socket unix stream
+      bind x \(unix)
+      listen x
+      y = socket unix stream
+      connect y x
+      xa = accept x
+      send y "unix bytes"
+      d = socket unix dgram
+      bind d \(unix)-d
+      sendto d d "unix datagram"
+      name 4 renamed
+      inspect u
+      inspect xa
+      inspect d
+      ls
+      ls --all
+      timeline
+      timeline conn c
+      tcp conn
+      tcp a6
+      addr 127.0.0.1:8080
+      addr [::1]:8080
+      addr \(unix)
+      explain ECONNREFUSED
+      explain EADDRINUSE
+      help
+      help all
+      help socket
+      help recv
+      history
+      r = socket tcp
+      connect r 127.0.0.1:\(freePort())
+      """.split(separator: "\n").map(String.init)
+  }
+
+  /// Words of the narrow layouts that the wide ones do not need: ls's short columns and key.
+  static let narrowVocabulary = Set(
+    """
+    KIND RQ SQ RDY local peer KIND: tcp4 is TCP over IPv4, udp6 UDP over IPv6; RQ, SQ: RECV-Q, SEND-Q; RDY:
+    ready to Read, Write, or an Error (ls --wide: the full table). tcpN udpN unix-stream unix-dgram
+    IPvN, IPvN; more columns do not fit: timeline FD FD... draws the columns you choose) (d);
+    """.split(whereSeparator: \.isWhitespace).map(String.init))
+
+  static func words(_ text: String) -> [String] {
+    // The diagrams' lines and arrow heads stand between words, as spaces do.
+    text.split { $0.isWhitespace || "│─▶◀╳╱╲↓↑•".contains($0) }.map { word in
+      var out = ""
+      for character in word {
+        // A run of digits reads as one N.
+        if character.isASCIIDigitCharacter {
+          if out.last != "N" { out.append("N") }
+        } else {
+          out.append(character)
+        }
+      }
+      return out
+    }
+  }
+
+  @Test func everyViewFitsEightyColumnsWithNoTokenBroken() throws {
+    let narrow = makeSession()
+    narrow.out.width = 80
+    let wide = makeSession()
+    defer {
+      _ = narrow.closeAll()
+      _ = wide.closeAll()
+    }
+    let tag = UInt32.random(in: 0...UInt32.max / 2)
+    // Line by line in both sessions, so that their states stay alike (each its own Unix names).
+    for (one, other) in zip(
+      EveryViewAtEightyColumnsTests.script(tag), EveryViewAtEightyColumnsTests.script(tag + UInt32.max / 2))
+    {
+      _ = narrow.execute(one)
+      _ = wide.execute(other)
+    }
+    // Help on every command and topic; every errno's explanation.
+    let help = Registry.commands.map { "help " + $0.spec.name } + HelpCommand.topics.keys.sorted().map { "help " + $0 }
+    for line in help + Errno.allNames.map({ "explain " + $0 }) {
+      _ = narrow.execute(line)
+      _ = wide.execute(line)
+    }
+    // Every step of every lesson, as the lesson prints it.
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    for lesson in library.lessons {
+      for source in [lesson.introduction] + lesson.steps.map(\.text) {
+        LessonRun.print(source, to: narrow.out)
+        LessonRun.print(source, to: wide.out)
+      }
+    }
+    let narrowText = narrow.out.captured
+    let wideText = wide.out.captured
+    for view in ["KIND", "Timeline of this session", "TCP states of", "TCP_INFO", "sun_path", "sin6_port"] {
+      #expect(narrowText.contains(view), "the session drew \(view)")
+    }
+    for line in narrowText.split(separator: "\n") where Cells.width(line) > 80 {
+      // Only a word wider than the room left for it stays whole past the edge (a long name).
+      let indent = line.prefix { $0 == " " }
+      let words = line.dropFirst(indent.count).split(separator: " ")
+      #expect(
+        words.count == 1 && Cells.width(words[0]) > 80 - indent.count - 4,
+        "wider than 80 cells (\(Cells.width(line))): \(line)")
+    }
+    let allowed = Set(EveryViewAtEightyColumnsTests.words(wideText)).union(
+      EveryViewAtEightyColumnsTests.narrowVocabulary)
+    var broken: [String] = []
+    for line in narrowText.split(separator: "\n") {
+      for word in EveryViewAtEightyColumnsTests.words(String(line))
+      where !allowed.contains(word) && !word.contains("…") && !word.contains("~") {
+        broken.append("\(word)   in: \(line)")
+      }
+    }
+    #expect(
+      broken.isEmpty,
+      "words shown at 80 columns that no wide view has (a token cut):\n\(broken.joined(separator: "\n"))")
   }
 }

@@ -42,7 +42,9 @@ struct AddrCommand: ShellCommand {
     }
     let fields = AddrCommand.fields(of: target)
     let out = session.out
-    out.line("\(target): \(InspectCommand.structName(target)), \(bytes.count) bytes", .heading)
+    for line in Cells.wrap("\(target): \(InspectCommand.structName(target)), \(bytes.count) bytes", width: out.width) {
+      out.line(line, .heading)
+    }
     var rows = [["OFFSET", "FIELD", "SIZE", "VALUE", "BYTES"]]
     for field in fields {
       let slice = bytes[min(field.offset, bytes.count)..<min(field.offset + field.size, bytes.count)]
@@ -52,7 +54,7 @@ struct AddrCommand: ShellCommand {
         : slice.map(ByteText.hex2).joined(separator: " ")
       rows.append(["\(field.offset)", field.name, "\(field.size)", field.value, hex])
     }
-    out.table(rows, indent: "  ", header: .plain)
+    out.table(rows, indent: "  ", header: .plain, fit: .stack(3...3))
     out.line()
     for line in AddrCommand.box(bytes: bytes, fields: fields, glyphs: .choose(ascii: ascii)) { out.line("  " + line) }
     out.line()

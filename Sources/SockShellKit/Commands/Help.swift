@@ -16,14 +16,17 @@ struct HelpCommand: ShellCommand {
       "Addresses (ADDR):",
       "  127.0.0.1:8080      an IPv4 address and port",
       "  [::1]:8080          an IPv6 address in brackets, then the port",
-      "  *:8080  or  :8080   every address of this machine (INADDR_ANY); port 0 lets the kernel pick",
-      "  localhost:8080      a host name, resolved with getaddrinfo for the socket's family",
-      "  /tmp/s.sock  ./s.sock  unix:NAME    a Unix socket path;  @NAME  a Linux abstract name",
+      "  *:8080  or  :8080   every address of this machine (INADDR_ANY)",
+      "  127.0.0.1:0         port 0: the kernel picks a free port",
+      "  localhost:8080      a host name, resolved (getaddrinfo) for the socket's family",
+      "  /tmp/s.sock         a Unix socket path (also ./s.sock, or unix:NAME)",
+      "  @NAME               a Linux abstract Unix name (no file)",
       "  srv                 a descriptor of this shell: the address it is bound to",
     ],
     "data": [
       "Data (DATA):",
-      "  \"text\\n\"            double quotes with escapes \\n \\r \\t \\0 \\e \\\\ \\\" \\xNN \\u{NNNN}",
+      "  \"text\\n\"            double quotes, with escapes:",
+      "                      \\n \\r \\t \\0 \\e \\\\ \\\" \\xNN \\NNN (octal) \\u{NNNN}",
       "  'text'              single quotes: every character as it is",
       "  word                a bare word",
       "  hex:48656c6c6f      bytes in hex",
@@ -36,13 +39,15 @@ struct HelpCommand: ShellCommand {
       "  send c \"hello\" = 5",
       "  connect c 127.0.0.1:9 = -1 ECONNREFUSED",
       "The line fails, and says what came back, when the result differs.",
-      "In a script (sockshell run FILE) a failing line stops the script with exit code 1.",
+      "In a script (sockshell run FILE), a failing line stops it with exit code 1.",
     ],
     "names": [
       "Naming descriptors:",
       "  srv = socket tcp        the new descriptor is called srv",
       "  conn = accept srv       so is the connection accept returns",
-      "Use the name or the number wherever FD is written. A name is freed when its descriptor is closed.",
+      "  name 5 conn             names (or renames) a descriptor that exists",
+      "Use the name or the number wherever FD is written.",
+      "A name is freed when its descriptor is closed.",
     ],
   ]
 
@@ -105,7 +110,8 @@ struct HelpCommand: ShellCommand {
     }
     guard let topic else { return .done }
     if let lines = HelpCommand.topics[topic.lowercased()] {
-      for line in lines { out.line(line) }
+      // A line too wide for the terminal continues under its meaning's column.
+      for line in lines { out.field(line, hanging: line.hasPrefix("  ") ? 22 : 2) }
       return .done
     }
     guard let command = Registry.command(named: topic) else {
@@ -125,9 +131,9 @@ struct HelpCommand: ShellCommand {
     }
     let spec = command.spec
     out.line(spec.synopsis, .heading)
-    out.line("  " + spec.summary)
-    for line in spec.details { out.line("  " + line) }
-    if let prototype = spec.prototype { out.line("  C:        " + prototype) }
+    out.field("  " + spec.summary, hanging: 4)
+    for line in spec.details { out.field("  " + line, hanging: 4) }
+    if let prototype = spec.prototype { out.field("  C:        " + prototype, hanging: 14) }
     if let example = spec.example { out.line("  Example:  " + example) }
     if let man = spec.manPage {
       out.line(
@@ -169,7 +175,7 @@ struct ExplainCommand: ShellCommand {
     out.line("\(errno.name) (\(errno.code)): \(errno.message)", .heading)
     let lines = Explanations.lines(for: errno, context: ErrorContext(call: nil))
     if lines.isEmpty { out.line("  No teaching note for this one; man errno lists them all.") }
-    for line in lines { out.line("  " + line) }
+    for line in lines { out.field("  " + line, hanging: 4) }
     return .done
   }
 }

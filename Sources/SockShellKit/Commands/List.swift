@@ -44,6 +44,11 @@ struct ListCommand: ShellCommand {
     }
   }
 
+  /// Whether a table's lines all fit `width` cells.
+  static func fits(_ rows: [[String]], _ width: Int) -> Bool {
+    Table.render(rows).allSatisfy { Cells.width($0.text) <= width }
+  }
+
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let snapshots = session.snapshots()
@@ -78,11 +83,12 @@ struct ListCommand: ShellCommand {
           snapshot.flags.isEmpty ? "-" : snapshot.flags.joined(separator: ","),
         ])
       }
-      let fits = Table.render(rows).allSatisfy { Cells.width($0.text) <= session.out.width }
-      if wide || fits {
+      let width = session.out.width
+      if wide || ListCommand.fits(rows, width) {
         session.out.table(rows)
       } else {
-        session.out.table(ListCommand.compact(rows))
+        // Shortened columns; addresses too long even for those stand under their rows.
+        session.out.table(ListCommand.compact(rows), fit: .stack(4...5))
         session.note(
           "KIND: tcp4 is TCP over IPv4, udp6 UDP over IPv6; RQ, SQ: RECV-Q, SEND-Q; RDY: ready to Read, Write, or an Error (ls --wide: the full table)."
         )
@@ -112,7 +118,7 @@ struct ListCommand: ShellCommand {
           entry.timer == 0 ? "-" : "\(entry.timerName), \(Int(entry.timerSeconds.rounded())) s left",
         ])
       }
-      session.out.table(rows, indent: "  ", header: .plain)
+      session.out.table(rows, indent: "  ", header: .plain, fit: wide ? .whole : .stack(2...3))
       if lingering.contains(where: { $0.1.state == .timeWait }) {
         session.note(
           "TIME_WAIT: the side that closed first keeps the address pair for 60 s, so that late packets of this connection cannot be taken for a new one."

@@ -94,7 +94,7 @@ struct GetSockOptCommand: ShellCommand {
         }
         rows.append([option.name, option.cName, shown, option.summary])
       }
-      session.out.table(rows, indent: "  ", header: .plain)
+      session.out.table(rows, indent: "  ", header: .plain, fit: .wrapLast)
       return .returned(0)
     }
     let result = option.get(descriptor.fd)

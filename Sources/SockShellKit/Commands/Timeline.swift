@@ -4,21 +4,29 @@ import SocketLayer
 struct TimelineCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "timeline",
-    synopsis: "timeline [--ascii]",
+    synopsis: "timeline [--ascii] [FD...]",
     summary: "a sequence diagram of the session: a column per endpoint, arrows for set-up, data, FIN and RST",
     example: "timeline",
-    details: ["When both ends of a connection are in this shell, the arrows join their two columns."],
-    completion: [.words(["--ascii"])],
+    details: [
+      "When both ends of a connection are in this shell, the arrows join their two columns.",
+      "timeline FD FD... draws only those columns (descriptors by number or name, open or closed, or a peer's address), in that order: when the columns do not fit the terminal, it says which are left out.",
+    ],
+    completion: [.words(["--ascii"]), .descriptor],
     group: .options
   )
 
   var ascii = false
+  /// The columns asked for, as typed; none for all.
+  var only: [String] = []
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    ascii = try arguments.flags(allowed: ["--ascii"]).contains("--ascii")
+    while !arguments.isAtEnd {
+      let word = try arguments.word("FD (a descriptor number or name)")
+      if word == "--ascii" { ascii = true } else { only.append(word) }
+    }
   }
 
-  var arguments: [String] { ascii ? ["--ascii"] : [] }
+  var arguments: [String] { (ascii ? ["--ascii"] : []) + only }
 
   /// One row of the diagram: an arrow between two columns, or a note at one.
   enum Row {
@@ -38,6 +46,30 @@ struct TimelineCommand: ShellCommand {
     var rows: [Row] = []
     /// The column of each open descriptor number.
     var byFD: [Int32: Int] = [:]
+    /// With `timeline FD...`: the first this many columns are drawn, the rest only named in
+    /// the rows that reach them.
+    var selected: Int?
+
+    /// The diagram with the columns at `indices` first, in that order, and only they drawn.
+    func keeping(_ indices: [Int]) -> Diagram {
+      let order = indices + columns.indices.filter { !indices.contains($0) }
+      var place = [Int](repeating: 0, count: columns.count)
+      for (new, old) in order.enumerated() { place[old] = new }
+      var copy = self
+      copy.columns = order.map { columns[$0] }
+      copy.rows = rows.compactMap { row in
+        switch row {
+        case .arrow(let from, let to, let label):
+          // A row between two columns left out is not drawn.
+          guard indices.contains(from) || indices.contains(to) else { return nil }
+          return .arrow(from: place[from], to: place[to], label: label)
+        case .note(let column, let text):
+          return indices.contains(column) ? .note(column: place[column], text: text) : nil
+        }
+      }
+      copy.selected = indices.count
+      return copy
+    }
 
     mutating func column(named name: String) -> Int {
       columns.append(name)
@@ -284,8 +316,14 @@ struct TimelineCommand: ShellCommand {
     var text: String { cells.joined().trimmingTrailingSpaces }
   }
 
+  /// Whether a column's label (`3 (srv)`, `3`, or a peer's address) is the one a word names:
+  /// its number, its name, or the whole label.
+  static func column(_ label: String, isCalled word: String) -> Bool {
+    label == word || label.hasPrefix(word + " (") || label.hasSuffix("(" + word + ")")
+  }
+
   static func render(_ diagram: Diagram, glyphs: Glyphs, width: Int = 80) -> [String] {
-    let count = diagram.columns.count
+    let count = diagram.selected ?? diagram.columns.count
     guard count > 0 else { return [] }
     let columnWidth = max(12, min(24, (width - 2) / count))
     let shown = min(count, max(1, (width - 2) / columnWidth))
@@ -293,17 +331,32 @@ struct TimelineCommand: ShellCommand {
     let lineWidth = shown * columnWidth
     var lines: [String] = []
     let cut = glyphs.horizontal == "─" ? "…" : "~"
-    // Header: each column's name, centred, on as many lines as the longest needs (never cut:
-    // 127.0.0.1:18080 and 127.0.0.1:18081 must not both read 127.0.0.1:18).
-    let names = (0..<shown).map { Cells.pieces(diagram.columns[$0], width: columnWidth - 1) }
-    for row in 0..<(names.map(\.count).max() ?? 1) {
-      var header = CellLine(width: lineWidth)
-      for index in 0..<shown where row < names[index].count {
-        let piece = names[index][row]
-        header.put(piece, at: max(0, center(index) - Cells.width(piece) / 2), limit: lineWidth, cut: cut)
+    // Header: each column's name, centred. A name too long for its column is never cut
+    // (127.0.0.1:18080 and 127.0.0.1:18081 must not both read 127.0.0.1:18): the column shows
+    // its descriptor's number, or a peer's letter, and a key under the header gives it whole.
+    var key: [String] = []
+    var header = CellLine(width: lineWidth)
+    var letters = 0
+    for index in 0..<shown {
+      var name = diagram.columns[index]
+      if Cells.width(name) > columnWidth - 1 {
+        let number = name.prefix { $0.isASCIIDigitCharacter }
+        let short: String
+        if !number.isEmpty && name.dropFirst(number.count).hasPrefix(" (") {
+          short = String(number)
+        } else {
+          short =
+            "peer " + String(UnicodeScalar(UInt8(ascii: "A") + UInt8(letters % 26)))
+            + (letters >= 26 ? String(letters / 26) : "")
+          letters += 1
+        }
+        key.append(short + " = " + name)
+        name = short
       }
-      lines.append(header.text)
+      header.put(name, at: max(0, center(index) - Cells.width(name) / 2), limit: lineWidth, cut: cut)
     }
+    lines.append(header.text)
+    if !key.isEmpty { lines += Cells.wrap("(" + key.joined(separator: ", ") + ")", width: width) }
     var alive = [Bool](repeating: true, count: count)
     func bars() -> CellLine {
       var line = CellLine(width: lineWidth)
@@ -315,9 +368,17 @@ struct TimelineCommand: ShellCommand {
       switch row {
       case .arrow(let from, let to, let label):
         guard from < shown, to < shown, from != to else {
-          guard from < shown else { continue }  // between columns that do not fit: said below
-          let text = " " + (to < shown ? "" : "to " + diagram.columns[to] + ": ") + label
-          line.put(text, at: center(from) + 1, limit: max(lineWidth, width), cut: cut)
+          // One end is not drawn: the row stands at the end that is, naming the other.
+          let text: String
+          let at: Int
+          if from < shown {
+            (text, at) = (" " + (to < shown ? "" : "to " + diagram.columns[to] + ": ") + label, from)
+          } else if to < shown {
+            (text, at) = (" from " + diagram.columns[from] + ": " + label, to)
+          } else {
+            continue  // between columns that do not fit: said below
+          }
+          line.put(text, at: center(at) + 1, limit: max(lineWidth, width), cut: cut)
           lines.append(line.text)
           continue
         }
@@ -345,7 +406,10 @@ struct TimelineCommand: ShellCommand {
       lines.append(line.text)
     }
     if count > shown {
-      lines.append("(\(count - shown) more columns do not fit: \(diagram.columns[shown...].joined(separator: ", ")))")
+      let left = diagram.columns[shown..<count]
+      lines += Cells.wrap(
+        "(\(count - shown) more \(count - shown == 1 ? "column does" : "columns do") not fit: "
+          + "\(left.joined(separator: ", ")); timeline FD FD... draws the columns you choose)", width: width)
     }
     return lines
   }
@@ -357,8 +421,21 @@ struct TimelineCommand: ShellCommand {
       session.note("Nothing happened yet: make a socket first.")
       return .done
     }
+    var chosen = diagram
+    if !only.isEmpty {
+      var indices: [Int] = []
+      for word in only {
+        let matching = diagram.columns.indices.filter { TimelineCommand.column(diagram.columns[$0], isCalled: word) }
+        guard !matching.isEmpty else {
+          throw CommandRefusal(
+            "The timeline has no column '\(word)': its columns are \(diagram.columns.joined(separator: ", ")).")
+        }
+        indices += matching.filter { !indices.contains($0) }
+      }
+      chosen = diagram.keeping(indices)
+    }
     session.out.line("Timeline of this session (time runs down)", .heading)
-    for line in TimelineCommand.render(diagram, glyphs: .choose(ascii: ascii), width: session.out.width) {
+    for line in TimelineCommand.render(chosen, glyphs: .choose(ascii: ascii), width: session.out.width) {
       session.out.line(line)
     }
     return .done

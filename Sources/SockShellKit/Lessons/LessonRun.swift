@@ -354,7 +354,7 @@ public final class LessonRun {
   static func print(_ source: [String], to out: Output) {
     for line in LessonText.render(source, width: out.width) {
       switch line {
-      case .prose(let text): out.line(text, .plain)
+      case .prose(let text, let spans): out.prose(text, spans: spans)
       case .code(let text): out.line("    " + text, .plain)
       // Examples look like what to type at the prompt; a claim is what the learner sees after.
       case .example(let text): out.line("    sockshell> " + text, .call)

@@ -107,6 +107,40 @@ public final class Output {
     }
   }
 
+  /// A line of lesson prose with its code spans and emphasis styled (cyan, italic, bold) on a
+  /// colour terminal, and as plain text (no marks) without colour. Each part is escaped as a
+  /// line is; spans are Characters of `text`.
+  func prose(_ text: String, spans: [LessonText.Span]) {
+    guard color, !spans.isEmpty else { return line(text, .plain, wrap: false) }
+    let characters = Array(text)
+    var shown = ""
+    var at = 0
+    func plain(_ upTo: Int) {
+      guard upTo > at else { return }
+      let part = String(characters[at..<upTo])
+      shown += Output.isPlain(part) ? part : ByteText.sanitized(part)
+      at = upTo
+    }
+    for span in spans {
+      let lower = min(max(span.range.lowerBound, at), characters.count)
+      let upper = min(max(span.range.upperBound, lower), characters.count)
+      plain(lower)
+      guard upper > lower else { continue }
+      let part = String(characters[lower..<upper])
+      let code =
+        switch span.kind {
+        case .code: "\u{1B}[36m"
+        case .emphasis: "\u{1B}[3m"
+        case .strong: "\u{1B}[1m"
+        }
+      shown += code + (Output.isPlain(part) ? part : ByteText.sanitized(part)) + "\u{1B}[0m"
+      at = upper
+    }
+    plain(characters.count)
+    if fd == nil { capturedLines.append((text, .plain)) }
+    write(shown + "\n")
+  }
+
   func emit(_ text: String, _ style: Style) {
     if fd == nil { capturedLines.append((text, style)) }
     if color, style != .plain, !text.isEmpty {

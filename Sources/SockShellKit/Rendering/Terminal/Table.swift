@@ -1,7 +1,55 @@
 extension Output {
+  /// How a table that is wider than the terminal is made to fit, without cutting a value.
+  enum Fit {
+    /// Lines are kept whole (`--wide`, or a table that has its own narrower layout).
+    case whole
+    /// The last column is prose: it wraps at spaces, continuing under itself.
+    case wrapLast
+    /// These columns (addresses, a long value) leave the table and stand under each row,
+    /// named by their heading, whole.
+    case stack(ClosedRange<Int>)
+  }
+
   /// Writes rows as aligned columns, the first row (the header) in `header` style.
-  func table(_ rows: [[String]], indent: String = "", header: Style = .heading) {
-    for line in Table.render(rows) { self.line(indent + line.text, line.isHeader ? header : .plain) }
+  func table(_ rows: [[String]], indent: String = "", header: Style = .heading, fit: Fit = .whole) {
+    let lines = Table.render(rows)
+    let fits = lines.allSatisfy { Cells.width(indent + $0.text) <= width }
+    switch fit {
+    case .stack(let columns) where !fits:
+      stacked(rows, columns: columns, indent: indent, header: header)
+    case .wrapLast where !fits:
+      let start = Cells.width(indent) + Table.lastColumnStart(rows)
+      for line in lines {
+        if line.isHeader || Cells.width(indent + line.text) <= width {
+          self.line(indent + line.text, line.isHeader ? header : .plain)
+        } else {
+          field(indent + line.text, hanging: start)
+        }
+      }
+    default:
+      for line in lines { self.line(indent + line.text, line.isHeader ? header : .plain) }
+    }
+  }
+
+  /// The table without `columns`, each row followed by their values, named, on a line of
+  /// their own (or one line each when together they are too wide).
+  private func stacked(_ rows: [[String]], columns: ClosedRange<Int>, indent: String, header: Style) {
+    let short = rows.map { row in row.enumerated().filter { !columns.contains($0.offset) }.map(\.element) }
+    let names = columns.map { rows[0][$0].lowercased() }
+    let nameWidth = names.map { Cells.width($0) }.max() ?? 0
+    for (index, line) in Table.render(short).enumerated() {
+      self.line(indent + line.text, line.isHeader ? header : .plain)
+      guard index > 0 else { continue }
+      let named = zip(names, columns.map { rows[index][$0] }).filter { $0.1 != "-" }
+      guard !named.isEmpty else { continue }
+      let margin = indent + "      "
+      let together = named.map { $0.0 + " " + $0.1 }.joined(separator: "   ")
+      if Cells.width(margin + together) <= width {
+        self.line(margin + together)
+      } else {
+        for (name, value) in named { self.line(margin + name.padded(to: nameWidth) + " " + value) }
+      }
+    }
   }
 }
 
@@ -10,6 +58,14 @@ enum Table {
   struct Line {
     let text: String
     let isHeader: Bool
+  }
+
+  /// Where the last column starts, in cells from the table's left edge.
+  static func lastColumnStart(_ rows: [[String]]) -> Int {
+    guard let columns = rows.map(\.count).max(), columns > 1 else { return 0 }
+    return (0..<columns - 1).reduce(0) { total, column in
+      total + (rows.map { column < $0.count ? Cells.width($0[column]) : 0 }.max() ?? 0) + 2
+    }
   }
 
   static func render(_ rows: [[String]]) -> [Line] {
