@@ -57,6 +57,23 @@ read -r empty_run load_lessons test_lessons < <(run lessons "$bin run $work/empt
 idle=$(peak "$bin" run "$work/empty.ss")
 big=$(peak "$bin" run "$work/5k-ls.ss")
 
+# An idle lesson shell at a real terminal (tmux, a private server): the system calls that wait
+# (poll, ppoll, select, sleeps) over 5 s, counted by strace, once the partner has settled.
+idle_wakeups() {
+  local server="sockshell-bench-$$" home="$work/home" pid
+  mkdir -p "$home"
+  tmux -L "$server" -f /dev/null new-session -d -x 80 -y 24 \
+    "env HOME=$home $bin lesson --lessons Lessons close-shutdown"
+  sleep 4
+  pid=$(tmux -L "$server" list-panes -F '#{pane_pid}')
+  timeout -s INT 5 strace -f -c -p "$pid" -e trace=poll,ppoll,select,pselect6,epoll_wait,nanosleep,clock_nanosleep \
+    -o "$work/idle-strace.txt" > /dev/null 2>&1 || true
+  tmux -L "$server" kill-server 2> /dev/null || true
+  awk '$NF == "total" { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { calls = $i; break } } END { printf "%.1f", (calls + 0) / 5 }' \
+    "$work/idle-strace.txt"
+}
+wakeups=$(idle_wakeups)
+
 calc() { "$python" -c "print('%.2f' % ($1))"; }
 per_cmd=$(calc "($cmds) * 1000 / 20000")
 floor_cmd=$(calc "($floor) * 1000 / 20000")
@@ -71,6 +88,7 @@ table=$(cat <<TABLE
 | load and validate all lessons | $(calc "$load_lessons - $empty_run") ms | | | < 20 ms |
 | lesson test, all lessons | $test_lessons ms | | | |
 | peak memory, idle | $idle MB | | | < 25 MB |
+| wake-ups of an idle lesson shell (partner waiting on nothing) | $wakeups a second | | | 0 |
 | peak memory, 5,000 descriptors and ls | $big MB | | | |
 TABLE
 )

@@ -12,6 +12,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <linux/inet_diag.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -61,10 +63,40 @@ int csupport_can_allocate(size_t size) {
   return 1;
 }
 
+/* Sends one request to sock_diag and reads its answer into `answer`: the first socket's message
+   (at least `minimum` bytes) and its length in *size, or NULL with errno (ENOENT: no such
+   socket). */
+static void *diag_exchange(const void *request, size_t size, long *answer, size_t answer_size, size_t minimum,
+                           size_t *message_size) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return NULL;
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  ssize_t length = -1;
+  if (sendto(fd, request, size, 0, (struct sockaddr *)&kernel, sizeof kernel) >= 0)
+    length = recv(fd, answer, answer_size, 0);
+  int error = errno;
+  close(fd);
+  if (length < 0) {
+    errno = error;
+    return NULL;
+  }
+  for (struct nlmsghdr *header = (struct nlmsghdr *)answer; NLMSG_OK(header, (size_t)length);
+       header = NLMSG_NEXT(header, length)) {
+    if (header->nlmsg_type == NLMSG_ERROR) {
+      struct nlmsgerr *failure = NLMSG_DATA(header);
+      errno = failure->error ? -failure->error : ENOENT;
+      return NULL;
+    }
+    if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY || header->nlmsg_len < NLMSG_LENGTH(minimum)) continue;
+    *message_size = header->nlmsg_len - NLMSG_LENGTH(0);
+    return NLMSG_DATA(header);
+  }
+  errno = ENOENT;
+  return NULL;
+}
+
 /* Asks sock_diag about one Unix socket (by inode) for one attribute; copies its payload. */
 static int unix_diag_attribute(unsigned int inode, unsigned int show, unsigned short type, void *out, size_t size) {
-  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0) return -1;
   struct {
     struct nlmsghdr header;
     struct unix_diag_req request;
@@ -79,29 +111,13 @@ static int unix_diag_attribute(unsigned int inode, unsigned int show, unsigned s
   message.request.udiag_show = show;
   message.request.udiag_cookie[0] = ~0U;
   message.request.udiag_cookie[1] = ~0U;
-  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-  if (sendto(fd, &message, sizeof message, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
-    int error = errno;
-    close(fd);
-    errno = error;
-    return -1;
-  }
   long answer[2048];
-  ssize_t length = recv(fd, answer, sizeof answer, 0);
-  int error = errno;
-  close(fd);
-  if (length < 0) { errno = error; return -1; }
-  for (struct nlmsghdr *header = (struct nlmsghdr *)answer; NLMSG_OK(header, (size_t)length);
-       header = NLMSG_NEXT(header, length)) {
-    if (header->nlmsg_type == NLMSG_ERROR) {
-      struct nlmsgerr *failure = NLMSG_DATA(header);
-      errno = failure->error ? -failure->error : ENOENT;
-      return -1;
-    }
-    if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
-    struct unix_diag_msg *diag = NLMSG_DATA(header);
-    if (diag->udiag_ino != inode) continue;
-    int attributes = (int)(header->nlmsg_len - NLMSG_LENGTH(sizeof *diag));
+  size_t length = 0;
+  struct unix_diag_msg *diag =
+    diag_exchange(&message, sizeof message, answer, sizeof answer, sizeof(struct unix_diag_msg), &length);
+  if (diag == NULL) return -1;
+  if (diag->udiag_ino == inode) {
+    int attributes = (int)(length - sizeof *diag);
     for (struct rtattr *attribute = (struct rtattr *)(diag + 1); RTA_OK(attribute, attributes);
          attribute = RTA_NEXT(attribute, attributes)) {
       if (attribute->rta_type == type && RTA_PAYLOAD(attribute) >= size) {
@@ -124,4 +140,59 @@ int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int
 
 int csupport_unix_peer(unsigned int inode, unsigned int *peer) {
   return unix_diag_attribute(inode, UDIAG_SHOW_PEER, UNIX_DIAG_PEER, peer, sizeof *peer);
+}
+
+/* Copies an address's IP and port into inet_diag's form (network order; IPv4 in the first word). */
+static void inet_diag_endpoint(const struct sockaddr *address, __be32 ip[4], __be16 *port) {
+  if (address->sa_family == AF_INET) {
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+    memcpy(ip, &v4->sin_addr, 4);
+    *port = v4->sin_port;
+  } else {
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+    memcpy(ip, &v6->sin6_addr, 16);
+    *port = v6->sin6_port;
+  }
+}
+
+int csupport_inet_lookup(int protocol, const void *local, const void *remote, struct csupport_inet_row *row) {
+  const struct sockaddr *mine = local, *theirs = remote;
+  if ((mine->sa_family != AF_INET && mine->sa_family != AF_INET6) || theirs->sa_family != mine->sa_family) {
+    errno = EAFNOSUPPORT;
+    return -1;
+  }
+  struct {
+    struct nlmsghdr header;
+    struct inet_diag_req_v2 request;
+  } message;
+  memset(&message, 0, sizeof message);
+  message.header.nlmsg_len = sizeof message;
+  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  message.header.nlmsg_flags = NLM_F_REQUEST;
+  message.request.sdiag_family = mine->sa_family;
+  message.request.sdiag_protocol = (unsigned char)protocol;
+  message.request.idiag_states = ~0U;
+  message.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  message.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  /* TCP looks up (src, dst) as (local, remote); UDP as the arriving datagram's (source, dest),
+     that is (remote, local). */
+  if (protocol == IPPROTO_UDP) {
+    inet_diag_endpoint(theirs, message.request.id.idiag_src, &message.request.id.idiag_sport);
+    inet_diag_endpoint(mine, message.request.id.idiag_dst, &message.request.id.idiag_dport);
+  } else {
+    inet_diag_endpoint(mine, message.request.id.idiag_src, &message.request.id.idiag_sport);
+    inet_diag_endpoint(theirs, message.request.id.idiag_dst, &message.request.id.idiag_dport);
+  }
+  long answer[1024];
+  size_t length = 0;
+  struct inet_diag_msg *diag =
+    diag_exchange(&message, sizeof message, answer, sizeof answer, sizeof(struct inet_diag_msg), &length);
+  if (diag == NULL) return -1;
+  row->state = diag->idiag_state;
+  row->timer = diag->idiag_timer;
+  row->expires_ms = diag->idiag_expires;
+  row->rqueue = diag->idiag_rqueue;
+  row->wqueue = diag->idiag_wqueue;
+  row->inode = diag->idiag_inode;
+  return 0;
 }

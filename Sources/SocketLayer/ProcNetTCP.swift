@@ -1,3 +1,5 @@
+import CSupport
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -100,4 +102,36 @@ public enum ProcNetTCP {
   }
 
   static let isLittleEndian = 1.littleEndian == 1
+}
+
+/// sock_diag's exact lookup: the one TCP or UDP socket with an address pair, found by a hash
+/// lookup in the kernel. Reading /proc/net/tcp walks every bucket of the connection table, which
+/// takes milliseconds on a machine with much memory even when it holds a few sockets (13 ms a
+/// read on a 24 GiB machine); a lookup takes microseconds.
+public enum SockDiag {
+  public enum Transport { case tcp, udp }
+
+  /// The socket whose local address is `local` and whose peer is `remote` (nil: a listener or
+  /// an unconnected UDP socket), a TIME_WAIT leftover included; nil when the kernel has none.
+  public static func lookup(_ transport: Transport, local: SocketAddress, remote: SocketAddress?)
+    -> KernelConnection?
+  {
+    guard local.family != .unix else { return nil }
+    let far =
+      remote
+      ?? (local.family == .ipv4
+        ? .ipv4([0, 0, 0, 0], port: 0) : .ipv6([UInt8](repeating: 0, count: 16), port: 0, scopeID: 0))
+    guard far.family == local.family else { return nil }
+    var row = csupport_inet_row()
+    let found = local.withSockaddr { mine, _ in
+      far.withSockaddr { theirs, _ in
+        csupport_inet_lookup(transport == .tcp ? Int32(IPPROTO_TCP) : Int32(IPPROTO_UDP), mine, theirs, &row)
+      }
+    }
+    guard found == 0 else { return nil }
+    return KernelConnection(
+      local: local, remote: far, state: TCPState(rawValue: row.state), sendQueue: Int(row.wqueue),
+      receiveQueue: Int(row.rqueue), timer: Int(row.timer), timerSeconds: Double(row.expires_ms) / 1000,
+      inode: UInt64(row.inode))
+  }
 }

@@ -522,3 +522,63 @@ import Testing
     #expect(!out.contains("An empty datagram"))
   }
 }
+
+/// sock_diag's exact lookup (what the shell reads a socket's queues and timers with) finds the
+/// same row as the whole table in /proc/net/tcp and /proc/net/udp: state, queues, timer, inode.
+@Suite struct SockDiagLookupTests {
+  func same(_ found: KernelConnection?, _ row: KernelConnection?, _ what: String) {
+    #expect(
+      found != nil && row != nil, "\(what): lookup \(String(describing: found)), table \(String(describing: row))")
+    guard let found, let row else { return }
+    #expect(found.state == row.state && found.receiveQueue == row.receiveQueue, "\(what): \(found) vs \(row)")
+    #expect(found.sendQueue == row.sendQueue && found.inode == row.inode && found.timer == row.timer, "\(what)")
+    #expect(abs(found.timerSeconds - row.timerSeconds) < 1.5, "\(what): timers \(found) vs \(row)")
+  }
+
+  @Test(arguments: ["127.0.0.1", "[::1]"])
+  func aLookupFindsWhatTheTableLists(host: String) throws {
+    let session = makeSession()
+    defer { _ = session.closeAll() }
+    runAll(
+      session,
+      """
+      srv = socket tcp \(host == "[::1]" ? "ipv6" : "ipv4")
+      bind srv \(host):0
+      listen srv
+      c = socket tcp \(host == "[::1]" ? "ipv6" : "ipv4")
+      connect c srv
+      conn = accept srv
+      send c "unread bytes" = 12
+      c2 = socket tcp \(host == "[::1]" ? "ipv6" : "ipv4")
+      connect c2 srv
+      conn2 = accept srv
+      close c2
+      recv conn2 = 0
+      close conn2
+      u = socket udp \(host == "[::1]" ? "ipv6" : "ipv4")
+      bind u \(host):0
+      sendto u u "one datagram" = 12
+      """)
+    let table = ProcNetTCP.connections()
+    for name in ["conn", "c"] {
+      let number = try #require(fd(session, name))
+      let local = try Sys.getsockname(number).get()
+      let peer = try Sys.getpeername(number).get()
+      let row = table.first { $0.inode == (try? Sys.inode(number).get()) }
+      same(SockDiag.lookup(.tcp, local: local, remote: peer), row, "\(name) ESTABLISHED")
+    }
+    // The leftover in TIME_WAIT: found by its address pair (no inode: no descriptor holds it).
+    let closed = try #require(session.lingeringConnections().first { $0.1.state == .timeWait }, "TIME_WAIT listed")
+    let leftover = table.first {
+      Session.sameEndpoint($0.local, closed.0.local) && Session.sameEndpoint($0.remote, closed.0.peer)
+    }
+    same(SockDiag.lookup(.tcp, local: closed.0.local, remote: closed.0.peer), leftover, "TIME_WAIT")
+    #expect(closed.1.inode == 0 && closed.1.timerName == "timewait")
+    let udp = try #require(fd(session, "u"))
+    let udpRow = ProcNetTCP.udpSockets().first { $0.inode == (try? Sys.inode(udp).get()) }
+    same(SockDiag.lookup(.udp, local: try Sys.getsockname(udp).get(), remote: nil), udpRow, "UDP with a datagram")
+    #expect(udpRow.map { $0.receiveQueue > 0 } == true, "the datagram is counted")
+    // Nothing with that pair: no row (never another socket's).
+    #expect(SockDiag.lookup(.tcp, local: try Sys.getsockname(udp).get(), remote: closed.0.peer) == nil)
+  }
+}

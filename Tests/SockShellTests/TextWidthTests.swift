@@ -275,3 +275,23 @@ import Testing
       "words shown at 80 columns that no wide view has (a token cut):\n\(broken.joined(separator: "\n"))")
   }
 }
+
+/// Wrapping ASCII text takes a faster path: it cuts where the general rule cuts.
+@Suite struct WrapPathsTests {
+  @Test func asciiWrapsAsTheGeneralRuleDoes() {
+    var random = SystemRandomNumberGenerator()
+    let words = ["a", "socket", "", "ECONNREFUSED", "127.0.0.1:8080", "x", "the", "kernel's", "(state", "CLOSED)."]
+    for _ in 0..<500 {
+      let text = (0..<Int.random(in: 1...40, using: &random)).map { _ in words.randomElement(using: &random)! }
+        .joined(separator: " ")
+      let width = Int.random(in: 21...60, using: &random)
+      for continuation in ["  ", "", "    "] {
+        // The same text with one wide character at its end takes the general path.
+        let general = Cells.wrap(text + " 中", width: width, continuation: continuation)
+        let ascii = Cells.wrap(text + " xx", width: width, continuation: continuation)
+        #expect(
+          general.map { $0.replacing("中", with: "xx") } == ascii, "\(text) at \(width) with '\(continuation)'")
+      }
+    }
+  }
+}

@@ -35,6 +35,22 @@ int csupport_wcwidth(unsigned int character);
 /// next datagram's size, and the send buffer memory in use. Returns 0, or -1 with errno set.
 int csupport_unix_queues(unsigned int inode, unsigned int *receive, unsigned int *send);
 
+/* One TCP or UDP socket as sock_diag reports it (struct inet_diag_msg's figures). */
+struct csupport_inet_row {
+  unsigned char state;
+  unsigned char timer;
+  unsigned int expires_ms;
+  unsigned int rqueue;
+  unsigned int wqueue;
+  unsigned int inode;
+};
+
+/* Asks sock_diag for the one socket with this address pair (an exact lookup: a hash lookup in
+   the kernel, where reading /proc/net/tcp walks every bucket of the table). `remote` is the
+   peer, or an address with port 0 for a listener or an unconnected UDP socket. 0 and *row
+   filled when found; -1 with errno (ENOENT: no such socket) otherwise. */
+int csupport_inet_lookup(int protocol, const void *local, const void *remote, struct csupport_inet_row *row);
+
 /// The inode of a connected Unix socket's peer, from sock_diag (UNIX_DIAG_PEER): the only way to
 /// tell which of two unnamed sockets is connected to which. Returns 0, or -1 with errno set.
 int csupport_unix_peer(unsigned int inode, unsigned int *peer);

@@ -56,10 +56,14 @@ public struct SocketSnapshot: Sendable {
     // The figures ss shows, read where ss reads them.
     nextDatagram = descriptor.type == .datagram ? (try? Sys.queueSize(fd, outgoing: false).get()).map(Int.init) : nil
     // An IP socket's row in the kernel's table (UDP: buffer memory; TCP: sequence-number queues).
+    let (mine, theirs, known) = (local, peer, tcpState)
     let row =
       descriptor.family == .unix || listening
       ? nil
-      : (try? Sys.inode(fd).get()).flatMap { (kernelRows ?? SocketSnapshot.kernelRows(tcp: isTCP, udp: !isTCP))[$0] }
+      : (try? Sys.inode(fd).get()).flatMap { inode in
+        kernelRows.map { $0[inode] }
+          ?? SocketSnapshot.kernelRow(inode: inode, tcp: isTCP, state: known, local: mine, peer: theirs)
+      }
     if isTCP && listening {
       dataQueues = nil
       // For a listener TCP_INFO's unacked is the accept queue and sacked the backlog (as ss shows).
@@ -101,6 +105,24 @@ public struct SocketSnapshot: Sendable {
     }
     self.flags = flags
   }
+
+  /// One socket's row: found by its address pair (sock_diag's exact lookup), and only when that
+  /// cannot tell (a connect still in SYN_SENT has no peer to look up by; another socket answers
+  /// for the address), from the whole table. A socket in no table (TCP in CLOSED, a socket with
+  /// no port) has no row.
+  static func kernelRow(
+    inode: UInt64, tcp: Bool, state: TCPState?, local: SocketAddress?, peer: SocketAddress?
+  ) -> KernelConnection? {
+    guard let local, local.port != 0, !(tcp && state == .closed) else { return nil }
+    let found = SockDiag.lookup(tcp ? .tcp : .udp, local: local, remote: peer)
+    if let found, found.inode == inode { return found }
+    if found == nil && !(tcp && state == .synSent && peer == nil) && !(peer == nil && !tcp) { return nil }
+    return kernelRows(tcp: tcp, udp: !tcp)[inode]
+  }
+
+  /// Past this many IP sockets, one read of the whole table (/proc/net/tcp, /proc/net/udp) costs
+  /// less than a lookup for each.
+  static let lookupsBeforeTable = 32
 
   /// Every TCP connection and UDP socket of the namespace by socket inode (read once for all of
   /// `ls`).
@@ -222,8 +244,11 @@ extension Session {
       (try? Sys.poll(open.map(\.fd), events: PollCommand.requested, timeoutMilliseconds: 0).get())
       ?? [Int16](repeating: 0, count: open.count)
     let inet = open.filter { $0.family != .unix }
-    let rows = SocketSnapshot.kernelRows(
-      tcp: inet.contains { $0.type == .stream }, udp: inet.contains { $0.type == .datagram })
+    let rows =
+      inet.count > SocketSnapshot.lookupsBeforeTable
+      ? SocketSnapshot.kernelRows(
+        tcp: inet.contains { $0.type == .stream }, udp: inet.contains { $0.type == .datagram })
+      : nil
     return zip(open, revents).map { SocketSnapshot($0, revents: $1, kernelRows: rows) }
   }
 
@@ -238,16 +263,22 @@ extension Session {
       else { return nil }
       return ClosedConnection(local: local, peer: peer, label: descriptor.label + " (open, reads CLOSED)")
     }
-    guard !table.closedConnections.isEmpty || !ended.isEmpty else { return [] }
-    let kernel = ProcNetTCP.connections()
+    let candidates = table.closedConnections + ended
+    guard !candidates.isEmpty else { return [] }
+    // Each found by its address pair; many at once from one read of the whole table.
+    let kernel = candidates.count > SocketSnapshot.lookupsBeforeTable ? ProcNetTCP.connections() : nil
     var found: [(ClosedConnection, KernelConnection)] = []
     var stillThere: [ClosedConnection] = []
-    for closed in table.closedConnections + ended {
+    for closed in candidates {
       // A socket with an fd of ours has an inode; the leftover has none.
-      if let entry = kernel.first(where: {
-        Session.sameEndpoint($0.local, closed.local) && Session.sameEndpoint($0.remote, closed.peer)
-          && ($0.inode == 0 || $0.state != .established)
-      }) {
+      func leftover(_ row: KernelConnection) -> Bool { row.inode == 0 || row.state != .established }
+      let entry =
+        kernel.map { rows in
+          rows.first {
+            Session.sameEndpoint($0.local, closed.local) && Session.sameEndpoint($0.remote, closed.peer) && leftover($0)
+          }
+        } ?? SockDiag.lookup(.tcp, local: closed.local, remote: closed.peer).flatMap { leftover($0) ? $0 : nil }
+      if let entry {
         found.append((closed, entry))
         if !ended.contains(where: { $0.label == closed.label }) { stillThere.append(closed) }
       }

@@ -105,6 +105,9 @@ enum Cells {
   /// after the first are indented by two spaces.
   static func wrap(_ text: String, width cells: Int, continuation: String = "  ") -> [String] {
     guard width(text) > cells, cells > 20 else { return [text] }
+    if text.utf8.allSatisfy({ $0 < 0x80 }) && continuation.utf8.allSatisfy({ $0 < 0x80 }) {
+      return wrapASCII(Array(text.utf8), width: cells, continuation: continuation)
+    }
     var lines: [String] = []
     var current = ""
     var currentWidth = 0
@@ -123,6 +126,36 @@ enum Cells {
       }
     }
     if !current.isEmpty { lines.append(current) }
+    return lines
+  }
+}
+
+extension Cells {
+  /// `wrap` for ASCII text (nearly every explanation): bytes are cells, so the text is cut
+  /// where the same rule cuts it, without walking Characters.
+  fileprivate static func wrapASCII(_ bytes: [UInt8], width cells: Int, continuation: String) -> [String] {
+    var lines: [String] = []
+    var line: [UInt8] = []
+    line.reserveCapacity(cells + 1)
+    let lead = Array(continuation.utf8)
+    var start = 0
+    func add(_ word: ArraySlice<UInt8>) {
+      if line.isEmpty {
+        line += word
+      } else if line.count + 1 + word.count > cells {
+        lines.append(String(decoding: line, as: UTF8.self))
+        line = lead + word
+      } else {
+        line.append(0x20)
+        line += word
+      }
+    }
+    for index in bytes.indices where bytes[index] == 0x20 {
+      add(bytes[start..<index])
+      start = index + 1
+    }
+    add(bytes[start...])
+    if !line.isEmpty { lines.append(String(decoding: line, as: UTF8.self)) }
     return lines
   }
 }
