@@ -123,6 +123,19 @@ TABLE
   `timeline` and the lesson checks (the 100,000-line fuzz run ended at 55 MB; 50,000 lines of
   4 KiB send/recv reached 250 MB). Past 1 MiB of kept data the oldest calls now keep 64 bytes:
   the same 50,000 lines peak at 53 MB, about 0.8 KB per command. See FUZZING.md.
+- Issue 11 (text that fits the screen): `lesson test` of the eight lessons had grown from 72 ms
+  to 2.85 s (4.3 s in one run). `strace -f -c` found nearly all of it in `read`: the lesson
+  checks, after every command and partner turn, read /proc/net/tcp and /proc/net/tcp6 for the
+  queues (90 reads in lesson 8), and each read walks every bucket of the kernel's connection
+  table: `time cat /proc/net/tcp` takes 13 ms on this 24 GiB machine with 106 sockets (`ss -tan`,
+  a sock_diag dump, 22 ms). A socket's row is now found by sock_diag's exact lookup by address
+  pair (a hash lookup): `lesson test` 0.14 s, no /proc/net read at all in any lesson. `ls` of
+  more than 32 IP sockets still reads the table once. Width-aware rendering had made each
+  socket/close line dearer (wrapping the 86-cell "fd 4 is a new TCP socket ..." explanation at
+  80 columns walked Characters); ASCII text now wraps on bytes: 20,000 socket/close lines
+  570.6 -> 483.5 ms against the build before issue 10, in the same hyperfine run (means of 20,
+  standard deviations 70 ms: this machine was slow that hour, the C floor 4.95 us a call).
+  The idle lesson shell's wake-ups are counted by strace over 5 s at a real terminal (tmux).
 - Timings on this shared 2-core machine move by 10 to 30 % from one run to the next (start-up
   8.24 ms then 6.70 ms, python3 22.35 ms then 15.86 ms, in two runs a minute apart); the ratios
   against python3 and the C floor, measured in the same run, move much less.

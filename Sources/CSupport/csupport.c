@@ -14,6 +14,9 @@
 #include <linux/unix_diag.h>
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -195,4 +198,29 @@ int csupport_inet_lookup(int protocol, const void *local, const void *remote, st
   row->wqueue = diag->idiag_wqueue;
   row->inode = diag->idiag_inode;
   return 0;
+}
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+int csupport_packet_open(const char *name) {
+  unsigned int index = if_nametoindex(name);
+  if (index == 0) return -1;
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) return -1;
+  struct sockaddr_ll link;
+  memset(&link, 0, sizeof link);
+  link.sll_family = AF_PACKET;
+  link.sll_protocol = htons(ETH_P_ALL);
+  link.sll_ifindex = (int)index;
+  int one = 1;
+  if (bind(fd, (struct sockaddr *)&link, sizeof link) < 0 ||
+      setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
+    int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
 }

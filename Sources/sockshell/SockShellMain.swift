@@ -18,12 +18,16 @@ struct SockShellMain: ParsableCommand {
   /// the subcommand's name to after it, where each subcommand reads them.
   static func optionsAfterSubcommand(_ arguments: [String]) -> [String] {
     let shared = ["--color", "--timeout", "--lessons"]
+    let sharedFlags = ["--wire"]
     let names = Set(configuration.subcommands.map { $0._commandName })
     var leading: [String] = []
     var index = 0
     while index < arguments.count {
       let word = arguments[index]
-      if shared.contains(word), index + 1 < arguments.count {
+      if sharedFlags.contains(word) {
+        leading.append(word)
+        index += 1
+      } else if shared.contains(word), index + 1 < arguments.count {
         leading += [word, arguments[index + 1]]
         index += 2
       } else if shared.contains(where: { word.hasPrefix($0 + "=") }) {
@@ -49,6 +53,9 @@ struct DisplayOptions: ParsableArguments {
     name: .long, help: "The folder of lesson files (default: SOCKSHELL_LESSONS, the installed ones, or ./Lessons).")
   var lessons: String?
 
+  @Flag(name: .long, help: "Show every packet of your sockets under the call that caused it (needs CAP_NET_RAW).")
+  var wire = false
+
   func validate() throws {
     guard ["auto", "always", "never"].contains(color) else {
       throw ValidationError("--color takes auto, always or never")
@@ -66,7 +73,8 @@ struct Start: ParsableCommand {
   @OptionGroup var display: DisplayOptions
 
   func run() throws {
-    throw ExitCode(SockShell.start(color: display.color, timeout: display.timeout, lessons: display.lessons))
+    throw ExitCode(
+      SockShell.start(color: display.color, timeout: display.timeout, lessons: display.lessons, wire: display.wire))
   }
 }
 
@@ -90,7 +98,7 @@ struct Run: ParsableCommand {
     throw ExitCode(
       SockShell.run(
         file: file, keepGoing: keepGoing, step: step, color: display.color, timeout: display.timeout,
-        lessons: display.lessons))
+        lessons: display.lessons, wire: display.wire))
   }
 }
 
@@ -126,6 +134,7 @@ struct LessonCommand: ParsableCommand {
     guard words.count <= 1 else { throw ValidationError("give one lesson id (sockshell lessons lists them)") }
     throw ExitCode(
       SockShell.start(
-        color: display.color, timeout: display.timeout, lessons: display.lessons, lesson: .some(words.first)))
+        color: display.color, timeout: display.timeout, lessons: display.lessons, lesson: .some(words.first),
+        wire: display.wire))
   }
 }

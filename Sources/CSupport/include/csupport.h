@@ -55,4 +55,9 @@ int csupport_inet_lookup(int protocol, const void *local, const void *remote, st
 /// tell which of two unnamed sockets is connected to which. Returns 0, or -1 with errno set.
 int csupport_unix_peer(unsigned int inode, unsigned int *peer);
 
+/* Opens a capture of every frame on the interface `name` (AF_PACKET, SOCK_RAW, ETH_P_ALL),
+   non-blocking, without the outgoing copy that loopback shows of each packet
+   (PACKET_IGNORE_OUTGOING). The descriptor, or -1 with errno (EPERM without CAP_NET_RAW). */
+int csupport_packet_open(const char *name);
+
 #endif

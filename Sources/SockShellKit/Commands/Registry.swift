@@ -10,7 +10,7 @@ public enum Registry {
     TraceCommand.self, SaveCommand.self, ExportCommand.self, NameCommand.self,
     LessonsCommand.self, LessonCommand.self, LessonStepCommand.self, LessonCheckCommand.self, LessonHintCommand.self,
     LessonSolutionCommand.self, LessonNextCommand.self, LessonPrevCommand.self,
-    HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self, ClearCommand.self,
+    HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self, ClearCommand.self, WireCommand.self,
   ]
 
   static let byName: [String: any ShellCommand.Type] = {

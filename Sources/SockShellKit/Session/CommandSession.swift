@@ -52,6 +52,11 @@ protocol CommandSession: AnyObject {
   ) -> SysResult<T>
   /// The last blocking call returned, but cut short by Ctrl-C or the time limit.
   var lastCallCutShort: Bool { get }
+
+  // The wire.
+  var wireOn: Bool { get }
+  func startWire() -> Result<Void, CommandRefusal>
+  func stopWire()
 }
 
 extension CommandSession {

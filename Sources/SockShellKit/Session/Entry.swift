@@ -5,11 +5,13 @@
 /// Entry points for the executable.
 public enum SockShell {
   /// `sockshell`: the line editor at a terminal, otherwise a script from standard input.
-  public static func start(color: String, timeout: Int, lessons: String? = nil, lesson: String?? = nil) -> Int32 {
+  public static func start(
+    color: String, timeout: Int, lessons: String? = nil, lesson: String?? = nil, wire: Bool = false
+  ) -> Int32 {
     Signals.install()
     let interactive = isatty(0) == 1
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
-    let session = makeSession(out: out, interactive: interactive, timeout: timeout, lessons: lessons)
+    let session = makeSession(out: out, interactive: interactive, timeout: timeout, lessons: lessons, wire: wire)
     let terminal = interactive && isatty(1) == 1
     if let lesson {
       // sockshell lesson [ID]: start it (or resume) before the first prompt.
@@ -28,19 +30,23 @@ public enum SockShell {
 
   /// A session with the lessons (and the learner's progress) at hand. What happened to the
   /// progress file (set aside, read-only) is said at once, whatever runs first.
-  static func makeSession(out: Output, interactive: Bool, timeout: Int, lessons: String?) -> Session {
+  static func makeSession(out: Output, interactive: Bool, timeout: Int, lessons: String?, wire: Bool = false)
+    -> Session
+  {
     let session = Session(
       output: out, options: Session.Options(interactive: interactive, waitLimit: timeout == 0 ? nil : timeout))
     let library = LessonLibrary(
       directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
     session.host.library = library
     for warning in library.problems where warning.hasPrefix("warning: ") { out.line(warning, .error, wrap: false) }
+    // --wire: on from the start; where capture is impossible, said once, and the shell goes on.
+    if wire, case .failure(let why) = session.startWire() { out.line("warning: " + why.message, .error) }
     return session
   }
 
   /// `sockshell run FILE`.
   public static func run(
-    file: String, keepGoing: Bool, step: Bool, color: String, timeout: Int, lessons: String? = nil
+    file: String, keepGoing: Bool, step: Bool, color: String, timeout: Int, lessons: String? = nil, wire: Bool = false
   ) -> Int32 {
     Signals.install()
     let reader: LineReader
@@ -54,7 +60,7 @@ public enum SockShell {
       reader = opened
     }
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
-    let session = makeSession(out: out, interactive: false, timeout: timeout, lessons: lessons)
+    let session = makeSession(out: out, interactive: false, timeout: timeout, lessons: lessons, wire: wire)
     return Runner.script(
       reader, session: session,
       options: .init(keepGoing: keepGoing, step: step, sourceName: file == "-" ? "standard input" : file))

@@ -10,6 +10,8 @@ public final class Host {
   public var lessonRun: LessonRun?
   /// Set by quit/exit.
   public var wantsExit = false
+  /// The wire being shown (`wire on`, `--wire`), for the learner's and the partner's sockets.
+  var wire: Wire?
   /// The learner's session this host surrounds (set by the session).
   weak var session: Session?
 

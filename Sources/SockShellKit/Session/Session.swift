@@ -173,6 +173,8 @@ public final class Session {
       out.line("error: \(name) already names fd \(fd); close it first or choose another name", .error)
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
     }
+    // Packets that came since the last command belong before this one.
+    if host.wire != nil { showWire() }
     lastFamily = nil
     lastInterruptWasTimeout = false
     lastCallCutShort = false
@@ -378,6 +380,8 @@ public final class Session {
       local: local, peer: peer, reset: errno == nil && reset, socketType: socketType, inode: inodes.0,
       peerInode: inodes.1)
     out.line(CallText.line(record), .call)
+    // The packets the call caused, under it.
+    if host.wire != nil { showWire() }
     calls.add(record)
     guard let errno else { return .returned(value) }
     let timedOut = errno.code == EINTR && lastInterruptWasTimeout

@@ -16,6 +16,8 @@ public enum Style: Sendable {
   case success
   /// A heading in help and tables.
   case heading
+  /// A packet on the wire (cyan), wrapped as a note is.
+  case wire
 }
 
 /// Where the shell writes. Buffered: flushed before the shell waits (for input or a blocking
@@ -84,7 +86,7 @@ public final class Output {
       for part in Cells.wrapCall(text, width: width) { emit(part, style) }
       return
     }
-    if wrap && (style == .note || style == .error) && Cells.width(text) > width {
+    if wrap && (style == .note || style == .error || style == .wire) && Cells.width(text) > width {
       let indent = String(text.prefix { $0 == " " })
       for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {
         emit(indent + part, style)
@@ -163,6 +165,7 @@ public final class Output {
     case .error: "\u{1B}[31m"
     case .success: "\u{1B}[32m"
     case .heading: "\u{1B}[1;4m"
+    case .wire: "\u{1B}[36m"
     }
   }
 

@@ -1,0 +1,276 @@
+import SocketLayer
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The wire: every segment and datagram that the shell's sockets (and a lesson partner's) send
+/// or receive on loopback, one line each, under the call that caused it (`Session.report`
+/// drains the capture right after printing a call) or at the prompt when it arrives later (the
+/// capture is a source of the event loop). Only packets of the shell's own endpoints are shown:
+/// as root on a shared machine, other programs' loopback traffic is not the learner's.
+final class Wire {
+  let fd: Int32
+  /// Frames kept for `export pcap`: the newest, within `keptBytes`; how many older ones went.
+  private(set) var frames: [(seconds: Double, bytes: [UInt8])] = []
+  private(set) var droppedFrames = 0
+  private var keptSize = 0
+  static let keptBytes = 8 << 20
+  /// Every packet shown, with the line it was shown as (for lesson checks and the timeline).
+  private(set) var shown: [(packet: Packet, from: String, to: String)] = []
+  static let keptPackets = 10_000
+  /// The event loop's source id.
+  var source: Int?
+
+  /// What each TCP connection's lines need: each side's first sequence number (numbers are
+  /// shown relative to it) and the window scale it offered on its SYN.
+  private struct Side {
+    var base: UInt32?
+    var scale: UInt8?
+    var sawSYN = false
+  }
+  private var sides: [Endpoint: [Endpoint: Side]] = [:]
+
+  /// An IP endpoint, IPv4 and its v4-mapped IPv6 form alike; `any` for a wildcard address.
+  struct Endpoint: Hashable {
+    var address: [UInt8]
+    var port: UInt16
+
+    init?(_ address: SocketAddress) {
+      switch address {
+      case .ipv4(let bytes, let port):
+        self.address = bytes
+        self.port = port
+      case .ipv6(let bytes, let port, _):
+        let mapped = bytes.prefix(10).allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+        self.address = mapped ? Array(bytes.suffix(4)) : bytes
+        self.port = port
+      default:
+        return nil
+      }
+      if self.address.allSatisfy({ $0 == 0 }) { self.address = [] }
+    }
+
+    var wildcard: Endpoint {
+      var copy = self
+      copy.address = []
+      return copy
+    }
+  }
+
+  /// The shell's endpoints and their names, learned from its descriptors before each drain and
+  /// kept after they close (a FIN or the last ACK comes after the descriptor is gone).
+  private var connectionNames: [Endpoint: [Endpoint: String]] = [:]
+  private var localNames: [Endpoint: String] = [:]
+
+  init(fd: Int32) { self.fd = fd }
+
+  deinit { _ = Glibc.close(fd) }
+
+  /// Learns the names of the descriptors open now: `(local, peer, name)`.
+  func learn(_ endpoints: [(SocketAddress?, SocketAddress?, String)]) {
+    for (local, peer, name) in endpoints {
+      guard let local, let mine = Endpoint(local), mine.port != 0 else { continue }
+      if let peer, let theirs = Endpoint(peer), theirs.port != 0 {
+        connectionNames[mine, default: [:]][theirs] = name
+      } else {
+        localNames[mine] = name
+      }
+    }
+  }
+
+  /// The name of the shell's socket at `endpoint` talking to `other`, or nil when it is not one.
+  func name(_ endpoint: Endpoint, talkingTo other: Endpoint?) -> String? {
+    if let other, let name = connectionNames[endpoint]?[other] { return name }
+    return localNames[endpoint] ?? localNames[endpoint.wildcard]
+  }
+
+  /// Reads what arrived and returns the lines for the shell's own packets.
+  func drain() -> [String] {
+    var lines: [String] = []
+    let now = EventLoop.now()
+    for frame in Capture.read(fd) {
+      guard let packet = Packet(frame: frame), let line = line(for: packet) else { continue }
+      keep(frame, at: now)
+      lines.append(line)
+    }
+    return lines
+  }
+
+  private func keep(_ frame: [UInt8], at seconds: Double) {
+    frames.append((seconds, frame))
+    keptSize += frame.count
+    while keptSize > Wire.keptBytes, !frames.isEmpty {
+      keptSize -= frames.removeFirst().bytes.count
+      droppedFrames += 1
+    }
+  }
+
+  /// The line for a packet of the shell's, or nil for another program's.
+  func line(for packet: Packet) -> String? {
+    // TCP and UDP: shown when one end is the shell's, each end by its name.
+    func ends() -> (from: String, to: String, source: Endpoint, destination: Endpoint)? {
+      guard let source = Endpoint(packet.source), let destination = Endpoint(packet.destination) else { return nil }
+      let from = name(source, talkingTo: destination)
+      let to = name(destination, talkingTo: source)
+      guard from != nil || to != nil else { return nil }
+      let fromText = from ?? packet.source.description
+      let toText = to ?? packet.destination.description
+      record(packet, fromText, toText)
+      return (fromText, toText, source, destination)
+    }
+    switch packet.body {
+    case .tcp(let segment):
+      guard let (from, to, source, destination) = ends() else { return nil }
+      return "wire  \(from) > \(to)  " + describe(segment, from: source, to: destination)
+    case .udp(let payload):
+      guard let (from, to, _, _) = ends() else { return nil }
+      return "wire  \(from) > \(to)  UDP len \(payload.count)" + preview(payload)
+    case .icmp(let error):
+      // An error about a datagram the shell sent: named after the socket that sent it.
+      guard let quotedSource = error.quotedSource, let quotedDestination = error.quotedDestination,
+        let mine = Endpoint(quotedSource), let theirs = Endpoint(quotedDestination),
+        let owner = name(mine, talkingTo: theirs)
+      else { return nil }
+      let proto = error.quotedProtocol == 6 ? "TCP" : error.quotedProtocol == 17 ? "UDP" : "IP"
+      let host = packet.source.host
+      record(packet, host, owner)
+      return "wire  \(host) > \(owner)  ICMP\(error.version6 ? "v6" : "") \(error.meaning) "
+        + "(for \(proto) \(owner) > \(quotedDestination))"
+    }
+  }
+
+  private func record(_ packet: Packet, _ from: String, _ to: String) {
+    shown.append((packet, from, to))
+    if shown.count > Wire.keptPackets { shown.removeFirst(shown.count - Wire.keptPackets) }
+  }
+
+  /// A segment as tcpdump and packetdrill write it, with numbers relative to each side's first
+  /// sequence number: `S seq 0 win 65495 <mss 65495,sackOK,TS,nop,wscale 7>`, `P. seq 1:6 ack 1
+  /// win 65536 len 5 "hello"`, `. ack 6 win 65536` (a pure ACK has no seq).
+  func describe(_ segment: TCPSegment, from source: Endpoint, to destination: Endpoint) -> String {
+    var side = sides[source]?[destination] ?? Side()
+    if segment.has(TCPSegment.syn) {
+      side.base = segment.sequence
+      side.sawSYN = true
+      side.scale =
+        segment.options.lazy.compactMap { option -> UInt8? in
+          if case .windowScale(let shift) = option { return shift }
+          return nil
+        }.first
+    } else if side.base == nil {
+      // The capture began after this side's SYN: numbers count from the first segment seen.
+      side.base = segment.sequence
+    }
+    sides[source, default: [:]][destination] = side
+    let other = sides[destination]?[source]
+    var parts = [segment.flagText]
+    let length = segment.payload.count
+    let start = segment.sequence &- (side.base ?? segment.sequence)
+    let pureACK = segment.flags == TCPSegment.ack && length == 0
+    if !pureACK {
+      parts.append(length > 0 ? "seq \(start):\(start &+ UInt32(length))" : "seq \(start)")
+    }
+    if segment.has(TCPSegment.ack) {
+      if let base = other?.base {
+        parts.append("ack \(segment.acknowledgement &- base)")
+      } else {
+        parts.append("ack \(segment.acknowledgement) (absolute)")
+      }
+    }
+    // The window: a SYN's is never scaled; after it, by the shift this side offered, when both
+    // SYNs offered one (RFC 7323). Without the handshake seen, the scale is not known.
+    let window = Int(segment.window)
+    if segment.has(TCPSegment.syn) {
+      parts.append("win \(window)")
+    } else if side.sawSYN, other?.sawSYN == true {
+      let shift = side.scale != nil && other?.scale != nil ? Int(side.scale!) : 0
+      parts.append("win \(window << shift)")
+    } else if !segment.has(TCPSegment.rst) {
+      parts.append("win \(window) (scale unknown)")
+    }
+    if length > 0 { parts.append("len \(length)") }
+    if segment.has(TCPSegment.syn) || !segment.options.filter({ $0 != .nop && !isTimestamp($0) }).isEmpty {
+      let options = segment.options.map(\.text)
+      if !options.isEmpty { parts.append("<" + options.joined(separator: ",") + ">") }
+    }
+    return parts.joined(separator: " ") + preview(segment.payload)
+  }
+
+  private func isTimestamp(_ option: TCPOption) -> Bool {
+    if case .timestamp = option { return true }
+    return false
+  }
+
+  /// The first bytes of data, as the byte renderer shows them.
+  private func preview(_ payload: [UInt8]) -> String {
+    payload.isEmpty ? "" : "  " + ByteText.quoted(payload, limit: 20)
+  }
+}
+
+extension Session {
+  /// Whether the wire is being shown.
+  public var wireOn: Bool { host.wire != nil }
+
+  /// Starts showing the wire; the reason when it cannot be.
+  func startWire() -> Result<Void, CommandRefusal> {
+    if host.wire != nil { return .success(()) }
+    switch Capture.open() {
+    case .failure(let errno):
+      return .failure(CommandRefusal(Wire.refusal(errno)))
+    case .success(let fd):
+      let wire = Wire(fd: fd)
+      host.wire = wire
+      wire.source = loop.watch(fd: fd, events: Int16(POLLIN)) { [weak self] _ in self?.showWire() }
+      learnWireNames()
+      return .success(())
+    }
+  }
+
+  func stopWire() {
+    guard let wire = host.wire else { return }
+    showWire()
+    if let source = wire.source { loop.cancel(source) }
+    host.wire = nil
+  }
+
+  /// Teaches the wire the names of every open descriptor, the partner's too.
+  func learnWireNames() {
+    guard let wire = host.wire else { return }
+    func endpoints(_ session: Session, prefix: String) -> [(SocketAddress?, SocketAddress?, String)] {
+      session.openDescriptors.filter { $0.family != .unix }.map { descriptor in
+        (
+          try? Sys.getsockname(descriptor.fd).get(), try? Sys.getpeername(descriptor.fd).get(),
+          prefix + (descriptor.name ?? "\(descriptor.fd)")
+        )
+      }
+    }
+    wire.learn(endpoints(self, prefix: ""))
+    if let partner = host.lessonRun?.partner.session { wire.learn(endpoints(partner, prefix: "partner:")) }
+  }
+
+  /// Prints what the wire carried since it was last looked at.
+  func showWire() {
+    guard let wire = host.wire else { return }
+    learnWireNames()
+    for line in wire.drain() { out.line("  " + line, .wire) }
+  }
+}
+
+extension Wire {
+  /// Why the capture could not start, and what to do instead.
+  static func refusal(_ errno: Errno) -> String {
+    let why: String
+    switch errno.name {
+    case "EPERM", "EACCES":
+      why = "capturing needs CAP_NET_RAW, which this user does not have here"
+    case "EAFNOSUPPORT":
+      why = "this kernel has no packet sockets (AF_PACKET)"
+    case "ENODEV", "ENXIO":
+      why = "there is no loopback interface (lo) in this network namespace"
+    default:
+      why = "the capture socket failed: \(errno.name) (\(errno.message))"
+    }
+    return "The wire cannot be shown: \(why). Run sockshell as root to capture on loopback."
+  }
+}

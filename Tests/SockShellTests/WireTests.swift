@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The wire: the packets each call causes, shown under it. Run as root in a network namespace of
+/// the test's own (only loopback, so nothing can leave the machine and no other program's
+/// loopback traffic is there); skipped, with the reason printed, where the machine cannot make one.
+@Suite struct WireTests {
+  /// `sockshell run --keep-going --wire` of a script in a new network namespace; nil (and the
+  /// reason printed) where one cannot be made.
+  static func runOnItsOwnLoopback(_ script: String, arguments: [String] = []) throws -> ProcessResult? {
+    guard getuid() == 0, let unshare = which("unshare"), let ip = which("ip") else {
+      print("skipped: the wire tests need root, unshare and ip to make a network namespace of their own")
+      return nil
+    }
+    let path = temporary("wire.ss")
+    try script.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { unlink(path) }
+    let command = "\(ip) link set lo up && exec \"$0\" run --keep-going --wire \"$@\""
+    let result = try runProgram(unshare, ["--net", "sh", "-c", command, sockshellPath, path] + arguments)
+    if result.stderr.contains("unshare failed") {
+      print("skipped: this machine refuses a new network namespace: \(result.stderr)")
+      return nil
+    }
+    return result
+  }
+
+  /// The wire lines right under the call that the script line `typed` made (after the call's
+  /// own line and its continuation).
+  static func wire(after typed: String, in output: String) -> [String] {
+    let lines = output.split(separator: "\n").map(String.init)
+    guard let echo = lines.firstIndex(of: "sockshell> " + typed),
+      let call = lines[(echo + 1)...].firstIndex(where: { !$0.hasPrefix(" ") })
+    else { return [] }
+    var found: [String] = []
+    for line in lines[(call + 1)...] {
+      if line.hasPrefix("    ") && found.isEmpty { continue }  // the call's continuation
+      guard line.hasPrefix("  wire  ") else { break }
+      found.append(String(line.dropFirst(8)))
+    }
+    return found
+  }
+
+  @Test func eachCallShowsThePacketsItCaused() throws {
+    guard
+      let result = try WireTests.runOnItsOwnLoopback(
+        connectedPair + """
+          send c "hello"
+          recv conn
+          shutdown c write
+          recv conn
+          close conn
+          u = socket udp
+          sendto u 127.0.0.1:9 "x"
+          r = socket tcp
+          connect r 127.0.0.1:9
+          a = socket tcp
+          connect a srv
+          b = accept srv
+          send a "unread"
+          close b
+          """)
+    else { return }
+    let out = result.stdout
+    // The handshake under connect: SYN, SYN+ACK, ACK, numbered from each side's SYN.
+    let handshake = WireTests.wire(after: "connect c srv", in: out)
+    #expect(handshake.count == 3, "\(out)")
+    if handshake.count == 3 {
+      #expect(handshake[0].hasPrefix("c > srv  S seq 0 win "), "\(handshake)")
+      #expect(handshake[0].contains("<mss ") && handshake[0].contains("wscale"), "SYN options: \(handshake)")
+      #expect(handshake[1].hasPrefix("srv > c  S. seq 0 ack 1 win "), "\(handshake)")
+      #expect(handshake[2].hasPrefix("c > srv  . ack 1 win "), "a pure ACK has no seq: \(handshake)")
+    }
+    // accept makes no packet: the handshake was over before it.
+    #expect(WireTests.wire(after: "conn = accept srv", in: out).isEmpty, "\(out)")
+    // Data and its ACK under send.
+    let data = WireTests.wire(after: #"send c "hello""#, in: out)
+    #expect(data.first?.hasPrefix("c > conn  P. seq 1:6 ack 1 win ") == true, "\(data)")
+    #expect(data.first?.hasSuffix(#"len 5  "hello""#) == true, "\(data)")
+    #expect(data.contains { $0.hasPrefix("conn > c  . ack 6 ") }, "\(data)")
+    // FIN under shutdown, then the other side's FIN and its ACK under close.
+    #expect(WireTests.wire(after: "shutdown c write", in: out).first?.hasPrefix("c > conn  F. seq 6 ack 1") == true)
+    let closing = WireTests.wire(after: "close conn", in: out)
+    #expect(closing.count == 2 && closing[0].hasPrefix("conn > c  F. seq 1 ack 7"), "\(closing)")
+    #expect(closing.last?.hasPrefix("c > conn  . ack 2 ") == true, "\(closing)")
+    // UDP to a closed port: the datagram, and ICMP port unreachable for it.
+    let udp = WireTests.wire(after: #"sendto u 127.0.0.1:9 "x""#, in: out)
+    #expect(udp.first == #"u > 127.0.0.1:9  UDP len 1  "x""#, "\(udp)")
+    #expect(udp.last == "127.0.0.1 > u  ICMP port unreachable (for UDP u > 127.0.0.1:9)", "\(udp)")
+    // A connect where nothing listens: SYN answered by RST.
+    let refused = WireTests.wire(after: "connect r 127.0.0.1:9", in: out)
+    #expect(refused.count == 2 && refused[1] == "127.0.0.1:9 > r  R. seq 0 ack 1", "\(refused)")
+    // close with unread data: a reset, not a FIN.
+    let reset = WireTests.wire(after: "close b", in: out)
+    #expect(reset.count == 1 && reset[0].hasPrefix("b > a  R. seq 1 ack 7"), "\(reset)\n\(out)")
+  }
+
+  /// Where capturing is not allowed (no CAP_NET_RAW), the shell says why once and goes on.
+  @Test func withoutTheRightToCaptureItSaysWhyAndGoesOn() throws {
+    guard getuid() == 0, let setpriv = which("setpriv") else {
+      print("skipped: needs root and setpriv to run the shell as an unprivileged user")
+      return
+    }
+    let result = try runProgram(
+      setpriv, ["--reuid", "65534", "--regid", "65534", "--clear-groups", sockshellPath, "run", "--wire", "-"],
+      input: "s = socket tcp\nwire on\n")
+    #expect(
+      result.stdout.contains("warning: The wire cannot be shown: capturing needs CAP_NET_RAW"), "\(result.stdout)")
+    #expect(result.stdout.contains("socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3"), "it goes on: \(result.stdout)")
+    #expect(result.stdout.contains("error: The wire cannot be shown"), "wire on says it too: \(result.stdout)")
+  }
+}
