@@ -17,6 +17,10 @@
 #include <linux/if_packet.h>
 #include <linux/if_ether.h>
 #include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -223,4 +227,83 @@ int csupport_packet_open(const char *name) {
     return -1;
   }
   return fd;
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t length = strlen(text);
+  ssize_t written = write(fd, text, length);
+  int error = errno;
+  close(fd);
+  errno = error;
+  return written == (ssize_t)length ? 0 : -1;
+}
+
+/* The set-up itself: the step that failed, or 0. */
+static int sandbox_steps(void) {
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return 1;
+  if (write_file("/proc/self/setgroups", "deny") != 0 && errno != ENOENT) return 2;
+  char map[64];
+  snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
+  if (write_file("/proc/self/uid_map", map) != 0) return 3;
+  snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
+  if (write_file("/proc/self/gid_map", map) != 0) return 4;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 5;
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  int up = ioctl(fd, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags |= IFF_UP | IFF_RUNNING, 1) &&
+           ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  int error = errno;
+  close(fd);
+  errno = error;
+  if (!up) return 5;
+  int capture = csupport_packet_open("lo");
+  if (capture < 0) return 6;
+  close(capture);
+  return 0;
+}
+
+int csupport_enter_sandbox(int *error) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    *error = errno;
+    return 1;
+  }
+  pid_t child = fork();
+  if (child < 0) {
+    *error = errno;
+    close(report[0]);
+    close(report[1]);
+    return 1;
+  }
+  if (child == 0) {
+    int answer[2] = { sandbox_steps(), errno };
+    ssize_t ignored = write(report[1], answer, sizeof answer);
+    (void)ignored;
+    _exit(0);
+  }
+  close(report[1]);
+  int answer[2] = { 1, EIO };
+  ssize_t got;
+  do { got = read(report[0], answer, sizeof answer); } while (got < 0 && errno == EINTR);
+  close(report[0]);
+  int status;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  if (got != (ssize_t)sizeof answer) {
+    *error = EIO;
+    return 1;
+  }
+  if (answer[0] != 0) {
+    *error = answer[1];
+    return answer[0];
+  }
+  /* The child could: do it here. */
+  int step = sandbox_steps();
+  *error = errno;
+  return step;
 }

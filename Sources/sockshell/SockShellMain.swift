@@ -53,8 +53,16 @@ struct DisplayOptions: ParsableArguments {
     name: .long, help: "The folder of lesson files (default: SOCKSHELL_LESSONS, the installed ones, or ./Lessons).")
   var lessons: String?
 
-  @Flag(name: .long, help: "Show every packet of your sockets under the call that caused it (needs CAP_NET_RAW).")
+  @Flag(
+    name: .long,
+    help: "Show every packet of your sockets under the call that caused it (without root: in the sandbox).")
   var wire = false
+
+  /// Read before parsing (Sandbox.enterIfAsked, while the process has one thread); listed here for --help.
+  @Flag(
+    name: .long,
+    help: "Run in a private network namespace of your own (only loopback), where the wire needs no root.")
+  var sandbox = false
 
   func validate() throws {
     guard ["auto", "always", "never"].contains(color) else {

@@ -113,3 +113,103 @@ import Testing
     #expect(result.stdout.contains("error: The wire cannot be shown"), "wire on says it too: \(result.stdout)")
   }
 }
+
+/// `--sandbox`: a private user and network namespace where a user without root may capture
+/// loopback and bind ports below 1024; a second terminal joins it with the command it prints.
+@Suite struct SandboxTests {
+  /// The shell as an unprivileged user (nobody), when the test runs as root.
+  static func asNobody() -> [String]? {
+    guard getuid() == 0, let setpriv = which("setpriv") else {
+      print("skipped: the sandbox tests run the shell as nobody, which needs root and setpriv")
+      return nil
+    }
+    return [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+  }
+
+  @Test func anUnprivilegedUserSeesTheWireInTheSandbox() throws {
+    guard let nobody = SandboxTests.asNobody() else { return }
+    let result = try runProgram(
+      nobody[0], Array(nobody.dropFirst()) + [sockshellPath, "run", "--sandbox", "--wire", "-"],
+      input: connectedPair.replacing("127.0.0.1:0", with: "127.0.0.1:80"), environment: ["HOME": "/tmp"])
+    if result.stderr.contains("no sandbox:") {
+      print("skipped: this machine does not let a user make a namespace: \(result.stderr)")
+      #expect(result.stdout.contains("The wire cannot be shown"), "and the wire says so: \(result.stdout)")
+      return
+    }
+    #expect(result.stderr.contains("in a sandbox"), "\(result.stderr)")
+    #expect(result.stderr.contains("nsenter -t "), "the join command: \(result.stderr)")
+    #expect(result.stdout.contains(", {sa_family=AF_INET, sin_port=htons(80),"), "port 80 bound: \(result.stdout)")
+    #expect(!result.stdout.contains("EACCES"), "\(result.stdout)")
+    #expect(result.stdout.contains("  wire  c > srv  S seq 0 "), "the handshake: \(result.stdout)")
+    #expect(result.stdout.contains("only programs in this sandbox"), "\(result.stdout)")
+  }
+
+  /// Where user namespaces are turned off, the shell says exactly why and goes on without them.
+  @Test func whereNamespacesAreRefusedItSaysWhyAndGoesOn() throws {
+    guard getuid() == 0, let unshare = which("unshare") else {
+      print("skipped: needs root and unshare to turn user namespaces off for one process")
+      return
+    }
+    // A user namespace of the test's own, with no more namespaces allowed inside it.
+    let script = temporary("refused.ss")
+    try "s = socket tcp\n".write(toFile: script, atomically: true, encoding: .utf8)
+    defer { unlink(script) }
+    let result = try runProgram(
+      unshare,
+      [
+        "--user", "--map-root-user", "sh", "-c",
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$0\" run --sandbox --wire \"$1\"", sockshellPath,
+        script,
+      ])
+    #expect(result.stderr.contains("no sandbox: user namespaces are turned off here"), "\(result.stderr)")
+    #expect(result.stdout.contains("The wire cannot be shown"), "\(result.stdout)")
+    #expect(result.stdout.contains("= 3"), "it goes on: \(result.stdout)")
+  }
+
+  /// A second terminal joins the sandbox with the printed command and sees its sockets.
+  @Test func aSecondTerminalJoinsWithThePrintedCommand() throws {
+    guard let nobody = SandboxTests.asNobody(), let nsenter = which("nsenter"), let ss = which("ss") else {
+      print("skipped: needs root, setpriv, nsenter and ss")
+      return
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: nobody[0])
+    process.arguments = Array(nobody.dropFirst()) + [sockshellPath, "--sandbox"]
+    process.environment = ["HOME": "/tmp", "NO_COLOR": "1", "PATH": "/usr/bin:/bin"]
+    let input = Pipe()
+    let errors = Pipe()
+    process.standardInput = input
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = errors
+    try process.run()
+    defer {
+      try? input.fileHandleForWriting.close()
+      process.waitUntilExit()
+    }
+    input.fileHandleForWriting.write(Data("srv = socket tcp\nbind srv 127.0.0.1:80\nlisten srv\n".utf8))
+    // The welcome comes first, on standard error.
+    var said = Data()
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline && !(String(decoding: said, as: UTF8.self).contains("--preserve-credentials")) {
+      said += errors.fileHandleForReading.availableData
+    }
+    let text = String(decoding: said, as: UTF8.self)
+    if text.contains("no sandbox:") {
+      print("skipped: this machine does not let a user make a namespace: \(text)")
+      return
+    }
+    let join = try #require(text.split(separator: "\n").first { $0.contains("nsenter -t ") })
+    let words = join.split(separator: " ").map(String.init).drop { $0 != "nsenter" }.dropFirst()
+    // Bounded: the listener appears within a few tries.
+    var listing = ""
+    for _ in 0..<50 where !listing.contains("127.0.0.1:80 ") {
+      let result = try runProgram(
+        nobody[0], Array(nobody.dropFirst()) + [nsenter] + words + [ss, "-tln"])
+      listing = result.stdout
+      usleep(100_000)
+    }
+    #expect(listing.contains("127.0.0.1:80 "), "the sandbox's listener, seen from the joined terminal: \(listing)")
+    // Outside the sandbox there is no such listener.
+    #expect(!(try runProgram(ss, ["-tln"]).stdout.contains("127.0.0.1:80 ")))
+  }
+}

@@ -60,4 +60,12 @@ int csupport_unix_peer(unsigned int inode, unsigned int *peer);
    (PACKET_IGNORE_OUTGOING). The descriptor, or -1 with errno (EPERM without CAP_NET_RAW). */
 int csupport_packet_open(const char *name);
 
+/* Moves this process into a private user and network namespace of its own: mapped to root
+   inside (so that it may capture on loopback and bind ports below 1024 there), with loopback up.
+   Must be called while the process has one thread. The whole set-up is first tried in a forked
+   child, since once unshare succeeds here there is no way back. Returns 0, or the step that
+   failed (1 unshare, 2 setgroups, 3 uid_map, 4 gid_map, 5 loopback up, 6 capture socket) with
+   *error set to its errno. */
+int csupport_enter_sandbox(int *error);
+
 #endif

@@ -36,7 +36,10 @@ struct BindCommand: DescriptorAddressCommand {
     if bound.isWildcard {
       session.note("\(bound.host) means every address of this machine: clients may come from anywhere.")
     } else if bound.host == "127.0.0.1" || bound.host == "::1" {
-      session.note("That is loopback: only programs on this machine can reach it.")
+      session.note(
+        Sandbox.entered
+          ? "That is loopback: only programs in this sandbox (its network namespace) can reach it."
+          : "That is loopback: only programs on this machine can reach it.")
     }
     if descriptor.type == .stream && descriptor.family != .unix
       || descriptor.family == .unix && descriptor.type == .stream

@@ -271,6 +271,10 @@ extension Wire {
     default:
       why = "the capture socket failed: \(errno.name) (\(errno.message))"
     }
-    return "The wire cannot be shown: \(why). Run sockshell as root to capture on loopback."
+    if Sandbox.entered || Sandbox.refused != nil {
+      return "The wire cannot be shown: \(why). Run sockshell as root to capture on loopback."
+    }
+    return "The wire cannot be shown: \(why). Start sockshell --sandbox to capture in a private network namespace "
+      + "of your own (no root needed), or run it as root."
   }
 }
