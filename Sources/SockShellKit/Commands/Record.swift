@@ -63,11 +63,14 @@ struct SaveCommand: ShellCommand {
 struct ExportCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "export",
-    synopsis: "export c|python FILE",
+    synopsis: "export c|python|pcap FILE",
     summary: "write the session as a C or Python program that makes the same calls and checks the results",
     example: "export c session.c",
-    details: ["Build the C program with: cc -Wall -o session session.c && ./session"],
-    completion: [.words(["c", "python"])],
+    details: [
+      "Build the C program with: cc -Wall -o session session.c && ./session",
+      "export pcap FILE writes the packets the wire showed (wire on) as a pcapng file for Wireshark or tshark -r FILE.",
+    ],
+    completion: [.words(["c", "python", "pcap"])],
     group: .shell
   )
 
@@ -75,7 +78,7 @@ struct ExportCommand: ShellCommand {
   var path: String
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    language = try arguments.choice("language", from: ["c", "python"])
+    language = try arguments.choice("language", from: ["c", "python", "pcap"])
     path = try arguments.word("FILE")
   }
 
@@ -83,6 +86,20 @@ struct ExportCommand: ShellCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
+    if language == "pcap" {
+      guard let frames = session.wireFrames else {
+        throw CommandRefusal(
+          "The wire is off, so no packets were captured: turn it on with wire on (or sockshell --wire).")
+      }
+      let outcome = try FileWriter.write(
+        Pcap.file(frames.kept), to: path, what: "\(counted(frames.kept.count, "packet")) (pcapng)", session: session)
+      if frames.dropped > 0 {
+        session.note(
+          "The \(counted(frames.dropped, "oldest packet")) did not fit in the wire's memory and are not in it.")
+      }
+      if outcome == .done { session.note("Read it with: tshark -r \(path)   (or open it in Wireshark)") }
+      return outcome
+    }
     let program = Export.program(session.transcript, language: language == "c" ? .c : .python, file: path)
     let outcome = try FileWriter.write(
       program, to: path, what: "a \(language == "c" ? "C" : "Python") program of \(session.transcript.count) calls",
@@ -101,6 +118,12 @@ extension FileWriter {
   static func write(_ text: String, to path: String, what: String, session: any CommandSession) throws(CommandRefusal)
     -> CommandOutcome
   {
+    try write(Array(text.utf8), to: path, what: what, session: session)
+  }
+
+  static func write(_ bytes: [UInt8], to path: String, what: String, session: any CommandSession)
+    throws(CommandRefusal) -> CommandOutcome
+  {
     // Never overwrite someone's file: only an empty one, or one that sockshell wrote before, may
     // be replaced; and never anything but a file (renaming over /dev/null would replace the device).
     var info = stat()
@@ -113,7 +136,7 @@ extension FileWriter {
       }
       if let refusal { throw CommandRefusal(refusal) }
     }
-    if let failure = FileWriter.writeAtomically(Array(text.utf8), to: path, mode: 0o644) {
+    if let failure = FileWriter.writeAtomically(bytes, to: path, mode: 0o644) {
       throw CommandRefusal("cannot write \(path): \(failure.message) (nothing was written; an old file is kept whole)")
     }
     session.note("Wrote \(what) to \(path).")
@@ -128,7 +151,12 @@ extension FileWriter {
     defer { close(fd) }
     var head = [UInt8](repeating: 0, count: 200)
     let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    return head.prefix(max(0, count)).split(separator: 0x0A).prefix(3).contains {
+    let start = Array(head.prefix(max(0, count)))
+    // A pcapng file says so in its section header (Pcap.writer), not on a line of text.
+    if start.starts(with: Pcap.word(0x0A0D_0D0A)) {
+      return String(decoding: start, as: UTF8.self).contains(Pcap.writer)
+    }
+    return start.split(separator: 0x0A).prefix(3).contains {
       String(decoding: $0, as: UTF8.self).contains("by sockshell")
     }
   }

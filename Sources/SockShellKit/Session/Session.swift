@@ -174,7 +174,7 @@ public final class Session {
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")
     }
     // Packets that came since the last command belong before this one.
-    if host.wire != nil { showWire() }
+    if host.wire?.isOn == true { showWire() }
     lastFamily = nil
     lastInterruptWasTimeout = false
     lastCallCutShort = false
@@ -381,7 +381,7 @@ public final class Session {
       peerInode: inodes.1)
     out.line(CallText.line(record), .call)
     // The packets the call caused, under it.
-    if host.wire != nil { showWire() }
+    if host.wire?.isOn == true { showWire() }
     calls.add(record)
     guard let errno else { return .returned(value) }
     let timedOut = errno.code == EINTR && lastInterruptWasTimeout

@@ -10,7 +10,8 @@ import SocketLayer
 /// capture is a source of the event loop). Only packets of the shell's own endpoints are shown:
 /// as root on a shared machine, other programs' loopback traffic is not the learner's.
 final class Wire {
-  let fd: Int32
+  /// The capture; nil once `wire off` closed it (what it saw is kept, for export pcap).
+  private(set) var fd: Int32?
   /// Frames kept for `export pcap`: the newest, within `keptBytes`; how many older ones went.
   private(set) var frames: [(seconds: Double, bytes: [UInt8])] = []
   private(set) var droppedFrames = 0
@@ -63,9 +64,24 @@ final class Wire {
   private var connectionNames: [Endpoint: [Endpoint: String]] = [:]
   private var localNames: [Endpoint: String] = [:]
 
-  init(fd: Int32) { self.fd = fd }
+  init(fd: Int32, keeping earlier: Wire? = nil) {
+    self.fd = fd
+    if let earlier {
+      frames = earlier.frames
+      droppedFrames = earlier.droppedFrames
+      keptSize = earlier.keptSize
+      shown = earlier.shown
+    }
+  }
 
-  deinit { _ = Glibc.close(fd) }
+  deinit { close() }
+
+  var isOn: Bool { fd != nil }
+
+  func close() {
+    if let fd { _ = Glibc.close(fd) }
+    fd = nil
+  }
 
   /// Learns the names of the descriptors open now: `(local, peer, name)`.
   func learn(_ endpoints: [(SocketAddress?, SocketAddress?, String)]) {
@@ -87,8 +103,11 @@ final class Wire {
 
   /// Reads what arrived and returns the lines for the shell's own packets.
   func drain() -> [String] {
+    guard let fd else { return [] }
     var lines: [String] = []
-    let now = EventLoop.now()
+    var clock = timespec()
+    clock_gettime(CLOCK_REALTIME, &clock)
+    let now = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
     for frame in Capture.read(fd) {
       guard let packet = Packet(frame: frame), let line = line(for: packet) else { continue }
       keep(frame, at: now)
@@ -159,8 +178,9 @@ final class Wire {
           return nil
         }.first
     } else if side.base == nil {
-      // The capture began after this side's SYN: numbers count from the first segment seen.
-      side.base = segment.sequence
+      // No SYN seen from this side (capture began later; a RST answering a SYN): as Wireshark
+      // numbers it, the first segment seen is 1, as if just after a SYN.
+      side.base = segment.sequence &- 1
     }
     sides[source, default: [:]][destination] = side
     let other = sides[destination]?[source]
@@ -210,16 +230,23 @@ final class Wire {
 
 extension Session {
   /// Whether the wire is being shown.
-  public var wireOn: Bool { host.wire != nil }
+  public var wireOn: Bool { host.wire?.isOn == true }
+
+  /// The frames the wire kept (for export pcap), and how many older ones it let go; nil when
+  /// it was never on.
+  var wireFrames: (kept: [(seconds: Double, bytes: [UInt8])], dropped: Int)? {
+    host.wire.map { ($0.frames, $0.droppedFrames) }
+  }
 
   /// Starts showing the wire; the reason when it cannot be.
   func startWire() -> Result<Void, CommandRefusal> {
-    if host.wire != nil { return .success(()) }
+    if wireOn { return .success(()) }
     switch Capture.open() {
     case .failure(let errno):
       return .failure(CommandRefusal(Wire.refusal(errno)))
     case .success(let fd):
-      let wire = Wire(fd: fd)
+      // What an earlier `wire on` saw stays (for export pcap); the numbering starts again.
+      let wire = Wire(fd: fd, keeping: host.wire)
       host.wire = wire
       wire.source = loop.watch(fd: fd, events: Int16(POLLIN)) { [weak self] _ in self?.showWire() }
       learnWireNames()
@@ -228,10 +255,11 @@ extension Session {
   }
 
   func stopWire() {
-    guard let wire = host.wire else { return }
+    guard let wire = host.wire, wire.isOn else { return }
     showWire()
     if let source = wire.source { loop.cancel(source) }
-    host.wire = nil
+    wire.source = nil
+    wire.close()
   }
 
   /// Teaches the wire the names of every open descriptor, the partner's too.
@@ -251,7 +279,7 @@ extension Session {
 
   /// Prints what the wire carried since it was last looked at.
   func showWire() {
-    guard let wire = host.wire else { return }
+    guard let wire = host.wire, wire.isOn else { return }
     learnWireNames()
     for line in wire.drain() { out.line("  " + line, .wire) }
   }
