@@ -431,7 +431,7 @@ func startAcceptLessonWithAServer(_ session: Session) throws -> LessonRun {
     #expect(run.stepIndex == 1, "no conn yet")
     let fd = try #require(session.openDescriptors.first { $0.name == nil && $0.origin.hasPrefix("accept") }?.fd)
     runAll(session, "check")
-    #expect(session.out.captured.contains("fd \(fd) fits: name it with `name \(fd) conn`"), "\(session.out.captured)")
+    #expect(session.out.captured.contains("fd \(fd) fits: name it with 'name \(fd) conn'"), "\(session.out.captured)")
     runAll(session, "name \(fd) conn")
     run.tick()
     #expect(run.stepIndex == 2, "the step passes once conn is named")
@@ -841,5 +841,101 @@ func temporaryHome() throws -> String {
     #expect(session.out.captured.contains("The partner cannot do its part of this step"))
     #expect(session.out.captured.contains("lesson reset to start the lesson over"))
     run.end()
+  }
+}
+
+/// What a new user found taking the lessons at 80 columns, each a test.
+@Suite struct NewUserFindingsTests {
+  /// A lesson resumed at `step` (0-based) in a fresh session, its earlier steps rebuilt.
+  func resumed(_ id: String, at step: Int) throws -> (Session, LessonRun) {
+    let session = makeSession()
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    library.progress.lessons[id] = Progress.Entry(step: step, done: false)
+    session.library = library
+    runAll(session, "lesson \(id)")
+    return (session, try #require(session.lessonRun))
+  }
+
+  func settle(_ session: Session, _ run: LessonRun, until done: () -> Bool) {
+    let deadline = EventLoop.now() + 3
+    while !done() && EventLoop.now() < deadline {
+      run.tick()
+      _ = session.loop.wait(for: nil, deadline: min(deadline, EventLoop.now() + 0.01), interrupt: InterruptWatch())
+    }
+  }
+
+  /// The partner keeps reading after its lines: an answer sent in two pieces, or after a wrong
+  /// try, still passes the step ("one send may arrive in several recvs").
+  @Test(arguments: [["send conn \"PONG\"", "send conn \"\\n\""], ["send conn PONG\\n", "send conn \"PONG\\n\""]])
+  func anAnswerInPiecesOrAfterAWrongTryPasses(sends: [String]) throws {
+    let (session, run) = try resumed("send-recv", at: 2)
+    defer {
+      session.closeAllBounded(seconds: 3)
+      run.end()
+    }
+    #expect(run.lesson.steps[2].title.contains("PONG"), "\(run.lesson.steps[2].title)")
+    for line in sends {
+      _ = session.execute(line)
+      settle(session, run) { run.stepIndex > 2 }
+    }
+    #expect(run.stepIndex == 3, "the step passed: \(run.failures())\n\(session.out.captured.suffix(800))")
+  }
+
+  /// ls's "Kept by the kernel" lists only connections the kernel keeps: never the listener that
+  /// answers a lookup of a connection that is gone.
+  @Test func keptConnectionsNeverShowTheListener() throws {
+    let session = makeSession()
+    defer { _ = session.closeAll() }
+    runAll(session, connectedPair + "close c\nrecv conn = 0\nclose conn\nls")
+    let kept = session.lingeringConnections()
+    #expect(kept.count == 1 && kept.first?.1.state == .timeWait, "\(kept)")
+    #expect(!session.out.captured.contains("LISTEN     127.0.0.1"), "\(session.out.captured)")
+  }
+
+  /// After a refused connect, the next connect does not claim the learner bound the socket.
+  @Test func aConnectAfterARefusalDoesNotClaimABind() throws {
+    let session = makeSession()
+    defer { _ = session.closeAll() }
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv\nc = socket tcp")
+    _ = session.execute("connect c 127.0.0.1:\(freePort())")
+    runAll(session, "connect c srv")
+    #expect(!session.out.captured.contains("you bound"), "\(session.out.captured)")
+    #expect(session.out.captured.contains("The kernel picked the local port itself"))
+    runAll(session, "b = socket tcp\nbind b 127.0.0.1:0\nconnect b srv")
+    #expect(session.out.captured.contains("It kept the address you bound"))
+  }
+
+  /// A done lesson taken again and left in the middle is the one `lesson` resumes.
+  @Test func aDoneLessonTakenAgainIsResumed() throws {
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    library.progress.lessons["send-recv"] = Progress.Entry(step: 0, done: true)
+    library.progress.lessons["close-shutdown"] = Progress.Entry(step: 0, done: true)
+    library.progress.current = "send-recv"
+    let first = makeSession()
+    first.library = library
+    runAll(first, "lesson close-shutdown\nnext\nnext")
+    #expect(first.lessonRun?.stepIndex == 2)
+    first.closeAllBounded(seconds: 3)
+    first.lessonRun?.end()
+    let second = makeSession()
+    second.library = library
+    defer {
+      second.closeAllBounded(seconds: 3)
+      second.lessonRun?.end()
+    }
+    runAll(second, "lesson")
+    #expect(second.lessonRun?.lesson.id == "close-shutdown", "\(second.out.captured.prefix(300))")
+    #expect(second.lessonRun?.stepIndex == 2)
+  }
+
+  /// Closing a listener says what happened to its accept queue, as it was.
+  @Test func closingAListenerSaysWhatItsQueueHeld() throws {
+    let session = makeSession()
+    defer { _ = session.closeAll() }
+    runAll(session, "l = socket tcp\nbind l 127.0.0.1:0\nlisten l\nclose l")
+    #expect(!session.out.captured.contains("were reset"), "\(session.out.captured)")
+    #expect(session.out.captured.contains("Nothing waited in its accept queue"))
+    runAll(session, "m = socket tcp\nbind m 127.0.0.1:0\nlisten m\nc = socket tcp\nconnect c m\nclose m")
+    #expect(session.out.captured.contains("The 1 connection still waiting in its accept queue was reset"))
   }
 }

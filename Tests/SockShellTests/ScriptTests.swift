@@ -313,6 +313,6 @@ func fencedBlocks(_ markdown: String, info: String) -> [String] {
     #expect(short.contains("help all lists every command"))
     #expect(!short.contains("export c|python"))
     let whole = try runScript("help all\n").stdout
-    #expect(whole.contains("export c|python FILE") && whole.contains("timeline [--ascii]"))
+    #expect(whole.contains("export c|python|pcap FILE") && whole.contains("timeline [--ascii]"))
   }
 }

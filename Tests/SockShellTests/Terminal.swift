@@ -307,7 +307,7 @@ struct TerminalError: Error {
     #expect(shell.waitFor("[sockets 1/3] sockshell> "))
     var mark = shell.mark
     shell.type("hint\r")
-    #expect(shell.waitFor("Type `socket tcp`", after: mark))
+    #expect(shell.waitFor("Type socket tcp", after: mark))
     mark = shell.mark
     shell.type("socket udp\r")
     #expect(shell.waitFor("= 3", after: mark))

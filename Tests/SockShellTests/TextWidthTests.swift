@@ -186,6 +186,7 @@ import Testing
       explain EADDRINUSE
       help
       help all
+      trace
       help socket
       help recv
       history
@@ -239,6 +240,18 @@ import Testing
     for line in help + Errno.allNames.map({ "explain " + $0 }) {
       _ = narrow.execute(line)
       _ = wide.execute(line)
+    }
+    // The list of lessons, with progress that has skipped steps; every hint of every lesson.
+    for session in [narrow, wide] {
+      let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+      library.progress.lessons["close-shutdown"] = Progress.Entry(step: 3, done: false, skipped: [0, 1, 2])
+      session.library = library
+      _ = session.execute("lessons")
+      for lesson in library.lessons {
+        for step in lesson.steps {
+          for hint in step.hints { LessonRun.print(hint.split(separator: "\n").map(String.init), to: session.out) }
+        }
+      }
     }
     // Every step of every lesson, as the lesson prints it.
     let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)

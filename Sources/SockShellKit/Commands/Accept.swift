@@ -54,11 +54,11 @@ struct AcceptCommand: DescriptorCommand {
   static func clientHint(for local: SocketAddress) -> String? {
     switch local {
     case .ipv4(_, let port):
-      return "try `nc \(local.isWildcard ? "127.0.0.1" : local.host) \(port)` in another terminal"
+      return "try 'nc \(local.isWildcard ? "127.0.0.1" : local.host) \(port)' in another terminal"
     case .ipv6(_, let port, _):
-      return "try `nc \(local.isWildcard ? "::1" : local.host) \(port)` in another terminal"
+      return "try 'nc \(local.isWildcard ? "::1" : local.host) \(port)' in another terminal"
     case .unix:
-      return "try `nc -U \(local.host)` in another terminal"
+      return "try 'nc -U \(local.host)' in another terminal"
     default:
       return nil
     }

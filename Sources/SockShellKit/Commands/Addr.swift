@@ -42,9 +42,7 @@ struct AddrCommand: ShellCommand {
     }
     let fields = AddrCommand.fields(of: target)
     let out = session.out
-    for line in Cells.wrap("\(target): \(InspectCommand.structName(target)), \(bytes.count) bytes", width: out.width) {
-      out.line(line, .heading)
-    }
+    out.line("\(target): \(InspectCommand.structName(target)), \(bytes.count) bytes", .heading)
     var rows = [["OFFSET", "FIELD", "SIZE", "VALUE", "BYTES"]]
     for field in fields {
       let slice = bytes[min(field.offset, bytes.count)..<min(field.offset + field.size, bytes.count)]

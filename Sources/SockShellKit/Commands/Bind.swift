@@ -26,6 +26,9 @@ struct BindCommand: DescriptorAddressCommand {
     let result = Sys.bind(descriptor.fd, target)
     let outcome = report(.bind, session, descriptor, target, result.map { 0 })
     guard case .success = result else { return outcome }
+    var marked = descriptor
+    marked.bound = true
+    session.update(marked)
     // The report read the address the kernel gave (the port it picked for port 0).
     let bound = session.lastCall?.local ?? target
     if target.port == 0 {

@@ -24,10 +24,13 @@ struct CloseCommand: DescriptorCommand {
     let descriptor = try session.descriptor(fd)
     // Only what close needs to explain itself: a full snapshot reads every option.
     let isTCP = descriptor.type == .stream && descriptor.family != .unix
+    let info = isTCP ? try? Sys.tcpInfo(descriptor.fd).get() : nil
     let before = (
       local: try? Sys.getsockname(descriptor.fd).get(), peer: try? Sys.getpeername(descriptor.fd).get(),
-      tcpState: isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
+      tcpState: info?.state
     )
+    // A listener's TCP_INFO counts the connections waiting for accept (as ss's Recv-Q).
+    let waiting = info?.state == .listen ? Int(info?.unacked ?? 0) : 0
     let unread = descriptor.type == .stream ? (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0 : 0
     // SO_LINGER on with 0 seconds: close aborts the connection with a reset, whatever is unread.
     let abortive =
@@ -74,7 +77,10 @@ struct CloseCommand: DescriptorCommand {
         )
       }
     case .listen?:
-      session.note("Connections still waiting in its accept queue were reset.")
+      session.note(
+        waiting > 0
+          ? "The \(counted(waiting, "connection")) still waiting in its accept queue \(waiting == 1 ? "was" : "were") reset (RST): their clients get ECONNRESET."
+          : "Nothing waited in its accept queue. A connect to its port is refused now (ECONNREFUSED).")
     default:
       break
     }
@@ -116,7 +122,9 @@ struct ShutdownCommand: ShellCommand {
     let session = context.session
     var descriptor = try session.descriptor(fd)
     let isTCP = descriptor.family != .unix && descriptor.type == .stream
-    let stateBefore = isTCP ? (try? Sys.tcpInfo(descriptor.fd).get())?.state : nil
+    let infoBefore = isTCP ? try? Sys.tcpInfo(descriptor.fd).get() : nil
+    let stateBefore = infoBefore?.state
+    let waiting = stateBefore == .listen ? Int(infoBefore?.unacked ?? 0) : 0
     let connected = (try? Sys.getpeername(descriptor.fd).get()) != nil
     let result = Sys.shutdown(descriptor.fd, how)
     let outcome = session.report(
@@ -143,7 +151,10 @@ struct ShutdownCommand: ShellCommand {
     if stateBefore == .listen && how != .write {
       // inet_shutdown disconnects a listener when reading is shut: it stops listening.
       session.note(
-        "Shutting down reading on a listener stops it: fd \(descriptor.label) is \(stateAfter?.name ?? "?") now, and the connections waiting in its accept queue were reset."
+        "Shutting down reading on a listener stops it: fd \(descriptor.label) is \(stateAfter?.name ?? "?") now"
+          + (waiting > 0
+            ? ", and the \(counted(waiting, "connection")) waiting in its accept queue \(waiting == 1 ? "was" : "were") reset."
+            : "; nothing waited in its accept queue.")
       )
       return outcome
     }

@@ -26,7 +26,8 @@ struct ConnectCommand: DescriptorAddressCommand {
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let (descriptor, target) = try resolve(session, purpose: .connect)
-    let boundBefore = (try? Sys.getsockname(descriptor.fd).get()).map { $0.port != 0 && $0 != .unnamed } ?? false
+    // Bound by the learner (a failed connect leaves a port in getsockname that is not kept).
+    let boundBefore = descriptor.bound
     let result = session.blocking(
       fd: descriptor.fd, events: Int16(POLLOUT), waitingFor: "the handshake with \(target)"
     ) { Sys.connect(descriptor.fd, target) }

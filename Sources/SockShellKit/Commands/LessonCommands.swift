@@ -57,7 +57,8 @@ struct LessonsCommand: ShellCommand {
         progress,
       ])
     }
-    session.out.table(rows)
+    // Too wide for the terminal: what each lesson requires and how far you are go under its row.
+    session.out.table(rows, fit: .stack(3...4))
     session.note("Start one with: lesson ID or lesson NUMBER (lesson alone resumes where you left off).")
     return .done
   }
@@ -118,18 +119,25 @@ struct LessonCommand: ShellCommand {
         }
         throw CommandRefusal("no lesson '\(ByteText.sanitized(word))'; lessons lists them (give an ID or a number)")
       }
-      let entry = library.progress.lessons[id]
-      return try LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
+      return try LessonCommand.start(id, step: LessonCommand.resumeStep(library, id), context)
     case nil:
-      // Resume: the current lesson, else the first not done, else the first.
+      // Resume: the current lesson (a done one too, when it is being taken again), else the
+      // first not done, else the first.
       let notDone = library.lessons.first { library.progress.lessons[$0.id]?.done != true }?.id
-      let current = library.progress.current.flatMap { library.lesson($0)?.id }.flatMap {
-        library.progress.lessons[$0]?.done == true ? nil : $0
+      let current = library.progress.current.flatMap { library.lesson($0)?.id }.flatMap { id in
+        library.progress.lessons[id]?.done == true && LessonCommand.resumeStep(library, id) == 0 ? nil : id
       }
       let id = current ?? notDone ?? library.lessons[0].id
-      let entry = library.progress.lessons[id]
-      return try LessonCommand.start(id, step: entry.map { $0.done ? 0 : $0.step } ?? 0, context)
+      return try LessonCommand.start(id, step: LessonCommand.resumeStep(library, id), context)
     }
+  }
+
+  /// Where a lesson resumes: the step reached; a lesson finished starts again at its first
+  /// step (a finished run saves step 0; older progress files saved its last step).
+  static func resumeStep(_ library: LessonLibrary, _ id: String) -> Int {
+    guard let entry = library.progress.lessons[id], let lesson = library.lesson(id) else { return 0 }
+    if entry.done && entry.step >= lesson.steps.count - 1 { return 0 }
+    return min(entry.step, lesson.steps.count - 1)
   }
 
   static func start(_ id: String, step: Int, _ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
@@ -209,9 +217,9 @@ struct LessonHintCommand: PlainCommand {
     }
     let index = run.takeHint()
     context.session.out.line("Hint \(index + 1) of \(hints.count):", .heading)
-    for line in hints[index].split(separator: "\n", omittingEmptySubsequences: false) {
-      context.session.out.line("  " + line)
-    }
+    // Lesson Markdown, shown as the step's text is: reflowed, code spans styled.
+    LessonRun.print(
+      hints[index].split(separator: "\n", omittingEmptySubsequences: false).map(String.init), to: context.session.out)
     return .done
   }
 }

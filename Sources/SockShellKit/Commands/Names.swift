@@ -92,7 +92,7 @@ struct NameCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "name",
     synopsis: "name FD NAME",
-    summary: "give a descriptor a name (when you forgot `conn =` before accept)",
+    summary: "give a descriptor a name (when you forgot 'conn =' before accept)",
     example: "name 5 conn",
     details: ["The name is the shell's, not the kernel's: fd 5 stays fd 5, and the name can be used wherever FD is."],
     completion: [.descriptor],
@@ -105,11 +105,7 @@ struct NameCommand: ShellCommand {
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     fd = try arguments.descriptor()
     let token = try arguments.next("NAME")
-    guard token.isBare, DescriptorRef.isValidName(token.text) else {
-      throw arguments.error(
-        "'\(token.shown)' cannot name a descriptor: a name starts with a letter and has letters, digits, _ or -, at most \(DescriptorRef.maximumNameLength)",
-        at: token)
-    }
+    if let problem = DescriptorRef.nameProblem(token) { throw arguments.error(problem, at: token) }
     guard Registry.command(named: token.text) == nil else {
       throw arguments.error("'\(token.text)' is a command: pick another name for the descriptor", at: token)
     }

@@ -16,7 +16,7 @@ struct TraceCommand: PlainCommand {
     let session = context.session
     if session.records.isEmpty { session.note("No system calls yet.") }
     for record in session.records {
-      session.out.line(CallText.line(record))
+      session.out.line(CallText.line(record), .call)
     }
     return .done
   }

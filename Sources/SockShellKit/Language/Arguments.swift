@@ -16,6 +16,23 @@ public enum DescriptorRef: Hashable, Sendable, CustomStringConvertible {
   public static let maximumNameLength = 32
 
   /// Names start with a letter or `_` and go on with letters, digits, `_` or `-`, at most 32.
+  /// Why a word cannot name a descriptor (nil: it can), in words for the learner.
+  static func nameProblem(_ token: Token) -> String? {
+    let text = token.text
+    guard !token.isBare || !isValidName(text) else { return nil }
+    let why: String
+    if !token.isBare {
+      why = "a name is a bare word, not quoted"
+    } else if text.utf8.count > maximumNameLength {
+      why = "a name has at most \(maximumNameLength) characters (this has \(text.count))"
+    } else if let first = text.unicodeScalars.first, !(first.isASCIILetter || first == "_") {
+      why = "a name starts with a letter or _"
+    } else {
+      why = "a name has only letters, digits, _ and -"
+    }
+    return "'\(token.shown)' cannot name a descriptor: \(why)"
+  }
+
   public static func isValidName(_ text: String) -> Bool {
     guard text.utf8.count <= maximumNameLength else { return false }
     guard let first = text.unicodeScalars.first, first.isASCIILetter || first == "_" else { return false }

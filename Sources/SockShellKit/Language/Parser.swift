@@ -58,11 +58,7 @@ public enum Parser {
           && Registry.command(named: tokens[2].text) != nil)
     if namesSomething {
       let word = tokens[0].text
-      guard tokens[0].isBare, DescriptorRef.isValidName(word) else {
-        throw ParseError(
-          "'\(tokens[0].shown)' cannot name a descriptor: a name starts with a letter and has letters, digits, _ or -",
-          column: tokens[0].column)
-      }
+      if let problem = DescriptorRef.nameProblem(tokens[0]) { throw ParseError(problem, column: tokens[0].column) }
       if Registry.command(named: word) != nil {
         throw ParseError("'\(word)' is a command: pick another name for the descriptor", column: tokens[0].column)
       }

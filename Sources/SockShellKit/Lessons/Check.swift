@@ -199,7 +199,7 @@ extension Check {
           {
             return (
               false,
-              "there is no descriptor named \(name); fd \(fits.descriptor.fd) fits: name it with `name \(fits.descriptor.fd) \(name)`"
+              "there is no descriptor named \(name); fd \(fits.descriptor.fd) fits: name it with 'name \(fits.descriptor.fd) \(name)'"
             )
           }
           return (false, "there is no descriptor \(ref) yet")
@@ -361,7 +361,11 @@ extension Check {
   static func addressMatches(_ address: SocketAddress?, pattern: String) -> Bool {
     if pattern == "*" { return address != nil }
     guard let address else { return pattern == "-" }
-    if address.family == .unix { return pattern == address.host }
+    if address.family == .unix {
+      // `@*`: any abstract name; `/tmp/*`: any path under /tmp.
+      if pattern.hasSuffix("*") { return address.host.hasPrefix(pattern.dropLast()) }
+      return pattern == address.host
+    }
     let (host, port) = patternParts(pattern)
     let hostOK = host == "*" || host == address.host || (host == "0.0.0.0" && address.isWildcard)
     let portOK = port == "*" || UInt16(port) == address.port

@@ -418,11 +418,16 @@ public final class LessonRun {
     } else {
       finished = true
       stopTurns()
-      saveProgress(done: true, passed: passed)
+      // Done, it is saved at step 0: taken again, it starts from the beginning. With steps
+      // skipped it stays at its last step, which is where a grader sees it ended.
+      saveProgress(done: true, passed: passed, at: skippedSteps.isEmpty ? 0 : nil)
       let skipped = skippedSteps
       if verbose && !skipped.isEmpty {
+        let which =
+          skipped.count == 1
+          ? "step \(skipped[0]) was" : "steps \(skipped.map(String.init).joined(separator: ", ")) were"
         out.line(
-          "Last step done; the lesson is not complete: steps \(skipped.map(String.init).joined(separator: ", ")) were skipped (prev, or lesson reset, to take them).",
+          "Last step done; the lesson is not complete: \(which) skipped (prev, or lesson reset, to take \(skipped.count == 1 ? "it" : "them")).",
           .success)
       } else if verbose {
         out.line("Lesson complete: \(lesson.title).", .success)
@@ -458,7 +463,7 @@ public final class LessonRun {
   /// Saves where the learner is: `passed` the step that just passed (no longer skipped),
   /// `skipped` one moved past with `next`; the lesson is done when its last step passed and none
   /// was skipped.
-  func saveProgress(done: Bool, passed: Int? = nil, skipped: Int? = nil) {
+  func saveProgress(done: Bool, passed: Int? = nil, skipped: Int? = nil, at step: Int? = nil) {
     guard let library = session.host.library else { return }
     library.progress.current = lesson.id
     let old = library.progress.lessons[lesson.id]
@@ -467,7 +472,7 @@ public final class LessonRun {
     if let skipped { skippedSteps.insert(skipped) }
     let isDone = (done || old?.done == true) && skippedSteps.isEmpty
     library.progress.lessons[lesson.id] = Progress.Entry(
-      step: stepIndex, done: isDone, skipped: skippedSteps, ports: ports)
+      step: step ?? stepIndex, done: isDone, skipped: skippedSteps, ports: ports)
     if let problem = library.save() { session.out.line("warning: \(problem)", .error) }
   }
 

@@ -70,6 +70,25 @@ public final class Partner {
   func start(_ lines: [PartnerLine]) {
     queue = lines
     sleepUntil = nil
+    receiver = nil
+  }
+
+  /// The descriptor the partner last received on in this step: once its lines are done, it goes
+  /// on receiving there what arrives (data sent in several pieces, or after a wrong try, still
+  /// reaches it), until the stream ends.
+  var receiver: Int32?
+
+  /// Receives once more on `receiver` when data waits there; whether it did.
+  func receiveMore() -> Bool {
+    guard let fd = receiver, case .success(let descriptor) = session.resolve(.number(fd)),
+      let events = try? Sys.poll([descriptor.fd], events: Int16(POLLIN), timeoutMilliseconds: 0).get(),
+      events.first.map({ $0 != 0 }) == true, let line = try? Parser.parse("recv \(fd)")
+    else { return false }
+    _ = session.executeBounded(line, seconds: LinePolicy.partnerWait)
+    show()
+    // The end of the stream (0) or an error: nothing more will come.
+    if let last = session.records.last, last.errno != nil || last.result <= 0 { receiver = nil }
+    return true
   }
 
   /// Leaving a step: what was not run yet is dropped.
@@ -111,6 +130,11 @@ public final class Partner {
         if !readyToRun(parsed) { return progressed }
         let result = session.executeBounded(parsed, seconds: LinePolicy.partnerWait)
         show()
+        if ["recv", "recvfrom"].contains(parsed.spec.name), !result.refused,
+          let ref = parsed.command.waitsOn, case .success(let descriptor) = session.resolve(ref)
+        {
+          receiver = descriptor.fd
+        }
         if result.refused {
           // The partner cannot go on (its socket is not there: an earlier step went another
           // way). Its other lines would only fail too: the learner is told how to get back.
@@ -126,7 +150,7 @@ public final class Partner {
       // A turn takes at most about 50 ms: the learner's keys are read between turns.
       if EventLoop.now() - started > 0.05 { return true }
     }
-    return progressed
+    return receiveMore() || progressed
   }
 
   /// Calls that would block wait for their descriptor to be ready instead.

@@ -31,7 +31,7 @@ public enum Explanations {
       }
       return [
         "Another socket already holds \(address ?? "that address"): a server still running, or your last run's connection in TIME_WAIT.",
-        "Try another port, or `setsockopt FD reuseaddr 1` before bind (it gets past TIME_WAIT, not past a live listener).",
+        "Try another port, or 'setsockopt FD reuseaddr 1' before bind (it gets past TIME_WAIT, not past a live listener).",
       ]
     case EACCES:
       if let port = context.address?.port, port < 1024, port > 0 {
@@ -42,7 +42,7 @@ public enum Explanations {
       if context.address?.family == .unix {
         return ["You may not create or open that path: check the directory's permissions, or use /tmp."]
       }
-      return ["Permission denied: for sendto to a broadcast address, set `setsockopt FD broadcast 1` first."]
+      return ["Permission denied: for sendto to a broadcast address, set 'setsockopt FD broadcast 1' first."]
     case ECONNREFUSED:
       if context.descriptor?.family == .unix || context.address?.family == .unix {
         return [
@@ -83,7 +83,7 @@ public enum Explanations {
         }
         return ["The kernel rejected the address for \(fd) (EINVAL): check that it fits the socket's family."]
       case .shutdown:
-        return ["The `how` argument must be read, write or both."]
+        return ["The 'how' argument must be read, write or both."]
       case .setsockopt where context.option == "v6only":
         return [
           "IPV6_V6ONLY can change only before the socket has an address: bind, listen and connect all give it one. Set it on a new socket, right after socket."
@@ -167,7 +167,7 @@ public enum Explanations {
       ]
     case EINPROGRESS:
       return [
-        "Normal for a non-blocking connect: the handshake has started. Wait with `poll FD` until it is writable, then read `getsockopt FD error`."
+        "Normal for a non-blocking connect: the handshake has started. Wait with 'poll FD' until it is writable, then read 'getsockopt FD error'."
       ]
     case EALREADY:
       return ["A connect on \(fd) is already in progress: wait for it with poll."]
@@ -204,7 +204,7 @@ public enum Explanations {
       return ["This operation or flag does not apply to this kind of socket."]
     case EADDRNOTAVAIL:
       return [
-        "That IP address is not on this machine (bind), or no local port was left (connect). Bind 0.0.0.0 or 127.0.0.1, or check `ip addr`."
+        "That IP address is not on this machine (bind), or no local port was left (connect). Bind 0.0.0.0 or 127.0.0.1, or check 'ip addr'."
       ]
     case ENETUNREACH:
       return ["No route to that network (for example IPv6 with no IPv6 connectivity). Try loopback or IPv4."]

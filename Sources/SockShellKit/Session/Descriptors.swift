@@ -14,6 +14,8 @@ public struct Descriptor: Sendable, Equatable {
   /// The shell's own shutdown() calls (the kernel mixes SHUT_RD with a received FIN).
   public var shutRead = false
   public var shutWrite = false
+  /// A bind of the learner's succeeded on it.
+  public var bound = false
 
   /// "3 (srv)" or "4".
   public var label: String { name.map { "\(fd) (\($0))" } ?? "\(fd)" }

@@ -270,8 +270,11 @@ extension Session {
     var found: [(ClosedConnection, KernelConnection)] = []
     var stillThere: [ClosedConnection] = []
     for closed in candidates {
-      // A socket with an fd of ours has an inode; the leftover has none.
-      func leftover(_ row: KernelConnection) -> Bool { row.inode == 0 || row.state != .established }
+      // A socket with an fd of ours has an inode; the leftover has none. The exact lookup
+      // answers with the listener when the connection is gone: that is no leftover.
+      func leftover(_ row: KernelConnection) -> Bool {
+        row.state != .listen && (row.inode == 0 || row.state != .established)
+      }
       let entry =
         kernel.map { rows in
           rows.first {

@@ -86,7 +86,7 @@ public final class Output {
       for part in Cells.wrapCall(text, width: width) { emit(part, style) }
       return
     }
-    if wrap && (style == .note || style == .error || style == .wire) && Cells.width(text) > width {
+    if wrap && style != .plain && Cells.width(text) > width {
       let indent = String(text.prefix { $0 == " " })
       for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {
         emit(indent + part, style)

@@ -21,13 +21,14 @@ extension Output {
       let start = Cells.width(indent) + Table.lastColumnStart(rows)
       for line in lines {
         if line.isHeader || Cells.width(indent + line.text) <= width {
-          self.line(indent + line.text, line.isHeader ? header : .plain)
+          self.line(indent + line.text, line.isHeader ? header : .plain, wrap: false)
         } else {
           field(indent + line.text, hanging: start)
         }
       }
     default:
-      for line in lines { self.line(indent + line.text, line.isHeader ? header : .plain) }
+      // A table's lines are laid out already: never wrapped here (ls --wide is wide on purpose).
+      for line in lines { self.line(indent + line.text, line.isHeader ? header : .plain, wrap: false) }
     }
   }
 
@@ -38,7 +39,7 @@ extension Output {
     let names = columns.map { rows[0][$0].lowercased() }
     let nameWidth = names.map { Cells.width($0) }.max() ?? 0
     for (index, line) in Table.render(short).enumerated() {
-      self.line(indent + line.text, line.isHeader ? header : .plain)
+      self.line(indent + line.text, line.isHeader ? header : .plain, wrap: false)
       guard index > 0 else { continue }
       let named = zip(names, columns.map { rows[index][$0] }).filter { $0.1 != "-" }
       guard !named.isEmpty else { continue }
