@@ -905,6 +905,21 @@ func temporaryHome() throws -> String {
     #expect(session.out.captured.contains("It kept the address you bound"))
   }
 
+  /// A partner's descriptor, given by number, is refused as the partner's, not the shell's own.
+  @Test func thePartnersDescriptorIsSaidToBeThePartners() throws {
+    let (session, run) = try resumed("send-recv", at: 2)
+    defer {
+      session.closeAllBounded(seconds: 3)
+      run.end()
+    }
+    let theirs = try #require(run.partner.session.openDescriptors.first?.fd)
+    let result = session.execute("getpeername \(theirs)")
+    #expect(!result.ok)
+    #expect(
+      session.out.captured.contains("fd \(theirs) is the lesson partner's socket"),
+      "\(session.out.captured.suffix(400))")
+  }
+
   /// A done lesson taken again and left in the middle is the one `lesson` resumes.
   @Test func aDoneLessonTakenAgainIsResumed() throws {
     let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)

@@ -55,14 +55,22 @@ public struct DescriptorTable {
       case 1: what = "fd 1 is standard output, not a socket this shell made"
       case 2: what = "fd 2 is standard error, not a socket this shell made"
       default:
-        what =
-          Sys.isOpen(fd)
-          ? "fd \(fd) belongs to the shell itself, not to you: it was not made by socket or accept here"
-          : "fd \(fd) is not open (closed already, or never made)"
+        if let owner = ownerOf?(fd) {
+          what = "fd \(fd) is \(owner), not yours"
+        } else {
+          what =
+            Sys.isOpen(fd)
+            ? "fd \(fd) belongs to the shell itself, not to you: it was not made by socket or accept here"
+            : "fd \(fd) is not open (closed already, or never made)"
+        }
       }
       return .failure(CommandRefusal(message: "\(what); the shell refuses to touch it. \(yours)"))
     }
   }
+
+  /// Whose a descriptor of this process is when it is not the learner's (the lesson partner's
+  /// socket, the wire's capture), for refusals.
+  var ownerOf: ((Int32) -> String?)?
 
   /// "Yours: 3 (srv), 4." for refusals.
   var yours: String {

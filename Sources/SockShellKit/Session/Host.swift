@@ -29,6 +29,15 @@ public final class Host {
   /// The prompt: with the lesson and step when one is being taken.
   public var prompt: String { lessonRun.flatMap { $0.finished ? nil : $0.prompt } ?? "sockshell> " }
 
+  /// Whose a descriptor of this process is, when not the learner's.
+  func owner(of fd: Int32) -> String? {
+    if let partner = lessonRun?.partner.session.openDescriptors.first(where: { $0.fd == fd }) {
+      return "the lesson partner's socket \(partner.name.map { "'\($0)'" } ?? ""), the other side (ls --all lists it)"
+    }
+    if wire?.fd == fd { return "the wire's capture of loopback" }
+    return nil
+  }
+
   /// The partner's sockets, for `ls --all` (none without a lesson).
   func partnerSockets() -> [SocketSnapshot] { lessonRun?.partner.session.snapshots() ?? [] }
 

@@ -122,6 +122,7 @@ public final class Session {
     self.loop = loop
     self.host = host
     if host.session == nil { host.session = self }
+    table.ownerOf = { [weak host] fd in host?.owner(of: fd) }
     // What the loop's handlers print (the partner, during a learner's blocking call) is shown at
     // once; the line editor puts it above the prompt while a line is being typed.
     if loop.afterDispatch == nil { loop.afterDispatch = { [weak output] in output?.flush() } }
