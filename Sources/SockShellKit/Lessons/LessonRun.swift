@@ -6,18 +6,36 @@ import SocketLayer
 /// The lessons a shell can offer: found in a folder, loaded and validated, with the learner's progress.
 public final class LessonLibrary {
   public let directory: String?
-  public private(set) var lessons: [Lesson] = []
-  public private(set) var problems: [String] = []
+  /// The lessons, read and checked the first time they are asked for (a script that takes no
+  /// lesson never reads them: they are most of the shell's start-up otherwise).
+  public var lessons: [Lesson] { loaded.lessons }
+  /// What was wrong with the lesson files (FILE:LINE: message), then the progress file's warning.
+  public var problems: [String] { loaded.problems + progressProblems }
+  /// What happened to the progress file (set aside, read-only), as "warning: ..." lines.
+  public private(set) var progressProblems: [String] = []
   /// The files that did not load (their problems are in `problems`).
-  public private(set) var unloaded: [String] = []
+  public var unloaded: [String] { loaded.unloaded }
   public var progress = Progress()
   let progressPath: String?
+  private var files: (lessons: [Lesson], problems: [String], unloaded: [String])?
 
   /// Lessons from, in order: `--lessons DIR`, `SOCKSHELL_LESSONS`, the installed share folder, the
   /// source tree's Lessons/.
   public init(directory explicit: String?, progressPath: String?) {
     directory = LessonLibrary.findDirectory(explicit)
     self.progressPath = progressPath
+    if let progressPath {
+      let (loaded, warning) = Progress.load(path: progressPath)
+      progress = loaded
+      if let warning { progressProblems.append("warning: " + warning) }
+    }
+  }
+
+  private var loaded: (lessons: [Lesson], problems: [String], unloaded: [String]) {
+    if let files { return files }
+    var lessons: [Lesson] = []
+    var problems: [String] = []
+    var unloaded: [String] = []
     if let directory {
       for file in LessonLibrary.markdownFiles(in: directory) where !file.hasSuffix("/README.md") {
         do {
@@ -34,11 +52,8 @@ public final class LessonLibrary {
         problems.append("\(lesson.path):1: requires names a lesson that does not exist: \(required)")
       }
     }
-    if let progressPath {
-      let (loaded, warning) = Progress.load(path: progressPath)
-      progress = loaded
-      if let warning { problems.append("warning: " + warning) }
-    }
+    files = (lessons, problems, unloaded)
+    return files!
   }
 
   public func lesson(_ id: String) -> Lesson? { lessons.first { $0.id == id } }

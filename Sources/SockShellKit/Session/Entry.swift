@@ -38,7 +38,7 @@ public enum SockShell {
     let library = LessonLibrary(
       directory: lessons, progressPath: LineEditor.stateDirectory().map { $0 + "/progress.json" })
     session.host.library = library
-    for warning in library.problems where warning.hasPrefix("warning: ") { out.line(warning, .error, wrap: false) }
+    for warning in library.progressProblems { out.line(warning, .error, wrap: false) }
     // --wire: on from the start; where capture is impossible, said once, and the shell goes on.
     if wire, case .failure(let why) = session.startWire() { out.line("warning: " + why.message, .error) }
     return session

@@ -80,13 +80,16 @@ public final class Output {
   /// text that came from a script, a peer or a file is escaped here as a last guard.
   /// `wrap: false` keeps a long line whole (`FILE:LINE: message`, which editors and grep read).
   public func line(_ text: String = "", _ style: Style = .plain, wrap: Bool = true) {
-    let text = Output.isPlain(text) ? text : ByteText.sanitized(text)
+    let plain = Output.isPlain(text)
+    let text = plain ? text : ByteText.sanitized(text)
+    // Printable ASCII takes a cell a byte: measured without walking it again.
+    let cells = plain ? text.utf8.count : Cells.width(text)
     // Explanations and errors are prose: wrap them to the terminal, continuing indented.
-    if wrap && style == .call && Cells.width(text) > width {
+    if wrap && style == .call && cells > width {
       for part in Cells.wrapCall(text, width: width) { emit(part, style) }
       return
     }
-    if wrap && style != .plain && Cells.width(text) > width {
+    if wrap && style != .plain && cells > width {
       let indent = String(text.prefix { $0 == " " })
       for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {
         emit(indent + part, style)
