@@ -219,6 +219,11 @@ int csupport_packet_open(const char *name) {
   link.sll_protocol = htons(ETH_P_ALL);
   link.sll_ifindex = (int)index;
   int one = 1;
+  /* Room for a burst (a large send on loopback, while the shell is blocked in it): 32 MiB of
+     kernel memory, only while unread, more than the default where allowed. */
+  int room = 32 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof room) < 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
   if (bind(fd, (struct sockaddr *)&link, sizeof link) < 0 ||
       setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
     int error = errno;
@@ -306,4 +311,11 @@ int csupport_enter_sandbox(int *error) {
   int step = sandbox_steps();
   *error = errno;
   return step;
+}
+
+unsigned int csupport_packet_drops(int fd) {
+  struct tpacket_stats stats;
+  socklen_t size = sizeof stats;
+  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) != 0) return 0;
+  return stats.tp_drops;
 }

@@ -261,15 +261,18 @@ public enum Capture {
     return fd >= 0 ? .success(fd) : .failure(Errno(errno))
   }
 
-  /// The frames waiting (at most `limit`), each at most 64 KiB plus its header.
-  public static func read(_ fd: Int32, limit: Int = 4096) -> [[UInt8]] {
-    var frames: [[UInt8]] = []
+  /// Hands each frame waiting to `body`, one at a time through one buffer (a burst of 64 KiB
+  /// segments is never all in memory at once); returns how many there were (at most `limit`).
+  @discardableResult
+  public static func read(_ fd: Int32, limit: Int = 4096, _ body: ([UInt8]) -> Void) -> Int {
     var buffer = [UInt8](repeating: 0, count: 65536 + 128)
-    while frames.count < limit {
+    var frames = 0
+    while frames < limit {
       let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else { break }
-      frames.append(Array(buffer.prefix(count)))
+      frames += 1
+      body(Array(buffer.prefix(count)))
     }
     return frames
   }

@@ -11,7 +11,9 @@ import Testing
 @Suite struct WireTests {
   /// `sockshell run --keep-going --wire` of a script in a new network namespace; nil (and the
   /// reason printed) where one cannot be made.
-  static func runOnItsOwnLoopback(_ script: String, arguments: [String] = []) throws -> ProcessResult? {
+  static func runOnItsOwnLoopback(_ script: String, arguments: [String] = [], prelude: String = "") throws
+    -> ProcessResult?
+  {
     guard getuid() == 0, let unshare = which("unshare"), let ip = which("ip") else {
       print("skipped: the wire tests need root, unshare and ip to make a network namespace of their own")
       return nil
@@ -19,13 +21,30 @@ import Testing
     let path = temporary("wire.ss")
     try script.write(toFile: path, atomically: true, encoding: .utf8)
     defer { unlink(path) }
-    let command = "\(ip) link set lo up && exec \"$0\" run --keep-going --wire \"$@\""
+    let command = "\(ip) link set lo up && \(prelude) exec \"$0\" run --keep-going --wire \"$@\""
     let result = try runProgram(unshare, ["--net", "sh", "-c", command, sockshellPath, path] + arguments)
     if result.stderr.contains("unshare failed") {
       print("skipped: this machine refuses a new network namespace: \(result.stderr)")
       return nil
     }
     return result
+  }
+
+  /// The wire lines printed while the script line `typed` waited, before its call line
+  /// (starting with `call`).
+  static func wire(before call: String, after typed: String, in output: String) -> [String] {
+    let lines = output.split(separator: "\n").map(String.init)
+    guard let echo = lines.firstIndex(of: "sockshell> " + typed) else { return [] }
+    var found: [String] = []
+    for line in lines[(echo + 1)...] {
+      if line.hasPrefix(call) { break }
+      if line.hasPrefix("  wire  ") {
+        found.append(String(line.dropFirst(8)))
+      } else if line.hasPrefix("    "), !found.isEmpty {
+        found[found.count - 1] += " " + line.drop { $0 == " " }
+      }
+    }
+    return found
   }
 
   /// The wire lines right under the call that the script line `typed` made (after the call's
@@ -37,7 +56,11 @@ import Testing
     else { return [] }
     var found: [String] = []
     for line in lines[(call + 1)...] {
-      if line.hasPrefix("    ") && found.isEmpty { continue }  // the call's continuation
+      if line.hasPrefix("    ") {
+        // The call's continuation, or a wire line's (wrapped at 80 columns): joined back.
+        if !found.isEmpty { found[found.count - 1] += " " + line.drop { $0 == " " } }
+        continue
+      }
       guard line.hasPrefix("  wire  ") else { break }
       found.append(String(line.dropFirst(8)))
     }
@@ -100,6 +123,58 @@ import Testing
     let reset = WireTests.wire(after: "close b", in: out)
     #expect(reset.count == 1 && reset[0].hasPrefix("b > a  R. seq 1 ack 7"), "\(reset)\n\(out)")
     try WireTests.readBack(pcap, against: out)
+  }
+
+  /// A large transfer stays readable: past a dozen packets at once, the plain ones are summed
+  /// up per direction; memory stays bounded.
+  @Test func aLargeSendIsSummedUp() throws {
+    guard let python = which("python3") else {
+      print("skipped: needs python3 for a peer that reads everything")
+      return
+    }
+    let port = 45_000 + Int.random(in: 0..<1000)
+    let sink = temporary("sink.py")
+    try """
+    import socket
+    l = socket.socket()
+    l.bind(("127.0.0.1", \(port)))
+    l.listen()
+    l.settimeout(20)
+    c, _ = l.accept()
+    while c.recv(1 << 20):
+        pass
+    """.write(toFile: sink, atomically: true, encoding: .utf8)
+    defer { unlink(sink) }
+    guard
+      let result = try WireTests.runOnItsOwnLoopback(
+        """
+        c = socket tcp
+        connect c 127.0.0.1:\(port)
+        send c --size 16777216 = 16777216
+        shutdown c write
+        recv c = 0
+        close c
+        """, prelude: "\(python) \(sink) & sleep 0.5;")
+    else { return }
+    let lines = WireTests.wire(after: "send c --size 16777216 = 16777216", in: result.stdout)
+    #expect(lines.count < 30, "summed up: \(lines.count) lines\n\(lines.joined(separator: "\n"))")
+    #expect(lines.contains { $0.hasPrefix("c > 127.0.0.1:\(port)  and ") }, "\(lines)")
+    // Every byte is counted, those shown one by one and those summed up, under send and (what
+    // was still in the send buffer when send returned) while recv waits for the peer's FIN.
+    let all =
+      lines + WireTests.wire(after: "shutdown c write", in: result.stdout)
+      + WireTests.wire(before: "recv(", after: "recv c = 0", in: result.stdout)
+    let bytes = all.filter { $0.hasPrefix("c > ") }.compactMap { line -> Int? in
+      if let at = line.range(of: " len ") { return Int(line[at.upperBound...].prefix { $0.isNumber }) }
+      if line.contains(" more packet") { return Int(line.split(separator: ":").last!.split(separator: " ").first!) }
+      return nil
+    }.reduce(0, +)
+    // A capture that could not keep up says so; then fewer bytes were seen, never more.
+    if all.contains(where: { $0.contains("not captured") }) {
+      #expect(bytes < 16_777_216, "\(bytes)\n\(all.joined(separator: "\n"))")
+    } else {
+      #expect(bytes == 16_777_216, "\(bytes)\n\(all.joined(separator: "\n"))")
+    }
   }
 
   /// tshark reads the exported file, and each TCP segment in it has the flags, relative seq and

@@ -68,4 +68,8 @@ int csupport_packet_open(const char *name);
    *error set to its errno. */
 int csupport_enter_sandbox(int *error);
 
+/* The frames a capture socket dropped since the last call (PACKET_STATISTICS: its buffer
+   was full). */
+unsigned int csupport_packet_drops(int fd);
+
 #endif

@@ -1,3 +1,4 @@
+import CSupport
 import SocketLayer
 
 #if canImport(Glibc)
@@ -16,10 +17,14 @@ final class Wire {
   private(set) var frames: [(seconds: Double, bytes: [UInt8])] = []
   private(set) var droppedFrames = 0
   private var keptSize = 0
-  static let keptBytes = 8 << 20
-  /// Every packet shown, with the line it was shown as (for lesson checks and the timeline).
-  private(set) var shown: [(packet: Packet, from: String, to: String)] = []
+  static let keptBytes = 4 << 20
+  /// Every packet shown, as a light record (for lesson checks and the timeline): the newest
+  /// `keptPackets`, and how many went before them.
+  private(set) var shown: [WireRecord] = []
+  private(set) var shownBefore = 0
   static let keptPackets = 10_000
+  /// The index of the next packet to be shown (counting those let go).
+  var shownCount: Int { shownBefore + shown.count }
   /// The event loop's source id.
   var source: Int?
 
@@ -29,6 +34,8 @@ final class Wire {
     var base: UInt32?
     var scale: UInt8?
     var sawSYN = false
+    /// The end of the data sent so far (relative): data that starts before it is sent again.
+    var sent: UInt32 = 0
   }
   private var sides: [Endpoint: [Endpoint: Side]] = [:]
 
@@ -71,6 +78,7 @@ final class Wire {
       droppedFrames = earlier.droppedFrames
       keptSize = earlier.keptSize
       shown = earlier.shown
+      shownBefore = earlier.shownBefore
     }
   }
 
@@ -101,19 +109,74 @@ final class Wire {
     return localNames[endpoint] ?? localNames[endpoint.wildcard]
   }
 
+  /// Past this many packets at once (a large send), the plain ones are summed up per direction;
+  /// SYN, FIN, RST, zero windows, retransmissions and ICMP are always shown one by one.
+  static let shownOneByOne = 12
+  static let notableAtMost = 40
+
   /// Reads what arrived and returns the lines for the shell's own packets.
   func drain() -> [String] {
     guard let fd else { return [] }
-    var lines: [String] = []
     var clock = timespec()
     clock_gettime(CLOCK_REALTIME, &clock)
     let now = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
-    for frame in Capture.read(fd) {
-      guard let packet = Packet(frame: frame), let line = line(for: packet) else { continue }
-      keep(frame, at: now)
-      lines.append(line)
+    var seen: [(text: String, record: WireRecord)] = []
+    while true {
+      let frames = Capture.read(fd) { frame in
+        guard let packet = Packet(frame: frame), let line = line(for: packet) else { return }
+        keep(frame, at: now)
+        seen.append(line)
+        remember(line.record)
+      }
+      if frames < 4096 { break }
+    }
+    var lines: [String]
+    if seen.count <= Wire.shownOneByOne {
+      lines = seen.map(\.text)
+    } else {
+      lines = Array(seen.prefix(Wire.shownOneByOne / 2).map(\.text))
+      let rest = seen.dropFirst(Wire.shownOneByOne / 2)
+      let notable = rest.filter(\.record.notable)
+      lines += notable.prefix(Wire.notableAtMost).map(\.text)
+      if notable.count > Wire.notableAtMost {
+        lines.append("wire  ... and \(notable.count - Wire.notableAtMost) more like these")
+      }
+      lines += Wire.summary(rest.filter { !$0.record.notable }.map(\.record))
+    }
+    let drops = Int(csupport_packet_drops(fd))
+    if drops > 0 {
+      lines.append("wire  \(counted(drops, "packet")) not captured: they came faster than the capture was read")
     }
     return lines
+  }
+
+  /// The plain packets of a burst, one line per direction: how many, the bytes of data, the
+  /// largest window offered.
+  static func summary(_ records: [WireRecord]) -> [String] {
+    var order: [String] = []
+    var totals: [String: (count: Int, bytes: Int, window: Int?)] = [:]
+    for record in records {
+      let key = "\(record.from) > \(record.to)"
+      if totals[key] == nil { order.append(key) }
+      var total = totals[key] ?? (0, 0, nil)
+      total.count += 1
+      total.bytes += record.length
+      if let window = record.window { total.window = max(total.window ?? 0, window) }
+      totals[key] = total
+    }
+    return order.map { key in
+      let total = totals[key]!
+      return "wire  \(key)  and \(counted(total.count, "more packet")): \(total.bytes) bytes of data"
+        + (total.window.map { ", largest window \($0)" } ?? "")
+    }
+  }
+
+  private func remember(_ record: WireRecord) {
+    shown.append(record)
+    if shown.count > Wire.keptPackets {
+      shown.removeFirst(shown.count - Wire.keptPackets)
+      shownBefore += 1
+    }
   }
 
   private func keep(_ frame: [UInt8], at seconds: Double) {
@@ -125,26 +188,26 @@ final class Wire {
     }
   }
 
-  /// The line for a packet of the shell's, or nil for another program's.
-  func line(for packet: Packet) -> String? {
+  /// The line for a packet of the shell's, and its record; nil for another program's.
+  func line(for packet: Packet) -> (text: String, record: WireRecord)? {
     // TCP and UDP: shown when one end is the shell's, each end by its name.
     func ends() -> (from: String, to: String, source: Endpoint, destination: Endpoint)? {
       guard let source = Endpoint(packet.source), let destination = Endpoint(packet.destination) else { return nil }
       let from = name(source, talkingTo: destination)
       let to = name(destination, talkingTo: source)
       guard from != nil || to != nil else { return nil }
-      let fromText = from ?? packet.source.description
-      let toText = to ?? packet.destination.description
-      record(packet, fromText, toText)
-      return (fromText, toText, source, destination)
+      return (from ?? packet.source.description, to ?? packet.destination.description, source, destination)
     }
     switch packet.body {
     case .tcp(let segment):
       guard let (from, to, source, destination) = ends() else { return nil }
-      return "wire  \(from) > \(to)  " + describe(segment, from: source, to: destination)
+      var record = WireRecord(from: from, to: to, kind: .tcp, flags: segment.flagText, length: segment.payload.count)
+      let text = describe(segment, from: source, to: destination, record: &record)
+      return ("wire  \(from) > \(to)  " + text, record)
     case .udp(let payload):
       guard let (from, to, _, _) = ends() else { return nil }
-      return "wire  \(from) > \(to)  UDP len \(payload.count)" + preview(payload)
+      let record = WireRecord(from: from, to: to, kind: .udp, flags: "", length: payload.count)
+      return ("wire  \(from) > \(to)  UDP len \(payload.count)" + preview(payload), record)
     case .icmp(let error):
       // An error about a datagram the shell sent: named after the socket that sent it.
       guard let quotedSource = error.quotedSource, let quotedDestination = error.quotedDestination,
@@ -153,25 +216,28 @@ final class Wire {
       else { return nil }
       let proto = error.quotedProtocol == 6 ? "TCP" : error.quotedProtocol == 17 ? "UDP" : "IP"
       let host = packet.source.host
-      record(packet, host, owner)
-      return "wire  \(host) > \(owner)  ICMP\(error.version6 ? "v6" : "") \(error.meaning) "
-        + "(for \(proto) \(owner) > \(quotedDestination))"
+      var record = WireRecord(from: host, to: owner, kind: .icmp, flags: "", length: 0)
+      record.meaning = error.meaning
+      record.notable = true
+      return (
+        "wire  \(host) > \(owner)  ICMP\(error.version6 ? "v6" : "") \(error.meaning) "
+          + "(for \(proto) \(owner) > \(quotedDestination))", record
+      )
     }
-  }
-
-  private func record(_ packet: Packet, _ from: String, _ to: String) {
-    shown.append((packet, from, to))
-    if shown.count > Wire.keptPackets { shown.removeFirst(shown.count - Wire.keptPackets) }
   }
 
   /// A segment as tcpdump and packetdrill write it, with numbers relative to each side's first
   /// sequence number: `S seq 0 win 65495 <mss 65495,sackOK,TS,nop,wscale 7>`, `P. seq 1:6 ack 1
-  /// win 65536 len 5 "hello"`, `. ack 6 win 65536` (a pure ACK has no seq).
-  func describe(_ segment: TCPSegment, from source: Endpoint, to destination: Endpoint) -> String {
+  /// win 65536 len 5 "hello"`, `. ack 6 win 65536` (a pure ACK has no seq). A zero window and
+  /// data sent again are said.
+  func describe(_ segment: TCPSegment, from source: Endpoint, to destination: Endpoint, record: inout WireRecord)
+    -> String
+  {
     var side = sides[source]?[destination] ?? Side()
     if segment.has(TCPSegment.syn) {
       side.base = segment.sequence
       side.sawSYN = true
+      side.sent = 1
       side.scale =
         segment.options.lazy.compactMap { option -> UInt8? in
           if case .windowScale(let shift) = option { return shift }
@@ -181,15 +247,21 @@ final class Wire {
       // No SYN seen from this side (capture began later; a RST answering a SYN): as Wireshark
       // numbers it, the first segment seen is 1, as if just after a SYN.
       side.base = segment.sequence &- 1
+      side.sent = 1
     }
-    sides[source, default: [:]][destination] = side
     let other = sides[destination]?[source]
     var parts = [segment.flagText]
     let length = segment.payload.count
     let start = segment.sequence &- (side.base ?? segment.sequence)
+    let end = start &+ UInt32(length)
+    // Data that starts before what was sent already (sequence space compared modulo 2^32).
+    let again = length > 0 && Int32(bitPattern: start &- side.sent) < 0
+    if length > 0 && Int32(bitPattern: end &- side.sent) > 0 { side.sent = end }
+    if segment.has(TCPSegment.fin) { side.sent = max(side.sent, end &+ 1) }
+    sides[source, default: [:]][destination] = side
     let pureACK = segment.flags == TCPSegment.ack && length == 0
     if !pureACK {
-      parts.append(length > 0 ? "seq \(start):\(start &+ UInt32(length))" : "seq \(start)")
+      parts.append(length > 0 ? "seq \(start):\(end)" : "seq \(start)")
     }
     if segment.has(TCPSegment.ack) {
       if let base = other?.base {
@@ -203,9 +275,11 @@ final class Wire {
     let window = Int(segment.window)
     if segment.has(TCPSegment.syn) {
       parts.append("win \(window)")
+      record.window = window
     } else if side.sawSYN, other?.sawSYN == true {
       let shift = side.scale != nil && other?.scale != nil ? Int(side.scale!) : 0
       parts.append("win \(window << shift)")
+      record.window = window << shift
     } else if !segment.has(TCPSegment.rst) {
       parts.append("win \(window) (scale unknown)")
     }
@@ -214,6 +288,13 @@ final class Wire {
       let options = segment.options.map(\.text)
       if !options.isEmpty { parts.append("<" + options.joined(separator: ",") + ">") }
     }
+    let zero = window == 0 && !segment.has(TCPSegment.rst)
+    if zero { parts.append("(zero window: the receiver's buffer is full)") }
+    if again { parts.append("(retransmission)") }
+    record.zeroWindow = zero
+    record.retransmission = again
+    record.notable =
+      zero || again || segment.has(TCPSegment.syn) || segment.has(TCPSegment.fin) || segment.has(TCPSegment.rst)
     return parts.joined(separator: " ") + preview(segment.payload)
   }
 
@@ -226,6 +307,24 @@ final class Wire {
   private func preview(_ payload: [UInt8]) -> String {
     payload.isEmpty ? "" : "  " + ByteText.quoted(payload, limit: 20)
   }
+}
+
+/// One packet the wire showed, without its data: what lesson checks and the timeline read.
+struct WireRecord: Equatable {
+  enum Kind: Equatable { case tcp, udp, icmp }
+  var from: String
+  var to: String
+  var kind: Kind
+  /// The TCP flags as tcpdump writes them (`S.`); empty for UDP and ICMP.
+  var flags: String
+  var length: Int
+  var window: Int?
+  var zeroWindow = false
+  var retransmission = false
+  /// An ICMP error's meaning ("port unreachable").
+  var meaning: String?
+  /// Shown one by one even in a burst.
+  var notable = false
 }
 
 extension Session {
