@@ -582,3 +582,30 @@ import Testing
     #expect(SockDiag.lookup(.tcp, local: try Sys.getsockname(udp).get(), remote: closed.0.peer) == nil)
   }
 }
+
+/// What the shell says about SO_REUSEADDR and TIME_WAIT is what Linux does: it lets a bind past
+/// a TIME_WAIT only when the socket that left it had SO_REUSEADDR too.
+@Suite struct ReuseAddressFactsTests {
+  func leaveTimeWait(_ session: Session, reuse: Bool) -> String {
+    runAll(
+      session,
+      "l = socket tcp\n" + (reuse ? "setsockopt l reuseaddr 1\n" : "")
+        + "bind l 127.0.0.1:0\nlisten l\nc = socket tcp\nconnect c l\ns = accept l\nclose s\nrecv c = 0\nclose c")
+    let address = "127.0.0.1:\(port(session, "l") ?? 0)"
+    runAll(session, "close l")
+    return address
+  }
+
+  @Test func reuseAddressGetsPastTimeWaitOnlyWhenBothHaveIt() {
+    let session = makeSession()
+    defer { _ = session.closeAll() }
+    let first = leaveTimeWait(session, reuse: false)
+    #expect(session.lingeringConnections().contains { $0.1.state == .timeWait }, "a TIME_WAIT is kept")
+    runAll(session, "n = socket tcp\nsetsockopt n reuseaddr 1\nbind n \(first) = -1 EADDRINUSE")
+    let said = session.out.captured
+    #expect(said.contains("Linux wants SO_REUSEADDR on the socket that left the TIME_WAIT too"), "\(said)")
+    #expect(!said.contains("it gets past TIME_WAIT,"), "the old claim is gone")
+    let second = leaveTimeWait(session, reuse: true)
+    runAll(session, "m = socket tcp\nsetsockopt m reuseaddr 1\nbind m \(second) = 0")
+  }
+}

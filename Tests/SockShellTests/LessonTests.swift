@@ -943,6 +943,57 @@ func temporaryHome() throws -> String {
     #expect(second.lessonRun?.stepIndex == 2)
   }
 
+  /// A re-take left at its last step resumes there (not at the next lesson).
+  @Test func aReTakeLeftAtItsLastStepResumesThere() throws {
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)
+    library.progress.lessons["bind"] = Progress.Entry(step: 3, done: true)
+    library.progress.current = "bind"
+    let session = makeSession()
+    session.library = library
+    defer {
+      session.closeAllBounded(seconds: 3)
+      session.lessonRun?.end()
+    }
+    runAll(session, "lesson")
+    #expect(session.lessonRun?.lesson.id == "bind" && session.lessonRun?.stepIndex == 3)
+  }
+
+  /// The privileged-port step wants a bind of port 1023, not any bind.
+  @Test func thePrivilegedPortStepWantsPort1023() throws {
+    let (session, run) = try resumed("bind", at: 3)
+    defer {
+      session.closeAllBounded(seconds: 3)
+      run.end()
+    }
+    runAll(session, "p = socket tcp\nbind p 127.0.0.1:0")
+    settle(session, run) { run.finished }
+    #expect(!run.finished, "another port does not pass")
+    _ = session.execute("low = socket tcp")
+    _ = session.execute("bind low 127.0.0.1:1023")
+    settle(session, run) { run.finished }
+    #expect(run.finished, "\(run.failures())")
+    if getuid() == 0 { #expect(session.out.captured.contains("because you are root")) }
+  }
+
+  /// A step made impossible (a socket of the lesson's closed) says how to get back, and lesson
+  /// retry makes the earlier steps' sockets again and the step can be finished.
+  @Test func lessonRetryRebuildsAStepMadeImpossible() throws {
+    let (session, run) = try resumed("close-shutdown", at: 3)
+    defer {
+      session.closeAllBounded(seconds: 3)
+      session.lessonRun?.end()
+    }
+    runAll(session, "close srv")
+    let why = run.failures().map(\.1).joined(separator: "\n")
+    #expect(why.contains("lesson retry"), "\(why)")
+    runAll(session, "lesson retry")
+    let again = try #require(session.lessonRun)
+    #expect(again.stepIndex == 3 && fd(session, "srv") != nil, "\(session.out.captured.suffix(600))")
+    for line in again.current.solution { session.executeBounded(line, seconds: 3) }
+    settle(session, again) { again.finished }
+    #expect(again.finished, "\(again.failures())")
+  }
+
   /// Closing a listener says what happened to its accept queue, as it was.
   @Test func closingAListenerSaysWhatItsQueueHeld() throws {
     let session = makeSession()

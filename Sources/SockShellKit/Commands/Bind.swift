@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import SocketLayer
 
 /// `bind FD ADDR`: bind(2).
@@ -35,6 +38,15 @@ struct BindCommand: DescriptorAddressCommand {
       session.note("The kernel picked port \(bound.port ?? 0): fd \(descriptor.label) is bound to \(bound).")
     } else {
       session.note("fd \(descriptor.label) is bound to \(bound).")
+    }
+    if let port = bound.port, port > 0, port < 1024, bound.family != .unix {
+      session.note(
+        Sandbox.entered
+          ? "Port \(port) is privileged: you may bind it because the sandbox makes you root of its own namespace."
+          : getuid() == 0
+            ? "Port \(port) is privileged (below 1024): you may bind it because you are root."
+            : "Port \(port) is privileged (below 1024): this program has CAP_NET_BIND_SERVICE, or the limit was lowered (net.ipv4.ip_unprivileged_port_start)."
+      )
     }
     if bound.isWildcard {
       session.note("\(bound.host) means every address of this machine: clients may come from anywhere.")

@@ -68,9 +68,13 @@ struct LessonsCommand: ShellCommand {
 struct LessonCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "lesson",
-    synopsis: "lesson [ID|NUMBER|reset|quit]",
+    synopsis: "lesson [ID|NUMBER|retry|reset|quit]",
     summary: "start or resume a lesson; lesson alone resumes where you left off",
     example: "lesson bind",
+    details: [
+      "lesson retry takes the current step afresh: every socket is closed, the earlier steps' are made again from their solutions (the partner's side too), on free ports.",
+      "lesson reset forgets your progress in the lesson and starts it over; lesson quit leaves it (lesson resumes it).",
+    ],
     completion: [.lessons],
     group: .lessons
   )
@@ -102,6 +106,16 @@ struct LessonCommand: ShellCommand {
       host.lessonRun = nil
       session.note("Left \(run.lesson.id); your progress is kept. lesson resumes it.")
       return .done
+    case "retry"?:
+      guard let run = host.lessonRun, !run.finished else {
+        session.note("No lesson step is being taken: lesson ID starts one.")
+        return .done
+      }
+      // A step made impossible (a lesson's socket closed, a port taken): closed, then built again.
+      let step = run.stepIndex
+      run.end()
+      session.closeAllAndSay(" (lesson retry: the earlier steps' sockets are made again)")
+      return try LessonCommand.start(run.lesson.id, step: step, context)
     case "reset"?:
       guard let run = host.lessonRun else {
         session.note("No lesson is running: lesson ID starts one.")
@@ -136,7 +150,6 @@ struct LessonCommand: ShellCommand {
   /// step (a finished run saves step 0; older progress files saved its last step).
   static func resumeStep(_ library: LessonLibrary, _ id: String) -> Int {
     guard let entry = library.progress.lessons[id], let lesson = library.lesson(id) else { return 0 }
-    if entry.done && entry.step >= lesson.steps.count - 1 { return 0 }
     return min(entry.step, lesson.steps.count - 1)
   }
 

@@ -425,12 +425,18 @@ struct TimelineCommand: ShellCommand {
     if !only.isEmpty {
       var indices: [Int] = []
       for word in only {
-        let matching = diagram.columns.indices.filter { TimelineCommand.column(diagram.columns[$0], isCalled: word) }
-        guard !matching.isEmpty else {
+        // A name given later (name 5 conn) stands for its descriptor's number; a number used
+        // again (a closed fd's) means its latest column.
+        let number = session.openDescriptors.first { $0.name == word }.map { "\($0.fd)" }
+        let matching = diagram.columns.indices.filter { index in
+          TimelineCommand.column(diagram.columns[index], isCalled: word)
+            || number.map { TimelineCommand.column(diagram.columns[index], isCalled: $0) } == true
+        }
+        guard let latest = matching.last else {
           throw CommandRefusal(
             "The timeline has no column '\(word)': its columns are \(diagram.columns.joined(separator: ", ")).")
         }
-        indices += matching.filter { !indices.contains($0) }
+        if !indices.contains(latest) { indices.append(latest) }
       }
       chosen = diagram.keeping(indices)
     }

@@ -38,7 +38,7 @@ public enum Check: Sendable, Equatable {
   case socket(DescriptorRef?, [Condition])
   case noSocket([Condition])
   case count([Condition], Comparison, Int)
-  case called(Syscall, CallOutcome)
+  case called(Syscall, CallOutcome, address: String? = nil)
   case received(DescriptorRef?, [UInt8])
   case sent(DescriptorRef?, [UInt8])
   case partnerReceived([UInt8])
@@ -47,6 +47,81 @@ public enum Check: Sendable, Equatable {
   /// `kept state=TIME_WAIT`: the kernel keeps a connection of the learner's with no descriptor
   /// (what `ls` lists under its table).
   case kept(TCPState)
+  /// `segment FROM > TO flags=S`, `segments flags=R >= 1`, `no segment flags=R`: the packets the
+  /// wire showed in this step (see WireFilter).
+  case segments(WireFilter, Comparison, Int)
+
+  /// Which packets of the wire a check counts: from and to (names as the wire shows them; `*`
+  /// any, `partner` any of the partner's), and what they are: `flags=S.` (TCP flags exactly, as
+  /// tcpdump writes them), `udp`, `icmp` or `icmp=port-unreachable`, `zero-window`, `retransmission`.
+  public struct WireFilter: Sendable, Equatable {
+    public var from = "*"
+    public var to = "*"
+    public var flags: String?
+    public var kind: String?
+    public var icmp: String?
+    public var zeroWindow = false
+    public var retransmission = false
+
+    var text: String {
+      var parts = from == "*" && to == "*" ? [] : ["\(from) > \(to)"]
+      if let flags { parts.append("flags=\(flags)") }
+      if let kind { parts.append(kind) }
+      if let icmp { parts.append("icmp=\(icmp)") }
+      if zeroWindow { parts.append("zero-window") }
+      if retransmission { parts.append("retransmission") }
+      return parts.joined(separator: " ")
+    }
+
+    func matches(_ record: WireRecord) -> Bool {
+      func named(_ pattern: String, _ name: String) -> Bool {
+        pattern == "*" || pattern == name || (pattern == "partner" && name.hasPrefix("partner:"))
+      }
+      guard named(from, record.from), named(to, record.to) else { return false }
+      if let flags, record.kind != .tcp || record.flags != flags { return false }
+      if kind == "udp" && record.kind != .udp { return false }
+      if kind == "icmp" && record.kind != .icmp { return false }
+      if let icmp, record.meaning?.replacing(" ", with: "-") != icmp { return false }
+      if zeroWindow && !record.zeroWindow { return false }
+      if retransmission && !record.retransmission { return false }
+      return true
+    }
+
+    static func parse(_ tokens: ArraySlice<Token>) throws(ParseError) -> WireFilter {
+      var filter = WireFilter()
+      var rest = tokens
+      if rest.count >= 3, rest[rest.startIndex + 1].text == ">" {
+        filter.from = rest[rest.startIndex].text
+        filter.to = rest[rest.startIndex + 2].text
+        rest = rest.dropFirst(3)
+      }
+      for token in rest {
+        let word = token.text
+        if word.hasPrefix("flags=") {
+          let flags = String(word.dropFirst(6))
+          guard !flags.isEmpty, flags.allSatisfy({ "SFPRU.".contains($0) }) else {
+            throw ParseError(
+              "flags= takes TCP flags as tcpdump writes them: S, S., ., P., F., R, R.", column: token.column)
+          }
+          filter.flags = flags
+        } else if word == "udp" || word == "icmp" {
+          filter.kind = word
+        } else if word.hasPrefix("icmp=") {
+          filter.kind = "icmp"
+          filter.icmp = String(word.dropFirst(5))
+        } else if word == "zero-window" {
+          filter.zeroWindow = true
+        } else if word == "retransmission" {
+          filter.retransmission = true
+        } else {
+          throw ParseError(
+            "'\(word)' is not part of a segment check: write FROM > TO, then flags=S., udp, icmp=port-unreachable, zero-window or retransmission",
+            column: token.column)
+        }
+      }
+      return filter
+    }
+  }
 
   static let keys: Set<String> = [
     "family", "type", "state", "local", "peer", "backlog", "nonblocking", "recvq", "sendq",
@@ -100,9 +175,20 @@ public enum Check: Sendable, Equatable {
     case "socket":
       let (fd, rest) = fdAndRest(tokens.dropFirst())
       return .socket(fd, try conditions(rest))
+    case "segment":
+      return .segments(try WireFilter.parse(tokens.dropFirst()), .greaterOrEqual, 1)
+    case "segments":
+      guard tokens.count >= 3, let last = Int(words[words.count - 1]),
+        let comparison = Comparison(rawValue: words[words.count - 2])
+      else {
+        throw ParseError("write: segments [FROM > TO] flags=R... >= N (or = N, <= N...)", column: first.column)
+      }
+      return .segments(try WireFilter.parse(tokens.dropFirst().dropLast(2)), comparison, last)
+    case "no" where words.count >= 2 && words[1] == "segment":
+      return .segments(try WireFilter.parse(tokens.dropFirst(2)), .equal, 0)
     case "no":
       guard words.count >= 2, words[1] == "socket" else {
-        throw ParseError("write: no socket KEY=VALUE...", column: first.column)
+        throw ParseError("write: no socket KEY=VALUE... (or no segment ...)", column: first.column)
       }
       return .noSocket(try conditions(tokens.dropFirst(2)))
     case "sockets":
@@ -118,19 +204,30 @@ public enum Check: Sendable, Equatable {
           "called takes a system call: \(Syscall.all.map(\.name).sorted().joined(separator: ", "))",
           column: first.column)
       }
-      guard words.count <= 3 else { throw ParseError("write: called SYSCALL [ok|failed|errno=NAME|result=N]") }
-      if words.count == 2 { return .called(syscall, .any) }
-      switch words[2] {
-      case "ok": return .called(syscall, .ok)
-      case "failed": return .called(syscall, .failed)
+      // `address=PATTERN` (the address the call was given: bind's, connect's) may come last.
+      var rest = Array(words.dropFirst(2))
+      var address: String?
+      if let last = rest.last, last.hasPrefix("address=") {
+        address = String(last.dropFirst(8))
+        rest.removeLast()
+      }
+      guard rest.count <= 1 else {
+        throw ParseError("write: called SYSCALL [ok|failed|errno=NAME|result=N] [address=PATTERN]")
+      }
+      guard let word = rest.first else { return .called(syscall, .any, address: address) }
+      switch word {
+      case "ok": return .called(syscall, .ok, address: address)
+      case "failed": return .called(syscall, .failed, address: address)
       default:
-        if words[2].hasPrefix("result="), let value = Int(words[2].dropFirst(7)) {
-          return .called(syscall, .result(value))
+        if word.hasPrefix("result="), let value = Int(word.dropFirst(7)) {
+          return .called(syscall, .result(value), address: address)
         }
-        guard words[2].hasPrefix("errno="), let errno = Errno(named: String(words[2].dropFirst(6))) else {
-          throw ParseError("after called \(words[1]): ok, failed, errno=NAME or result=N", column: tokens[2].column)
+        guard word.hasPrefix("errno="), let errno = Errno(named: String(word.dropFirst(6))) else {
+          throw ParseError(
+            "after called \(words[1]): ok, failed, errno=NAME or result=N, then address=PATTERN",
+            column: tokens[2].column)
         }
-        return .called(syscall, .errno(errno))
+        return .called(syscall, .errno(errno), address: address)
       }
     case "received", "sent":
       let (fd, rest) = fdAndRest(tokens.dropFirst())
@@ -156,7 +253,7 @@ public enum Check: Sendable, Equatable {
       return .kept(state)
     default:
       throw ParseError(
-        "unknown check '\(words[0])': use socket, no socket, sockets, called, received, sent, kept or partner",
+        "unknown check '\(words[0])': use socket, no socket, sockets, called, received, sent, kept, partner, segment, segments or no segment",
         column: first.column)
     }
   }
@@ -177,11 +274,20 @@ public enum Check: Sendable, Equatable {
 
 /// What checks look at: the learner's session (its descriptors, read from the kernel, and its
 /// calls since the step began) and the partner's calls.
+extension Check {
+  var readsTheWire: Bool {
+    if case .segments = self { return true }
+    return false
+  }
+}
+
 struct CheckContext {
   let session: Session
   let stepStart: Int
   let partner: Session?
   let partnerStart: Int
+  /// The wire's packet count when the step began; nil when the wire is off then.
+  var wireStart: Int? = nil
 }
 
 extension Check {
@@ -202,7 +308,11 @@ extension Check {
               "there is no descriptor named \(name); fd \(fits.descriptor.fd) fits: name it with 'name \(fits.descriptor.fd) \(name)'"
             )
           }
-          return (false, "there is no descriptor \(ref) yet")
+          // Closed by mistake, a socket of the lesson's cannot come back by itself.
+          return (
+            false,
+            "there is no descriptor \(ref) now (if you closed it, lesson retry makes the earlier steps' sockets again and starts this step afresh)"
+          )
         }
         snapshots = snapshots.filter { $0.descriptor.fd == descriptor.fd }
       }
@@ -226,8 +336,10 @@ extension Check {
       let count = session.snapshots().filter { Check.matches($0, conditions).isEmpty }.count
       return comparison.holds(count, number)
         ? (true, "") : (false, "expected \(comparison.rawValue) \(number) such sockets, found \(count)")
-    case .called(let syscall, let outcome):
-      let calls = session.records.dropFirst(context.stepStart).filter { $0.kind == syscall }
+    case .called(let syscall, let outcome, let address):
+      let calls = session.records.dropFirst(context.stepStart).filter { record in
+        record.kind == syscall && (address.map { Check.addressMatches(record.address, pattern: $0) } ?? true)
+      }
       let found = calls.contains { record in
         switch outcome {
         case .any: true
@@ -238,7 +350,12 @@ extension Check {
         }
       }
       if found { return (true, "") }
-      if calls.isEmpty { return (false, "expected a call to \(syscall) in this step; there was none yet") }
+      if calls.isEmpty {
+        return (
+          false,
+          "expected a call to \(syscall)\(address.map { " with the address \($0)" } ?? "") in this step; there was none yet"
+        )
+      }
       let seen = calls.map { $0.errno.map { "-1 \($0.name)" } ?? "\($0.result)" }.joined(separator: ", ")
       return (false, "expected \(syscall) to \(outcome.text); it returned \(seen)")
     case .received(let ref, let text), .sent(let ref, let text):
@@ -264,6 +381,19 @@ extension Check {
           false,
           "the partner has not received \(ByteText.quoted(text)) yet (it got \(ByteText.quoted(data, limit: 40)))"
         )
+    case .segments(let filter, let comparison, let wanted):
+      // Without the wire the packets cannot be seen: the check stands aside, and says why.
+      guard let wire = session.host.wire, wire.isOn || !wire.shown.isEmpty, let start = context.wireStart else {
+        return (
+          true,
+          "not checked: the wire is off (sockshell --wire, or wire on, shows the packets this step is about)"
+        )
+      }
+      let since = wire.shown.dropFirst(max(0, start - wire.shownBefore))
+      let count = since.filter { filter.matches($0) }.count
+      if comparison.holds(count, wanted) { return (true, "") }
+      let what = filter.text.isEmpty ? "packets" : "packets \(filter.text)"
+      return (false, "the wire showed \(count) \(what) in this step; the step wants \(comparison.rawValue) \(wanted)")
     case .kept(let state):
       let kept = session.lingeringConnections()
       if kept.contains(where: { $0.1.state == state }) { return (true, "") }

@@ -42,6 +42,20 @@ public struct Lesson: Sendable {
   public var introduction: [String] = []
   public var steps: [LessonStep] = []
 
+  /// Whether a check or a claim of an example reads the wire (`segment ...`): `lesson test`
+  /// then runs it with the wire on.
+  var checksTheWire: Bool {
+    steps.contains { step in
+      let claims = step.examples.flatMap { $0 }.compactMap { line -> String? in
+        line.text.hasPrefix(LessonStep.expectPrefix) ? String(line.text.dropFirst(LessonStep.expectPrefix.count)) : nil
+      }
+      return (step.checks.map(\.text) + claims).contains { text in
+        let words = text.split(separator: " ")
+        return words.first == "segment" || words.first == "segments" || words.prefix(2) == ["no", "segment"]
+      }
+    }
+  }
+
   /// The `{port}`, `{port2}`... placeholders the lesson uses.
   public var portPlaceholders: [String] {
     var found: Set<String> = []

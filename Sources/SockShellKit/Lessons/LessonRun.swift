@@ -113,6 +113,8 @@ public final class LessonLibrary {
 /// nothing is parsed again while it runs.
 struct RunnableStep {
   var checks: [(check: Check, text: String)] = []
+  /// Whether a check reads the wire.
+  var checksTheWire: Bool { checks.contains { $0.check.readsTheWire } }
   var solution: [ParsedLine] = []
   var partner: [PartnerLine] = []
   /// The examples that claim results, each block in order: lines to run, and checks to hold.
@@ -190,6 +192,8 @@ public final class LessonRun {
   unowned let session: Session
   let partner: Partner
   var stepStart = 0
+  /// The wire's packet count when the step began (0 when it was off: all it shows counts).
+  var wireStart = 0
   var partnerStart = 0
   private var hintIndex = 0
   private var solutionAsked = false
@@ -277,6 +281,7 @@ public final class LessonRun {
   /// Starts (or restarts) the current step: shows it and starts its partner block.
   func begin() {
     stepStart = session.records.count
+    wireStart = session.host.wire?.shownCount ?? 0
     partnerStart = partner.session.records.count
     hintIndex = 0
     solutionAsked = false
@@ -300,6 +305,7 @@ public final class LessonRun {
     for index in 0..<step {
       stepIndex = index
       stepStart = session.records.count
+      wireStart = session.host.wire?.shownCount ?? 0
       partnerStart = partner.session.records.count
       partner.start(runnable[index].partner)
       partner.advance(learner: session)
@@ -362,6 +368,11 @@ public final class LessonRun {
     out.line("")
     out.line("\(lesson.title): step \(stepIndex + 1) of \(lesson.steps.count): \(step.title)", .heading)
     LessonRun.print(step.text, to: out)
+    if current.checksTheWire && !session.wireOn {
+      out.line(
+        "  This step is about the packets: type wire on (or start sockshell --wire) to see them; without the wire they are not checked.",
+        .note)
+    }
     out.line("  (check: see what is missing; hint: a clue; solution: the answer)", .note)
   }
 
@@ -387,7 +398,8 @@ public final class LessonRun {
   /// Each failing check line and why.
   func failures() -> [(String, String)] {
     let context = CheckContext(
-      session: session, stepStart: stepStart, partner: partner.session, partnerStart: partnerStart)
+      session: session, stepStart: stepStart, partner: partner.session, partnerStart: partnerStart,
+      wireStart: wireStart)
     return current.checks.compactMap { check, text in
       let (holds, why) = check.evaluate(context)
       return holds ? nil : (text, why)

@@ -9,6 +9,18 @@ import SocketLayer
 /// that claims a result (`= EXPECTED`, `# expect: CHECK`) runs in a session of its own, and each
 /// claim must hold: what a lesson says the kernel does, the kernel is seen to do.
 public enum LessonTester {
+  /// A lesson that checks the wire is tested with it on: its packet checks are proved like the
+  /// others. Where this machine cannot capture, that is said (once) and counts as a failure: a
+  /// claim that cannot be proved here is not proved.
+  static func wire(_ session: Session, for lesson: Lesson, out: Output, say: Bool) -> Bool {
+    guard lesson.checksTheWire else { return true }
+    if case .failure(let why) = session.startWire() {
+      if say { out.line("FAIL \(lesson.path):1: its packet checks cannot be proved here: \(why.message)") }
+      return false
+    }
+    return true
+  }
+
   /// How long a step's partner gets, after its solution, to make the step pass.
   static let stepLimit: Double = 5
   /// How long one lesson file may take in all.
@@ -32,6 +44,7 @@ public enum LessonTester {
       // The solutions run unattended: held to the policy for lines from elsewhere as they resolve.
       session.addressPolicy = run.unattendedPolicy
       session.host.lessonRun = run
+      if !wire(session, for: lesson, out: out, say: index == 0) { ok = false }
       if !run.problems.isEmpty {
         // A line that does not parse with this run's ports (said once, for the first step).
         if index == 0 { for problem in run.problems { out.line("FAIL \(problem)") } }
@@ -103,6 +116,7 @@ public enum LessonTester {
       session.addressPolicy = run.unattendedPolicy
       session.host.lessonRun = run
       defer { session.closeAllBounded(seconds: 3) }
+      _ = wire(session, for: lesson, out: out, say: false)
       guard blockIndex < run.runnable[index].examples.count else { continue }
       var claims = 0
       for line in run.runnable[index].examples[blockIndex] {
@@ -121,7 +135,7 @@ public enum LessonTester {
         case .expect(let check, let source):
           claims += 1
           let (holds, why) = check.evaluate(
-            CheckContext(session: session, stepStart: 0, partner: nil, partnerStart: 0))
+            CheckContext(session: session, stepStart: 0, partner: nil, partnerStart: 0, wireStart: 0))
           if !holds {
             out.line("FAIL \(lesson.path):\(source.line): step \(index + 1) example: \(source.text): \(why)")
             ok = false

@@ -30,8 +30,8 @@ public enum Explanations {
         return ["No free local port was left for \(fd) (or its address is taken). Bind it to another port first."]
       }
       return [
-        "Another socket already holds \(address ?? "that address"): a server still running, or your last run's connection in TIME_WAIT.",
-        "Try another port, or 'setsockopt FD reuseaddr 1' before bind (it gets past TIME_WAIT, not past a live listener).",
+        "Another socket already holds \(address ?? "that address"): a server still running, or a connection of an earlier run in TIME_WAIT.",
+        "Try another port. A server that sets 'setsockopt FD reuseaddr 1' before every bind may bind again past its old connections' TIME_WAIT: Linux wants SO_REUSEADDR on the socket that left the TIME_WAIT too (an accepted connection has its listener's), so it does not help the first time. Nothing gets past a live listener.",
       ]
     case EACCES:
       if let port = context.address?.port, port < 1024, port > 0 {
