@@ -332,3 +332,61 @@ import Testing
     #expect(!(try runProgram(ss, ["-tln"]).stdout.contains("127.0.0.1:80 ")))
   }
 }
+
+/// Packets that come later (a peer's connect and data, while the learner types) appear at the
+/// prompt, above the half-typed line, which stays whole: through a real terminal (tmux), in a
+/// network namespace of the test's own.
+@Suite struct WireAtThePromptTests {
+  @Test func laterPacketsAppearAboveTheLineBeingTyped() throws {
+    guard getuid() == 0, let unshare = which("unshare"), let ip = which("ip"), let python = which("python3") else {
+      print("skipped: needs root, unshare, ip and python3 for a namespace with a peer of its own")
+      return
+    }
+    let port = 46_000 + Int.random(in: 0..<1000)
+    let peer = temporary("late-peer.py")
+    try """
+    import socket, time
+    for _ in range(200):
+        try:
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            break
+        except OSError:
+            time.sleep(0.05)
+    time.sleep(0.5)
+    s.sendall(b"late\\n")
+    time.sleep(10)
+    """.write(toFile: peer, atomically: true, encoding: .utf8)
+    defer { unlink(peer) }
+    let home = temporary("wire-home")
+    try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    guard
+      let tmux = TmuxScreen(
+        width: 80,
+        command: [
+          unshare, "--net", "sh", "-c",
+          "\(ip) link set lo up; \(python) \(peer) & exec env SOCKSHELL_HOME=\(home) NO_COLOR=1 \(sockshellPath) --wire",
+        ])
+    else {
+      print("skipped: tmux is not installed")
+      return
+    }
+    defer { tmux.stop() }
+    #expect(tmux.waitFor("sockshell> "))
+    tmux.type("srv = socket tcp\r")
+    tmux.type("bind srv 127.0.0.1:\(port)\r")
+    tmux.type("listen srv\r")
+    #expect(tmux.waitFor("LISTENING"))
+    tmux.type("ls --wi")
+    #expect(tmux.waitFor("srv  S seq 0"), "the peer's SYN, at the prompt:\n\(tmux.screen)")
+    #expect(tmux.waitFor(#"len 5  "late\n""#), "its data, at the prompt:\n\(tmux.screen)")
+    usleep(200_000)
+    let rows = tmux.screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let typed = rows.indices.filter { rows[$0].hasPrefix("sockshell> ls --wi") }
+    #expect(typed.count == 1, "the half-typed line is on the screen once, whole: \(rows)")
+    if let row = typed.first {
+      #expect(rows[..<row].contains { $0.contains(#""late\n""#) }, "the packet is above it: \(rows)")
+      #expect(!rows[(row + 1)...].contains { $0.contains("wire") }, "nothing below it: \(rows)")
+    }
+  }
+}
