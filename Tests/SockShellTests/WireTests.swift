@@ -372,7 +372,7 @@ import Testing
       return
     }
     defer { tmux.stop() }
-    #expect(tmux.waitFor("sockshell> "))
+    #expect(tmux.waitFor("sockshell>"))
     tmux.type("srv = socket tcp\r")
     tmux.type("bind srv 127.0.0.1:\(port)\r")
     tmux.type("listen srv\r")
