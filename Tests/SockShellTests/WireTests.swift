@@ -87,6 +87,7 @@ import Testing
           send a "unread"
           close b
           export pcap \(pcap)
+          timeline --wire --ascii
           """)
     else { return }
     defer { unlink(pcap) }
@@ -123,6 +124,17 @@ import Testing
     let reset = WireTests.wire(after: "close b", in: out)
     #expect(reset.count == 1 && reset[0].hasPrefix("b > a  R. seq 1 ack 7"), "\(reset)\n\(out)")
     try WireTests.readBack(pcap, against: out)
+    // timeline --wire draws the packets as arrows between the columns, in the order they came.
+    let timeline = Array(out.split(separator: "\n").drop { !$0.hasPrefix("Timeline of this session") })
+    let labels = ["SYN", "SYN-ACK", "5 bytes", "FIN", "RST", "UDP 1", "ICMP"]
+    for label in labels {
+      #expect(timeline.contains { $0.contains(label) }, "\(label) drawn:\n\(timeline.joined(separator: "\n"))")
+    }
+    let order = ["SYN", "SYN-ACK", "5 bytes"].compactMap { label in timeline.firstIndex { $0.contains(label) } }
+    #expect(order == order.sorted() && order.count == 3, "the handshake before the data: \(order)")
+    // The refused connect's SYN and RST are drawn once (as captured), not also from the call.
+    // (b's reset goes between two columns that do not fit at 80 columns: not drawn here.)
+    #expect(timeline.filter { $0.contains("RST") }.count == 1, "\(timeline.joined(separator: "\n"))")
   }
 
   /// A large transfer stays readable: past a dozen packets at once, the plain ones are summed

@@ -4,29 +4,37 @@ import SocketLayer
 struct TimelineCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "timeline",
-    synopsis: "timeline [--ascii] [FD...]",
+    synopsis: "timeline [--ascii] [--wire] [FD...]",
     summary: "a sequence diagram of the session: a column per endpoint, arrows for set-up, data, FIN and RST",
     example: "timeline",
     details: [
       "When both ends of a connection are in this shell, the arrows join their two columns.",
+      "timeline --wire draws the packets the wire showed (wire on) as arrows too: SYN, SYN-ACK, ACK, data, FIN, RST, a zero window (win 0), data sent again.",
       "timeline FD FD... draws only those columns (descriptors by number or name, open or closed, or a peer's address), in that order: when the columns do not fit the terminal, it says which are left out.",
     ],
-    completion: [.words(["--ascii"]), .descriptor],
+    completion: [.words(["--ascii", "--wire"]), .descriptor],
     group: .options
   )
 
   var ascii = false
+  var wire = false
   /// The columns asked for, as typed; none for all.
   var only: [String] = []
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     while !arguments.isAtEnd {
       let word = try arguments.word("FD (a descriptor number or name)")
-      if word == "--ascii" { ascii = true } else { only.append(word) }
+      if word == "--ascii" {
+        ascii = true
+      } else if word == "--wire" {
+        wire = true
+      } else {
+        only.append(word)
+      }
     }
   }
 
-  var arguments: [String] { (ascii ? ["--ascii"] : []) + only }
+  var arguments: [String] { (ascii ? ["--ascii"] : []) + (wire ? ["--wire"] : []) + only }
 
   /// One row of the diagram: an arrow between two columns, or a note at one.
   enum Row {
@@ -118,8 +126,58 @@ struct TimelineCommand: ShellCommand {
     let peerInode: UInt64?
   }
 
-  static func build(_ records: [CallRecord]) -> Diagram {
+  /// The label of a packet's arrow: what it is, in words a learner knows.
+  static func wireLabel(_ record: WireRecord) -> String {
+    switch record.kind {
+    case .udp: return "UDP \(record.length)"
+    case .icmp: return "ICMP"
+    case .tcp:
+      let flags = record.flags
+      var label: String
+      if flags.contains("R") {
+        label = "RST"
+      } else if flags.contains("S") {
+        label = flags.contains(".") ? "SYN-ACK" : "SYN"
+      } else if flags.contains("F") {
+        label = record.length > 0 ? "\(record.length) +FIN" : "FIN"
+      } else if record.length > 0 {
+        label = "\(record.length) bytes"
+      } else {
+        label = "ACK"
+      }
+      if record.zeroWindow { label += " win 0" }
+      if record.retransmission { label += " again" }
+      return label
+    }
+  }
+
+  static func build(_ records: [CallRecord], wire: [WireRecord] = []) -> Diagram {
     var diagram = Diagram()
+    var packets = wire[...]
+    /// The packets that came before call `index` (0-based): drawn as arrows between their ends.
+    func drawPackets(before index: Int) {
+      /// A packet's end: the column of that connection, else of a socket bound there (a
+      /// listener, a UDP socket, a wildcard address with that port), else a peer's column.
+      func end(_ address: SocketAddress, talkingTo other: SocketAddress) -> Int {
+        func bound(_ index: Int) -> Bool {
+          guard let local = diagram.local[index] else { return false }
+          return Session.sameEndpoint(local, address) || (local.isWildcard && local.port == address.port)
+        }
+        if let index = diagram.columns.indices.last(where: {
+          bound($0) && diagram.peer[$0].map { Session.sameEndpoint($0, other) } == true
+        }) {
+          return index
+        }
+        if let index = diagram.columns.indices.last(where: { bound($0) && diagram.peer[$0] == nil }) { return index }
+        return diagram.other(address, me: other)
+      }
+      while let packet = packets.first, packet.calls <= index {
+        packets.removeFirst()
+        let from = end(packet.source, talkingTo: packet.destination)
+        let to = end(packet.destination, talkingTo: packet.source)
+        diagram.rows.append(.arrow(from: from, to: to, label: wireLabel(packet)))
+      }
+    }
     // The accepts to come, by the connection they take (TCP: its addresses; Unix: its inode).
     var pending: [PendingAccept] = records.compactMap { record in
       guard record.kind == .accept, record.errno == nil else { return nil }
@@ -152,7 +210,8 @@ struct TimelineCommand: ShellCommand {
       resetInto.insert(me)
       diagram.rows.append(.arrow(from: other, to: me, label: label))
     }
-    for record in records {
+    for (index, record) in records.enumerated() {
+      drawPackets(before: index)
       guard record.kind.drawnInTimeline, let fd = record.fd else { continue }
       func mine() -> Int {
         if let index = diagram.byFD[fd] { return index }
@@ -165,6 +224,12 @@ struct TimelineCommand: ShellCommand {
         return diagram.other(target, me: record.local, peerInode: record.peerInode ?? diagram.peerInode[mine()])
       }
       let failed = record.errno != nil
+      // A socket that sent before it was bound got its address then (UDP's sendto).
+      if record.kind != .accept, record.kind != .socket, let local = record.local, local.port != 0,
+        let index = diagram.byFD[fd], diagram.local[index] == nil
+      {
+        diagram.local[index] = local
+      }
       switch record.kind {
       case .socket:
         let index = diagram.column(named: record.label ?? "fd \(fd)")
@@ -178,11 +243,12 @@ struct TimelineCommand: ShellCommand {
         diagram.peerInode[me] = record.peerInode
         if let errno = record.errno {
           // A TCP connect that failed sent a SYN; a Unix one sent nothing.
+          // (With the wire, its packets are drawn as they were captured instead.)
           if let target = record.address, target.family != .unix {
             let other = diagram.other(target, me: nil)
-            diagram.rows.append(.arrow(from: me, to: other, label: "SYN"))
+            if wire.isEmpty { diagram.rows.append(.arrow(from: me, to: other, label: "SYN")) }
             if errno.code == ECONNREFUSED_ {
-              diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
+              if wire.isEmpty { diagram.rows.append(.arrow(from: other, to: me, label: "RST")) }
               continue
             }
           }
@@ -276,6 +342,7 @@ struct TimelineCommand: ShellCommand {
         diagram.rows.append(.note(column: me, text: "\(record.syscall) \(result)"))
       }
     }
+    drawPackets(before: Int.max)
     return diagram
   }
 
@@ -416,7 +483,11 @@ struct TimelineCommand: ShellCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    let diagram = TimelineCommand.build(session.records)
+    if wire && session.wireRecords.isEmpty {
+      session.note(
+        "The wire showed no packets yet (wire on, or sockshell --wire, shows them): the calls alone are drawn.")
+    }
+    let diagram = TimelineCommand.build(session.records, wire: wire ? session.wireRecords : [])
     if diagram.columns.isEmpty {
       session.note("Nothing happened yet: make a socket first.")
       return .done

@@ -115,7 +115,7 @@ final class Wire {
   static let notableAtMost = 40
 
   /// Reads what arrived and returns the lines for the shell's own packets.
-  func drain() -> [String] {
+  func drain(calls: Int) -> [String] {
     guard let fd else { return [] }
     var clock = timespec()
     clock_gettime(CLOCK_REALTIME, &clock)
@@ -125,8 +125,10 @@ final class Wire {
       let frames = Capture.read(fd) { frame in
         guard let packet = Packet(frame: frame), let line = line(for: packet) else { return }
         keep(frame, at: now)
-        seen.append(line)
-        remember(line.record)
+        var record = line.record
+        record.calls = calls
+        seen.append((line.text, record))
+        remember(record)
       }
       if frames < 4096 { break }
     }
@@ -201,12 +203,16 @@ final class Wire {
     switch packet.body {
     case .tcp(let segment):
       guard let (from, to, source, destination) = ends() else { return nil }
-      var record = WireRecord(from: from, to: to, kind: .tcp, flags: segment.flagText, length: segment.payload.count)
+      var record = WireRecord(
+        from: from, to: to, source: packet.source, destination: packet.destination, kind: .tcp,
+        flags: segment.flagText, length: segment.payload.count)
       let text = describe(segment, from: source, to: destination, record: &record)
       return ("wire  \(from) > \(to)  " + text, record)
     case .udp(let payload):
       guard let (from, to, _, _) = ends() else { return nil }
-      let record = WireRecord(from: from, to: to, kind: .udp, flags: "", length: payload.count)
+      let record = WireRecord(
+        from: from, to: to, source: packet.source, destination: packet.destination, kind: .udp, flags: "",
+        length: payload.count)
       return ("wire  \(from) > \(to)  UDP len \(payload.count)" + preview(payload), record)
     case .icmp(let error):
       // An error about a datagram the shell sent: named after the socket that sent it.
@@ -216,7 +222,9 @@ final class Wire {
       else { return nil }
       let proto = error.quotedProtocol == 6 ? "TCP" : error.quotedProtocol == 17 ? "UDP" : "IP"
       let host = packet.source.host
-      var record = WireRecord(from: host, to: owner, kind: .icmp, flags: "", length: 0)
+      var record = WireRecord(
+        from: host, to: owner, source: quotedDestination, destination: quotedSource, kind: .icmp, flags: "",
+        length: 0)
       record.meaning = error.meaning
       record.notable = true
       return (
@@ -314,6 +322,11 @@ struct WireRecord: Equatable {
   enum Kind: Equatable { case tcp, udp, icmp }
   var from: String
   var to: String
+  /// The packet's addresses (the timeline finds its columns by them).
+  var source: SocketAddress
+  var destination: SocketAddress
+  /// How many of the session's calls came before it, the one that caused it included.
+  var calls = 0
   var kind: Kind
   /// The TCP flags as tcpdump writes them (`S.`); empty for UDP and ICMP.
   var flags: String
@@ -376,12 +389,16 @@ extension Session {
     if let partner = host.lessonRun?.partner.session { wire.learn(endpoints(partner, prefix: "partner:")) }
   }
 
-  /// Prints what the wire carried since it was last looked at.
-  func showWire() {
+  /// Prints what the wire carried since it was last looked at; `inCall`: right after a call's
+  /// line, whose packets these are (the timeline draws them after it).
+  func showWire(inCall: Bool = false) {
     guard let wire = host.wire, wire.isOn else { return }
     learnWireNames()
-    for line in wire.drain() { out.line("  " + line, .wire) }
+    for line in wire.drain(calls: records.count + (inCall ? 1 : 0)) { out.line("  " + line, .wire) }
   }
+
+  /// The packets the wire showed, for the timeline.
+  var wireRecords: [WireRecord] { host.wire?.shown ?? [] }
 }
 
 extension Wire {
