@@ -137,6 +137,45 @@ import Testing
     #expect(timeline.filter { $0.contains("RST") }.count == 1, "\(timeline.joined(separator: "\n"))")
   }
 
+  /// Another program's loopback traffic (as it would be for root on a shared machine) is not
+  /// shown: only packets with one end at a socket of the shell's.
+  @Test func anotherProgramsTrafficIsNotShown() throws {
+    guard let python = which("python3") else {
+      print("skipped: needs python3 for another program's traffic")
+      return
+    }
+    let port = 47_000 + Int.random(in: 0..<1000)
+    let chatter = temporary("chatter.py")
+    try """
+    import socket, time
+    l = socket.socket()
+    l.bind(("127.0.0.1", \(port)))
+    l.listen()
+    c = socket.create_connection(("127.0.0.1", \(port)))
+    s, _ = l.accept()
+    end = time.time() + 2
+    while time.time() < end:
+        c.sendall(b"other program")
+        s.recv(100)
+        time.sleep(0.01)
+    """.write(toFile: chatter, atomically: true, encoding: .utf8)
+    defer { unlink(chatter) }
+    guard
+      let result = try WireTests.runOnItsOwnLoopback(
+        connectedPair + """
+          send c "mine"
+          recv conn
+          poll conn --timeout 300
+          send conn "mine too"
+          recv c
+          """, prelude: "\(python) \(chatter) & sleep 0.5;")
+    else { return }
+    let wire = result.stdout.split(separator: "\n").filter { $0.hasPrefix("  wire  ") }
+    #expect(wire.contains { $0.contains(#""mine""#) } && wire.contains { $0.contains(#""mine too""#) }, "\(wire)")
+    #expect(!result.stdout.contains("other program"), "\(result.stdout)")
+    #expect(!result.stdout.contains(":\(port)"), "\(result.stdout)")
+  }
+
   /// A large transfer stays readable: past a dozen packets at once, the plain ones are summed
   /// up per direction; memory stays bounded.
   @Test func aLargeSendIsSummedUp() throws {
