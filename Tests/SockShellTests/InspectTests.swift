@@ -619,3 +619,103 @@ func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
     #expect(shown[late + 1].contains("RST"), "\(shown.joined(separator: "\n"))")
   }
 }
+
+/// Pictures for handouts: timeline --svg and tcp --svg write SVG that a browser draws, with the
+/// labels as text (escaped for XML), and never replace a file sockshell did not write.
+@Suite struct SVGTests {
+  /// The share of pixels that are not white in a PNG (decoded with python3's zlib).
+  static func inkedShare(_ png: String) throws -> Double? {
+    guard let python = which("python3") else { return nil }
+    let script = """
+      import struct, sys, zlib
+      data = open(sys.argv[1], "rb").read()
+      pos, chunks, w, h = 8, b"", 0, 0
+      while pos < len(data):
+          n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+          body = data[pos + 8:pos + 8 + n]
+          if kind == b"IHDR":
+              w, h, depth, color = struct.unpack(">IIBB", body[:10])
+              channels = {2: 3, 6: 4}[color]
+          if kind == b"IDAT":
+              chunks += body
+          pos += 12 + n
+      raw = zlib.decompress(chunks)
+      stride = w * channels
+      prev = bytearray(stride)
+      inked = 0
+      for y in range(h):
+          f = raw[y * (stride + 1)]
+          line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+          for i in range(stride):
+              a = line[i - channels] if i >= channels else 0
+              b = prev[i]
+              c = prev[i - channels] if i >= channels else 0
+              if f == 1: line[i] = (line[i] + a) & 255
+              elif f == 2: line[i] = (line[i] + b) & 255
+              elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+              elif f == 4:
+                  p = a + b - c
+                  pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                  line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+          for x in range(w):
+              if min(line[x * channels:x * channels + 3]) < 200: inked += 1
+          prev = line
+      print(inked / (w * h))
+      """
+    let result = try runProgram(python, ["-c", script, png])
+    return Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+  }
+
+  @Test func timelineAndTcpPicturesAreDrawnWithTheirLabels() throws {
+    let session = makeSession()
+    defer { _ = session.closeAll() }
+    let timeline = temporary("timeline.svg")
+    let tcp = temporary("tcp.svg")
+    defer {
+      unlink(timeline)
+      unlink(tcp)
+    }
+    runAll(
+      session,
+      connectedPair + """
+        send c "a <b> & c"
+        recv conn
+        tcp conn --svg \(tcp)
+        close c
+        timeline --svg \(timeline)
+        """)
+    let picture = try String(contentsOfFile: timeline, encoding: .utf8)
+    for label in ["(srv)", "(conn)", "accept: new fd", "FIN (close)", "closed"] {
+      #expect(picture.contains(label), "\(label) in the SVG")
+    }
+    #expect(picture.contains("&lt;b&gt; &amp;") || picture.contains("&quot;a &lt;b"), "text escaped for XML")
+    #expect(!picture.contains("<b>"), "no raw markup from the data")
+    let diagram = try String(contentsOfFile: tcp, encoding: .utf8)
+    #expect(diagram.contains("ESTABLISHED") && diagram.contains("LISTEN"))
+    // A file sockshell did not write is never replaced.
+    let foreign = temporary("foreign.svg")
+    try "mine".write(toFile: foreign, atomically: true, encoding: .utf8)
+    defer { unlink(foreign) }
+    #expect(!session.execute("timeline --svg \(foreign)").ok)
+    #expect(try String(contentsOfFile: foreign, encoding: .utf8) == "mine")
+    // Drawn by a browser: headless Chromium makes a picture that is not blank.
+    guard let chromium = which("chromium") else {
+      print("skipped: chromium is not installed (make test installs it), so the SVG was not drawn")
+      return
+    }
+    for (svg, least) in [(timeline, 0.005), (tcp, 0.005)] {
+      let png = svg + ".png"
+      defer { unlink(png) }
+      let drawn = try runProgram(
+        chromium,
+        [
+          "--headless", "--no-sandbox", "--disable-gpu", "--screenshot=\(png)", "--window-size=900,700",
+          "file://\(svg)",
+        ],
+        environment: ["HOME": NSTemporaryDirectory()], timeout: 60)
+      #expect(drawn.status == 0, "\(drawn.stderr.suffix(500))")
+      let share = try #require(try SVGTests.inkedShare(png), "the PNG was read")
+      #expect(share > least && share < 0.5, "\(svg): \(share) of the pixels are drawn")
+    }
+  }
+}

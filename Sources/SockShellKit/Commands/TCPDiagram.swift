@@ -4,23 +4,40 @@ import SocketLayer
 struct TCPDiagramCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "tcp",
-    synopsis: "tcp FD [--ascii]",
+    synopsis: "tcp FD [--ascii] [--svg FILE]",
     summary: "the TCP state diagram (RFC 793), with this connection's state now and the path it took",
     example: "tcp conn",
-    details: ["States are read from the kernel (TCP_INFO) after each command; a state passed in between is not seen."],
-    completion: [.descriptor, .words(["--ascii"])],
+    details: [
+      "States are read from the kernel (TCP_INFO) after each command; a state passed in between is not seen.",
+      "--svg FILE writes the same drawing as an SVG picture, for handouts and slides.",
+    ],
+    completion: [.descriptor, .words(["--ascii", "--svg"])],
     group: .options
   )
 
   var fd: DescriptorRef
   var ascii = false
+  /// `--svg FILE`: the drawing written as SVG too.
+  var svg: String?
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     fd = try arguments.descriptor()
-    ascii = try arguments.flags(allowed: ["--ascii"]).contains("--ascii")
+    while !arguments.isAtEnd {
+      let word = try arguments.word("--ascii or --svg FILE")
+      switch word {
+      case "--ascii": ascii = true
+      case "--svg": svg = try arguments.word("FILE after --svg")
+      default: throw arguments.error("'\(ByteText.sanitized(word))' is not a flag here: --ascii or --svg FILE")
+      }
+    }
   }
 
-  var arguments: [String] { [fd.description] + (ascii ? ["--ascii"] : []) }
+  var arguments: [String] {
+    [fd.description] + (ascii ? ["--ascii"] : []) + (svg.map { ["--svg", Lexer.quote(Array($0.utf8))] } ?? [])
+  }
+
+  /// Writing a picture writes a file: held to the policy of lines from elsewhere like save.
+  var effects: Capabilities { svg == nil ? [] : [.writesFiles] }
 
   /// The diagram; `{NAME}` marks a state (the braces become its markers), with the names `ls`,
   /// netstat and the kernel use. CLOSED stands twice: at the top, where a socket starts, and
@@ -94,6 +111,12 @@ struct TCPDiagramCommand: ShellCommand {
     // Colour codes are added after Output's escaping: write the diagram lines directly.
     for line in TCPDiagramCommand.draw(current: current, seen: seen, glyphs: glyphs, color: session.out.color) {
       session.out.write("  " + line + "\n")
+    }
+    if let svg {
+      let picture = SVG.textDrawing(
+        TCPDiagramCommand.draw(current: current, seen: seen, glyphs: .choose(ascii: false), color: false),
+        title: "TCP states of fd \(descriptor.label)")
+      _ = try FileWriter.write(picture, to: svg, what: "the diagram as SVG", session: session)
     }
     let unicode = glyphs.horizontal == "─"
     session.note(

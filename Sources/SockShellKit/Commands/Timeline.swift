@@ -4,37 +4,45 @@ import SocketLayer
 struct TimelineCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "timeline",
-    synopsis: "timeline [--ascii] [--wire] [FD...]",
+    synopsis: "timeline [--ascii] [--wire] [--svg FILE] [FD...]",
     summary: "a sequence diagram of the session: a column per endpoint, arrows for set-up, data, FIN and RST",
     example: "timeline",
     details: [
       "When both ends of a connection are in this shell, the arrows join their two columns.",
       "timeline --wire draws the packets the wire showed (wire on) as arrows too: SYN, SYN-ACK, ACK, data, FIN, RST, a zero window (win 0), data sent again.",
+      "--svg FILE writes the same drawing as an SVG picture (every column, names whole), for handouts and slides.",
       "timeline FD FD... draws only those columns (descriptors by number or name, open or closed, or a peer's address), in that order: when the columns do not fit the terminal, it says which are left out.",
     ],
-    completion: [.words(["--ascii", "--wire"]), .descriptor],
+    completion: [.words(["--ascii", "--wire", "--svg"]), .descriptor],
     group: .options
   )
 
   var ascii = false
   var wire = false
+  /// `--svg FILE`: the drawing written as SVG too.
+  var svg: String?
   /// The columns asked for, as typed; none for all.
   var only: [String] = []
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     while !arguments.isAtEnd {
       let word = try arguments.word("FD (a descriptor number or name)")
-      if word == "--ascii" {
-        ascii = true
-      } else if word == "--wire" {
-        wire = true
-      } else {
-        only.append(word)
+      switch word {
+      case "--ascii": ascii = true
+      case "--wire": wire = true
+      case "--svg": svg = try arguments.word("FILE after --svg")
+      default: only.append(word)
       }
     }
   }
 
-  var arguments: [String] { (ascii ? ["--ascii"] : []) + (wire ? ["--wire"] : []) + only }
+  var arguments: [String] {
+    (ascii ? ["--ascii"] : []) + (wire ? ["--wire"] : []) + (svg.map { ["--svg", Lexer.quote(Array($0.utf8))] } ?? [])
+      + only
+  }
+
+  /// Writing a picture writes a file: held to the policy of lines from elsewhere like save.
+  var effects: Capabilities { svg == nil ? [] : [.writesFiles] }
 
   /// One row of the diagram: an arrow between two columns, or a note at one.
   enum Row {
@@ -514,6 +522,9 @@ struct TimelineCommand: ShellCommand {
     session.out.line("Timeline of this session (time runs down)", .heading)
     for line in TimelineCommand.render(chosen, glyphs: .choose(ascii: ascii), width: session.out.width) {
       session.out.line(line)
+    }
+    if let svg {
+      _ = try FileWriter.write(SVG.timeline(chosen), to: svg, what: "the timeline as SVG", session: session)
     }
     return .done
   }
