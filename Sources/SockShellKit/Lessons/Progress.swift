@@ -94,8 +94,11 @@ public struct Progress: Sendable, Equatable {
     for (id, theirs) in other.lessons where !forgotten.contains(id) {
       let mine = result.lessons[id]
       let done = (mine?.done ?? false) || theirs.done
+      // A lesson this shell finished (saved at step 0, to be taken from the start again) or is
+      // taking again keeps this shell's step; otherwise the step furthest reached.
+      let step = mine?.done == true ? mine!.step : max(mine?.step ?? 0, theirs.step)
       result.lessons[id] = Entry(
-        step: max(mine?.step ?? 0, theirs.step), done: done,
+        step: step, done: done,
         skipped: done ? [] : (mine?.skipped ?? []).union(theirs.skipped),
         ports: mine?.ports.isEmpty == false ? mine!.ports : theirs.ports)
     }
