@@ -19,6 +19,8 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
+#include <linux/sockios.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -224,6 +226,8 @@ int csupport_packet_open(const char *name) {
   int room = 32 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof room) < 0)
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+  /* Every frame stamped as it arrives (SIOCGSTAMP reads it back), the first ones too. */
+  (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof one);
   if (bind(fd, (struct sockaddr *)&link, sizeof link) < 0 ||
       setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
     int error = errno;
@@ -318,4 +322,18 @@ unsigned int csupport_packet_drops(int fd) {
   socklen_t size = sizeof stats;
   if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) != 0) return 0;
   return stats.tp_drops;
+}
+
+long csupport_packet_recv(int fd, void *buffer, unsigned long size, long long *microseconds) {
+  ssize_t length = recv(fd, buffer, size, MSG_DONTWAIT);
+  if (length < 0) return -1;
+  struct timeval when;
+  if (ioctl(fd, SIOCGSTAMP, &when) == 0) {
+    *microseconds = (long long)when.tv_sec * 1000000LL + when.tv_usec;
+  } else {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    *microseconds = (long long)now.tv_sec * 1000000LL + now.tv_nsec / 1000;
+  }
+  return (long)length;
 }

@@ -261,18 +261,22 @@ public enum Capture {
     return fd >= 0 ? .success(fd) : .failure(Errno(errno))
   }
 
-  /// Hands each frame waiting to `body`, one at a time through one buffer (a burst of 64 KiB
-  /// segments is never all in memory at once); returns how many there were (at most `limit`).
+  /// Hands each frame waiting to `body`, with when the kernel took it (seconds since the epoch),
+  /// one at a time through one buffer (a burst of 64 KiB segments is never all in memory at
+  /// once); returns how many there were (at most `limit`).
   @discardableResult
-  public static func read(_ fd: Int32, limit: Int = 4096, _ body: ([UInt8]) -> Void) -> Int {
+  public static func read(_ fd: Int32, limit: Int = 4096, _ body: ([UInt8], Double) -> Void) -> Int {
     var buffer = [UInt8](repeating: 0, count: 65536 + 128)
     var frames = 0
     while frames < limit {
-      let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+      var microseconds: Int64 = 0
+      let count = buffer.withUnsafeMutableBytes {
+        csupport_packet_recv(fd, $0.baseAddress, UInt($0.count), &microseconds)
+      }
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else { break }
       frames += 1
-      body(Array(buffer.prefix(count)))
+      body(Array(buffer.prefix(count)), Double(microseconds) / 1_000_000)
     }
     return frames
   }

@@ -609,3 +609,21 @@ import Testing
     runAll(session, "m = socket tcp\nsetsockopt m reuseaddr 1\nbind m \(second) = 0")
   }
 }
+
+/// recv waitall waits in the event loop for its bytes; when the receive buffer is too small to
+/// hold them all (its window closed), the call is made and the kernel copies as data comes.
+@Suite struct WaitAllTests {
+  @Test func waitAllLargerThanTheReceiveBufferFinishes() throws {
+    let session = makeSession(waitLimit: 10)
+    defer { _ = session.closeAll() }
+    // A source to serve makes the wait go through the event loop, as at a terminal or in a lesson.
+    let timer = session.loop.every(1.0) {}
+    defer { session.loop.cancel(timer) }
+    runAll(session, connectedPair + "setsockopt conn rcvbuf 4096\nsend c --size 300000 dontwait")
+    let started = EventLoop.now()
+    let result = session.execute("recv conn 100000 waitall = 100000")
+    #expect(result.ok, "\(session.out.captured.suffix(600))")
+    #expect(EventLoop.now() - started < 8, "it did not wait for the time limit")
+    #expect(!session.out.captured.contains("(cut short)"))
+  }
+}

@@ -119,7 +119,7 @@ import Testing
     #expect(udp.last == "127.0.0.1 > u  ICMP port unreachable (for UDP u > 127.0.0.1:9)", "\(udp)")
     // A connect where nothing listens: SYN answered by RST.
     let refused = WireTests.wire(after: "connect r 127.0.0.1:9", in: out)
-    #expect(refused.count == 2 && refused[1] == "127.0.0.1:9 > r  R. seq 1 ack 1", "\(refused)")
+    #expect(refused.count == 2 && refused[1] == "127.0.0.1:9 > r  R. seq 1 ack 1 win 0", "\(refused)")
     // close with unread data: a reset, not a FIN.
     let reset = WireTests.wire(after: "close b", in: out)
     #expect(reset.count == 1 && reset[0].hasPrefix("b > a  R. seq 1 ack 7"), "\(reset)\n\(out)")
@@ -205,11 +205,16 @@ import Testing
         shutdown c write
         recv c = 0
         close c
+        timeline --wire
         """, prelude: "\(python) \(sink) & sleep 0.5;")
     else { return }
     let lines = WireTests.wire(after: "send c --size 16777216 = 16777216", in: result.stdout)
     #expect(lines.count < 30, "summed up: \(lines.count) lines\n\(lines.joined(separator: "\n"))")
     #expect(lines.contains { $0.hasPrefix("c > 127.0.0.1:\(port)  and ") }, "\(lines)")
+    // The timeline sums the burst up too: a few rows, not one a segment.
+    let timeline = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("Timeline of this session") }
+    #expect(timeline.count < 30, "\(timeline.joined(separator: "\n"))")
+    #expect(timeline.contains { $0.contains(" segs, ") }, "\(timeline.joined(separator: "\n"))")
     // Every byte is counted, those shown one by one and those summed up, under send and (what
     // was still in the send buffer when send returned) while recv waits for the peer's FIN.
     let all =
@@ -235,7 +240,7 @@ import Testing
       print("skipped: tshark is not installed (make test installs it)")
       return
     }
-    let fields = ["tcp.flags", "tcp.seq", "tcp.ack", "tcp.len"].flatMap { ["-e", $0] }
+    let fields = ["tcp.flags", "tcp.seq", "tcp.ack", "tcp.len", "frame.time_epoch"].flatMap { ["-e", $0] }
     let read = try runProgram(
       tshark, ["-r", pcap, "-Y", "tcp", "-T", "fields"] + fields, environment: ["HOME": "/tmp"])
     #expect(read.status == 0, "\(read.stderr)")
@@ -244,7 +249,11 @@ import Testing
       $0.hasPrefix("  wire  ") && !$0.contains(" UDP ") && !$0.contains("ICMP")
     }
     #expect(packets.count == shown.count, "tshark read \(packets.count) TCP segments, the wire showed \(shown.count)")
-    for (packet, line) in zip(packets, shown) where packet.count == 4 {
+    // Each frame has the time the kernel took it: in order, and not one time for a whole drain.
+    let times = packets.compactMap { $0.count == 5 ? Double($0[4]) : nil }
+    #expect(times == times.sorted(), "timestamps in order")
+    #expect(Set(times).count * 5 >= times.count * 4, "\(Set(times).count) distinct times for \(times.count) frames")
+    for (packet, line) in zip(packets, shown) where packet.count == 5 {
       let words = line.split(separator: " ").map(String.init)
       // "wire c > srv FLAGS [seq A[:B]] [ack N] ..."
       let flags = words[4]

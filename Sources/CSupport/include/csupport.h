@@ -72,4 +72,8 @@ int csupport_enter_sandbox(int *error);
    was full). */
 unsigned int csupport_packet_drops(int fd);
 
+/* Reads one frame from a capture socket without waiting, and when the kernel took it (in
+   microseconds since the epoch; SIOCGSTAMP). The frame's length, or -1 with errno. */
+long csupport_packet_recv(int fd, void *buffer, unsigned long size, long long *microseconds);
+
 #endif

@@ -179,11 +179,43 @@ struct TimelineCommand: ShellCommand {
         if let index = diagram.columns.indices.last(where: { bound($0) && diagram.peer[$0] == nil }) { return index }
         return diagram.other(address, me: other)
       }
+      var batch: [WireRecord] = []
       while let packet = packets.first, packet.calls <= index {
         packets.removeFirst()
+        batch.append(packet)
+      }
+      // A burst (a large send) is summed up as the wire's lines are: a run of plain packets
+      // becomes one arrow a direction; SYN, FIN, RST, zero windows and resends stay one by one.
+      var at = 0
+      while at < batch.count {
+        var run = at
+        while run < batch.count && !batch[run].notable { run += 1 }
+        if run - at >= 6 {
+          var order: [(from: Int, to: Int)] = []
+          var totals: [String: (count: Int, bytes: Int)] = [:]
+          for packet in batch[at..<run] {
+            let ends = (
+              from: end(packet.source, talkingTo: packet.destination),
+              to: end(packet.destination, talkingTo: packet.source)
+            )
+            let key = "\(ends.from)>\(ends.to)"
+            if totals[key] == nil { order.append(ends) }
+            totals[key, default: (0, 0)].count += 1
+            totals[key, default: (0, 0)].bytes += packet.length
+          }
+          for ends in order {
+            let total = totals["\(ends.from)>\(ends.to)"]!
+            let label = total.bytes > 0 ? "\(total.count) segs, \(total.bytes) B" : "\(total.count) ACKs"
+            diagram.rows.append(.arrow(from: ends.from, to: ends.to, label: label))
+          }
+          at = run
+          continue
+        }
+        let packet = batch[at]
         let from = end(packet.source, talkingTo: packet.destination)
         let to = end(packet.destination, talkingTo: packet.source)
         diagram.rows.append(.arrow(from: from, to: to, label: wireLabel(packet)))
+        at += 1
       }
     }
     // The accepts to come, by the connection they take (TCP: its addresses; Unix: its inode).

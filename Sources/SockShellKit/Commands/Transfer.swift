@@ -304,15 +304,26 @@ extension ReceiveCommand {
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let kind: Syscall = Self.givesSender ? .recvfrom : .recv
     // waitall on a stream: the call would block until all its bytes are there; wait for them in
-    // the event loop first (the lesson's partner goes on sending meanwhile).
+    // the event loop first (the lesson's partner goes on sending meanwhile). When what waits
+    // stops growing (the receive buffer is full and its window closed), the call is made: the
+    // kernel's MSG_WAITALL copies as data comes, which opens the window again.
+    var lastQueued = -1
+    var stillSince = EventLoop.now()
     let ready: (() -> Bool)? =
       flags.contains("waitall") && descriptor.type == .stream
       ? {
-        let queued = (try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0
+        let queued = Int((try? Sys.queueSize(descriptor.fd, outgoing: false).get()) ?? 0)
         let events =
           (try? Sys.poll([descriptor.fd], events: PollCommand.requested, timeoutMilliseconds: 0).get())?
           .first ?? 0
-        return Int(queued) >= asked || events & (PollCommand.pollRDHUP | Int16(POLLHUP) | Int16(POLLERR)) != 0
+        let now = EventLoop.now()
+        if queued != lastQueued {
+          lastQueued = queued
+          stillSince = now
+        }
+        let stalled = queued > 0 && now - stillSince > 0.2
+        return queued >= asked || stalled
+          || events & (PollCommand.pollRDHUP | Int16(POLLHUP) | Int16(POLLERR)) != 0
       } : nil
     // A datagram longer than the buffer loses the rest without a word from recv: its size, read
     // just before the call (SIOCINQ), tells how much (0: the call waited for it, or it is empty).
@@ -338,9 +349,11 @@ extension ReceiveCommand {
           got.from.map { [.address($0), .writtenLength(Int($0.length))] } ?? [.unfilled, .writtenLength(0)]
         } ?? [.unfilled, .unfilled]
     }
+    // A wait cut short by Ctrl-C whose call still got every byte asked for was not cut short.
     let outcome = session.report(
       kind, fd: descriptor.fd, arguments, result.map(\.count), data: received?.bytes ?? [],
-      address: received?.from, context: ErrorContext(call: kind, descriptor: descriptor))
+      address: received?.from, shownResult: received?.count == asked ? "\(asked)" : nil,
+      context: ErrorContext(call: kind, descriptor: descriptor))
     guard let received else { return outcome }
     if let from = received.from, from != .unnamed {
       session.note("From \(from).")

@@ -28,7 +28,9 @@ enum LessonText {
     var hanging = "  "
     func flush() {
       guard !paragraph.isEmpty else { return }
-      let (text, spans) = styled(paragraph.joined(separator: " "))
+      // One space between words (as Markdown reads a paragraph): each line break takes one.
+      let joined = paragraph.joined(separator: " ").split(separator: " ").joined(separator: " ")
+      let (text, spans) = styled(joined)
       var offset = 0
       for (index, piece) in Cells.wrap(text, width: max(20, width - hanging.count)).enumerated() {
         // Cells.wrap indents its continuation lines by two; the hanging indent replaces that.

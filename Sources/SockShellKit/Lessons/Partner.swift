@@ -166,7 +166,11 @@ public final class Partner {
     let lines = session.out.takeCapturedLines()
     guard let out else { return }
     for line in lines where line.style == .call || line.style == .error {
-      out.line("  partner> " + line.text, .note)
+      // The column that puts a call's name under the names of the learner's calls is no use
+      // after the prefix: the name follows the result.
+      var text = line.text
+      while text.contains("   ") { text = text.replacing("   ", with: "  ") }
+      out.line("  partner> " + text, .note)
     }
   }
 }

@@ -23,7 +23,9 @@ public enum Sandbox {
     let rest = arguments.enumerated().filter { !($0.offset < end && $0.element == "--sandbox") }.map(\.element)
     let wire = arguments[..<end].contains("--wire")
     guard asked || (wire && !canCapture) else { return rest }
-    for line in (enter() ?? welcome).split(separator: "\n") { Runner.printError(String(line)) }
+    for line in (enter() ?? welcome).split(separator: "\n") {
+      for piece in Cells.wrap(String(line), width: 80) { Runner.printError(piece) }
+    }
     return rest
   }
 
@@ -66,8 +68,9 @@ public enum Sandbox {
   /// Said once the sandbox is entered.
   public static var welcome: String {
     """
-    sockshell: in a sandbox, a private network namespace with only loopback: ports bound here
-      are invisible outside it, and the host's are not reachable. Another terminal joins it with:
+    sockshell: in a sandbox, a private network namespace with only loopback:
+      ports bound here are invisible outside it, and the host's are not reachable.
+      Another terminal joins it with:
       nsenter -t \(getpid()) --user --net --preserve-credentials
     """
   }

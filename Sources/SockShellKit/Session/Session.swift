@@ -429,8 +429,10 @@ public final class Session {
     // This wait's own Ctrl-C: one pressed from now on stops it, whoever else is waiting.
     let interrupt = InterruptWatch()
     lastInterruptWasTimeout = false
+    // Said when the call will wait: nothing is ready yet, or not enough (recv waitall).
     if canWait && options.interactive,
-      let revents = try? Sys.poll(fds, events: events, timeoutMilliseconds: 0).get(), revents.allSatisfy({ $0 == 0 })
+      let revents = try? Sys.poll(fds, events: events, timeoutMilliseconds: 0).get(),
+      revents.allSatisfy({ $0 == 0 }) || ready.map({ !$0() }) == true
     {
       var text = "waiting for \(waitingFor) ..."
       if let hint { text += " \(hint)," }

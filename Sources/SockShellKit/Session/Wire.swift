@@ -117,14 +117,12 @@ final class Wire {
   /// Reads what arrived and returns the lines for the shell's own packets.
   func drain(calls: Int) -> [String] {
     guard let fd else { return [] }
-    var clock = timespec()
-    clock_gettime(CLOCK_REALTIME, &clock)
-    let now = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
     var seen: [(text: String, record: WireRecord)] = []
     while true {
-      let frames = Capture.read(fd) { frame in
+      // Each frame keeps the time the kernel took it (the pcap's timestamps), not when it was read.
+      let frames = Capture.read(fd) { frame, when in
         guard let packet = Packet(frame: frame), let line = line(for: packet) else { return }
-        keep(frame, at: now)
+        keep(frame, at: when)
         var record = line.record
         record.calls = calls
         seen.append((line.text, record))
@@ -143,7 +141,7 @@ final class Wire {
       if notable.count > Wire.notableAtMost {
         lines.append("wire  ... and \(notable.count - Wire.notableAtMost) more like these")
       }
-      lines += Wire.summary(rest.filter { !$0.record.notable }.map(\.record))
+      lines += Wire.summary(rest.filter { !$0.record.notable })
     }
     let drops = Int(csupport_packet_drops(fd))
     if drops > 0 {
@@ -154,13 +152,13 @@ final class Wire {
 
   /// The plain packets of a burst, one line per direction: how many, the bytes of data, the
   /// largest window offered.
-  static func summary(_ records: [WireRecord]) -> [String] {
+  static func summary(_ packets: [(text: String, record: WireRecord)]) -> [String] {
     var order: [String] = []
-    var totals: [String: (count: Int, bytes: Int, window: Int?)] = [:]
-    for record in records {
+    var totals: [String: (count: Int, bytes: Int, window: Int?, text: String)] = [:]
+    for (text, record) in packets {
       let key = "\(record.from) > \(record.to)"
       if totals[key] == nil { order.append(key) }
-      var total = totals[key] ?? (0, 0, nil)
+      var total = totals[key] ?? (0, 0, nil, text)
       total.count += 1
       total.bytes += record.length
       if let window = record.window { total.window = max(total.window ?? 0, window) }
@@ -168,7 +166,9 @@ final class Wire {
     }
     return order.map { key in
       let total = totals[key]!
-      return "wire  \(key)  and \(counted(total.count, "more packet")): \(total.bytes) bytes of data"
+      // One packet is shown as itself.
+      if total.count == 1 { return total.text }
+      return "wire  \(key)  and \(total.count) more packets: \(total.bytes) bytes of data"
         + (total.window.map { ", largest window \($0)" } ?? "")
     }
   }
@@ -272,11 +272,17 @@ final class Wire {
       parts.append(length > 0 ? "seq \(start):\(end)" : "seq \(start)")
     }
     if segment.has(TCPSegment.ack) {
-      if let base = other?.base {
-        parts.append("ack \(segment.acknowledgement &- base)")
-      } else {
-        parts.append("ack \(segment.acknowledgement) (absolute)")
+      // The other side not seen yet (the wire turned on mid-connection): as Wireshark does, the
+      // byte this ACK asks for next is that side's 1.
+      var base = other?.base
+      if base == nil {
+        base = segment.acknowledgement &- 1
+        var theirs = other ?? Side()
+        theirs.base = base
+        theirs.sent = 1
+        sides[destination, default: [:]][source] = theirs
       }
+      parts.append("ack \(segment.acknowledgement &- base!)")
     }
     // The window: a SYN's is never scaled; after it, by the shift this side offered, when both
     // SYNs offered one (RFC 7323). Without the handshake seen, the scale is not known.
@@ -288,7 +294,9 @@ final class Wire {
       let shift = side.scale != nil && other?.scale != nil ? Int(side.scale!) : 0
       parts.append("win \(window << shift)")
       record.window = window << shift
-    } else if !segment.has(TCPSegment.rst) {
+    } else if segment.has(TCPSegment.rst) {
+      parts.append("win \(window)")
+    } else {
       parts.append("win \(window) (scale unknown)")
     }
     if length > 0 { parts.append("len \(length)") }

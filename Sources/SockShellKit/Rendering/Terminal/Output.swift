@@ -92,7 +92,7 @@ public final class Output {
     if wrap && style != .plain && cells > width {
       let indent = String(text.prefix { $0 == " " })
       for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {
-        emit(indent + part, style)
+        emit(indent + part.trimmingSuffixSpaces, style)
       }
       return
     }

@@ -111,15 +111,24 @@ enum Cells {
     var lines: [String] = []
     var current = ""
     var currentWidth = 0
+    // A continuation line that holds nothing yet: spaces where the line broke are not carried
+    // to its start.
+    var fresh = false
     for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+      if fresh && word.isEmpty { continue }
       let wordWidth = width(word)
-      if current.isEmpty {
+      if fresh {
+        current += word
+        currentWidth += wordWidth
+        fresh = false
+      } else if current.isEmpty {
         current = String(word)
         currentWidth = wordWidth
       } else if currentWidth + 1 + wordWidth > cells {
         lines.append(current)
         current = continuation + word
         currentWidth = width(continuation) + wordWidth
+        fresh = word.isEmpty
       } else {
         current += " " + word
         currentWidth += 1 + wordWidth
@@ -139,12 +148,18 @@ extension Cells {
     line.reserveCapacity(cells + 1)
     let lead = Array(continuation.utf8)
     var start = 0
+    var fresh = false
     func add(_ word: ArraySlice<UInt8>) {
-      if line.isEmpty {
+      if fresh && word.isEmpty { return }
+      if fresh {
+        line += word
+        fresh = false
+      } else if line.isEmpty {
         line += word
       } else if line.count + 1 + word.count > cells {
         lines.append(String(decoding: line, as: UTF8.self))
         line = lead + word
+        fresh = word.isEmpty
       } else {
         line.append(0x20)
         line += word
