@@ -308,3 +308,17 @@ import Testing
     }
   }
 }
+
+/// A packet's line wraps between its fields, never inside its data preview or SYN options.
+@Suite struct WireLineWrapTests {
+  @Test func previewsAndOptionsStayWhole() {
+    let out = Output(fd: nil, color: false)
+    out.width = 40
+    out.line(#"  wire  a > b  P. seq 1:17 ack 1 len 16  "ping \" from python""#, .wire)
+    out.line("  wire  a > b  S seq 0 win 65495 <mss 65495,sackOK,TS,nop,wscale 10>", .wire)
+    let lines = out.captured.split(separator: "\n").map(String.init)
+    #expect(lines.contains { $0.contains(#""ping \" from python""#) }, "\(lines)")
+    #expect(lines.contains { $0.contains("<mss 65495,sackOK,TS,nop,wscale 10>") }, "\(lines)")
+    #expect(!lines.contains { $0.contains("\u{A0}") }, "no held space is left in what is shown")
+  }
+}

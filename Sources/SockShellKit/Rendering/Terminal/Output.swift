@@ -91,8 +91,13 @@ public final class Output {
     }
     if wrap && style != .plain && cells > width {
       let indent = String(text.prefix { $0 == " " })
-      for part in Cells.wrap(String(text.dropFirst(indent.count)), width: width - indent.count) {
-        emit(indent + part.trimmingSuffixSpaces, style)
+      // A packet's line keeps its data preview ("...") and its SYN options (<...>) whole: the
+      // spaces inside them do not break (held as no-break spaces while the line is cut).
+      let body = String(text.dropFirst(indent.count))
+      let held = style == .wire ? Output.holdingSpaces(body) : body
+      for part in Cells.wrap(held, width: width - indent.count) {
+        let line = style == .wire ? part.replacing("\u{A0}", with: " ") : part
+        emit(indent + line.trimmingSuffixSpaces, style)
       }
       return
     }
@@ -153,6 +158,33 @@ public final class Output {
     } else {
       write(text + "\n")
     }
+  }
+
+  /// The spaces inside a quoted string (escape-aware) or angle brackets, as no-break spaces.
+  static func holdingSpaces(_ text: String) -> String {
+    var out = ""
+    var quoted = false
+    var escaped = false
+    var angle = false
+    for character in text {
+      if quoted {
+        if escaped {
+          escaped = false
+        } else if character == "\\" {
+          escaped = true
+        } else if character == "\"" {
+          quoted = false
+        }
+      } else if character == "\"" {
+        quoted = true
+      } else if character == "<" {
+        angle = true
+      } else if character == ">" {
+        angle = false
+      }
+      out.append(character == " " && (quoted || angle) ? "\u{A0}" : character)
+    }
+    return out
   }
 
   /// True when every byte is printable ASCII (the common case, checked fast).
