@@ -163,25 +163,10 @@ public final class Output {
   /// The spaces inside a quoted string (escape-aware) or angle brackets, as no-break spaces.
   static func holdingSpaces(_ text: String) -> String {
     var out = ""
-    var quoted = false
-    var escaped = false
     var angle = false
-    for character in text {
-      if quoted {
-        if escaped {
-          escaped = false
-        } else if character == "\\" {
-          escaped = true
-        } else if character == "\"" {
-          quoted = false
-        }
-      } else if character == "\"" {
-        quoted = true
-      } else if character == "<" {
-        angle = true
-      } else if character == ">" {
-        angle = false
-      }
+    for (character, quoted) in zip(text, Cells.quotedCharacters(text)) {
+      if !quoted && character == "<" { angle = true }
+      if !quoted && character == ">" { angle = false }
       out.append(character == " " && (quoted || angle) ? "\u{A0}" : character)
     }
     return out

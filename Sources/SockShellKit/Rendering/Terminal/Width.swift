@@ -61,25 +61,13 @@ enum Cells {
     guard width(text) > cells, cells > 20 else { return [text] }
     var compact = text
     while compact.contains("   ") && width(compact) > cells { compact = compact.replacing("   ", with: "  ") }
-    // The places after ", " outside double quotes (a quote is escaped as \" inside them).
+    // The places after ", " outside double quotes.
     var pieces: [String] = []
     var current = ""
-    var inQuotes = false
-    var escaped = false
     var previous: Character = " "
-    for character in compact {
+    for (character, quoted) in zip(compact, quotedCharacters(compact)) {
       current.append(character)
-      if inQuotes {
-        if escaped {
-          escaped = false
-        } else if character == "\\" {
-          escaped = true
-        } else if character == "\"" {
-          inQuotes = false
-        }
-      } else if character == "\"" {
-        inQuotes = true
-      } else if character == " " && previous == "," {
+      if !quoted && character == " " && previous == "," {
         pieces.append(current)
         current = ""
       }
@@ -99,6 +87,30 @@ enum Cells {
     }
     if !line.isEmpty { lines.append((lines.isEmpty ? "" : "    ") + line) }
     return lines
+  }
+
+  /// For each Character of `text`, whether it stands inside double quotes (a quote is escaped
+  /// as \" inside them; the quotes themselves count as inside).
+  static func quotedCharacters(_ text: String) -> [Bool] {
+    var result: [Bool] = []
+    var inQuotes = false
+    var escaped = false
+    for character in text {
+      if inQuotes {
+        result.append(true)
+        if escaped {
+          escaped = false
+        } else if character == "\\" {
+          escaped = true
+        } else if character == "\"" {
+          inQuotes = false
+        }
+      } else {
+        inQuotes = character == "\""
+        result.append(inQuotes)
+      }
+    }
+    return result
   }
 
   /// Splits text at spaces into lines of at most `cells` (a longer word stays whole); lines
