@@ -288,7 +288,11 @@ struct TimelineCommand: ShellCommand {
             let other = diagram.other(target, me: nil)
             if wire.isEmpty { diagram.rows.append(.arrow(from: me, to: other, label: "SYN")) }
             if errno.code == ECONNREFUSED_ {
-              if wire.isEmpty { diagram.rows.append(.arrow(from: other, to: me, label: "RST")) }
+              if wire.isEmpty {
+                diagram.rows.append(.arrow(from: other, to: me, label: "RST"))
+              } else {
+                diagram.rows.append(.note(column: me, text: "connect: ECONNREFUSED"))
+              }
               continue
             }
           }
