@@ -322,3 +322,14 @@ import Testing
     #expect(!lines.contains { $0.contains("\u{A0}") }, "no held space is left in what is shown")
   }
 }
+
+/// Received data shown as text is cut into pieces that fit 80 columns; a piece that does not end
+/// in \\n goes on on the next line.
+@Suite struct DataDumpWidthTests {
+  @Test func aLongLineOfDataFitsEightyColumns() {
+    let lines = DataView.detail([UInt8](repeating: UInt8(ascii: "x"), count: 1000) + [0x0A] + Array("end\n".utf8))
+    #expect(lines.count > 12, "\(lines.count)")
+    for line in lines { #expect(Cells.width(line) <= 80, "\(line)") }
+    #expect(lines.contains { $0.hasSuffix(#"x\n"#) } && lines.last?.hasSuffix(#"end\n"#) == true, "\(lines.suffix(3))")
+  }
+}

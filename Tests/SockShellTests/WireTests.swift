@@ -137,6 +137,25 @@ import Testing
     #expect(timeline.filter { $0.contains("RST") }.count == 1, "\(timeline.joined(separator: "\n"))")
   }
 
+  /// Turned off and on again, the wire goes on numbering from each side's SYN, with the window
+  /// scale it knew: the kernel's numbers went on while it was off.
+  @Test func offAndOnAgainKeepsTheNumbering() throws {
+    guard
+      let result = try WireTests.runOnItsOwnLoopback(
+        connectedPair + """
+          send c "ab"
+          wire off
+          send c "cde"
+          recv conn
+          wire on
+          send c "f"
+          """)
+    else { return }
+    let line = WireTests.wire(after: #"send c "f""#, in: result.stdout).first ?? ""
+    #expect(line.hasPrefix("c > conn  P. seq 6:7 ack 1 win "), "\(line)\n\(result.stdout.suffix(800))")
+    #expect(!line.contains("scale unknown") && !line.contains("win 64 "), "\(line)")
+  }
+
   /// Another program's loopback traffic (as it would be for root on a shared machine) is not
   /// shown: only packets with one end at a socket of the shell's.
   @Test func anotherProgramsTrafficIsNotShown() throws {

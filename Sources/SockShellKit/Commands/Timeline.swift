@@ -402,18 +402,30 @@ struct TimelineCommand: ShellCommand {
     mutating func put(_ text: String, at start: Int, limit: Int, cut: String = "…") {
       var position = start
       let total = Cells.width(text)
-      for character in text {
-        let width = Cells.width(of: character)
-        if width == 0 {
-          if position > 0 && position - 1 < cells.count { cells[position - 1] += String(character) }
-          continue
+      var text = text
+      if start + total > limit {
+        // Never cut inside a number or an address: "400000…" would read as a number of its
+        // own. The cut goes before the word it would split.
+        var kept = Cells.truncate(text, to: max(0, limit - 1 - start))
+        if let next = text.dropFirst(kept.count).first, next != " ", let last = kept.last,
+          last.isNumber || last == "." || last == ":"
+        {
+          while let end = kept.last, end != " " && end != "(" { kept.removeLast() }
         }
-        if start + total > limit && position + width > limit - 1 {
+        text = kept + "\u{0}"
+      }
+      for character in text {
+        if character == "\u{0}" {
           if position < limit && position >= start {
             if position >= cells.count { cells += [String](repeating: " ", count: position + 1 - cells.count) }
             cells[position] = cut
           }
           break
+        }
+        let width = Cells.width(of: character)
+        if width == 0 {
+          if position > 0 && position - 1 < cells.count { cells[position - 1] += String(character) }
+          continue
         }
         if position + width > cells.count {
           cells += [String](repeating: " ", count: position + width - cells.count)

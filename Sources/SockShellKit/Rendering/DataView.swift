@@ -24,9 +24,11 @@ enum DataView {
     if !text || bytes.count <= previewLimit { return [] }
     var lines: [String] = []
     var current: [UInt8] = []
+    // A line of the data per line shown (its \n ends it), cut into pieces that fit 80 columns: a
+    // piece that does not end in \n goes on on the next.
     for byte in bytes.prefix(textLimit) {
       current.append(byte)
-      if byte == 0x0A {
+      if byte == 0x0A || current.count >= 64 && Cells.width(ByteText.escaped(current)) >= 72 {
         lines.append("  | " + ByteText.escaped(current))
         current.removeAll(keepingCapacity: true)
       }

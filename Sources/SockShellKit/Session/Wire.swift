@@ -79,6 +79,11 @@ final class Wire {
       keptSize = earlier.keptSize
       shown = earlier.shown
       shownBefore = earlier.shownBefore
+      // The numbering goes on: each side's SYN and window scale are still known (the kernel's
+      // numbers went on while the wire was off), and so are the names.
+      sides = earlier.sides
+      connectionNames = earlier.connectionNames
+      localNames = earlier.localNames
     }
   }
 
