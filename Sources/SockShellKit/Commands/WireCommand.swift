@@ -9,7 +9,7 @@ struct WireCommand: ShellCommand {
     details: [
       "A line is one packet on loopback: who sends it to whom (your names), the TCP flags as tcpdump writes them (S SYN, F FIN, P PSH, R RST, . ACK: S. is SYN+ACK), seq and ack counted from each side's SYN, the window (scaled), options on a SYN, the data's first bytes.",
       "A pure ACK has no seq. Packets that arrive later (a peer's data, a FIN, a delayed ACK) appear at the prompt.",
-      "Capturing needs CAP_NET_RAW (root); sockshell --wire starts with it on.",
+      "Capturing needs CAP_NET_RAW: as root, or in the sandbox (sockshell --sandbox, which sockshell --wire starts by itself for a user without root). sockshell --wire starts with it on.",
     ],
     completion: [.words(["on", "off"])],
     group: .options

@@ -56,7 +56,7 @@ protocol CommandSession: AnyObject {
   // The wire.
   var wireOn: Bool { get }
   var wireRecords: [WireRecord] { get }
-  var wireFrames: (kept: [(seconds: Double, bytes: [UInt8])], dropped: Int)? { get }
+  var wireFrames: (kept: [(seconds: Double, bytes: [UInt8], length: Int)], dropped: Int)? { get }
   func startWire() -> Result<Void, CommandRefusal>
   func stopWire()
 }

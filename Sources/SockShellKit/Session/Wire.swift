@@ -14,7 +14,7 @@ final class Wire {
   /// The capture; nil once `wire off` closed it (what it saw is kept, for export pcap).
   private(set) var fd: Int32?
   /// Frames kept for `export pcap`: the newest, within `keptBytes`; how many older ones went.
-  private(set) var frames: [(seconds: Double, bytes: [UInt8])] = []
+  private(set) var frames: [(seconds: Double, bytes: [UInt8], length: Int)] = []
   private(set) var droppedFrames = 0
   private var keptSize = 0
   static let keptBytes = 4 << 20
@@ -186,9 +186,14 @@ final class Wire {
     }
   }
 
+  /// A frame's first bytes, for the pcap (as tcpdump's snap length): every header and the start
+  /// of the data, so that many more packets fit the memory kept.
+  static let snapLength = 256
+
   private func keep(_ frame: [UInt8], at seconds: Double) {
-    frames.append((seconds, frame))
-    keptSize += frame.count
+    let kept = Array(frame.prefix(Wire.snapLength))
+    frames.append((seconds, kept, frame.count))
+    keptSize += kept.count
     while keptSize > Wire.keptBytes, !frames.isEmpty {
       keptSize -= frames.removeFirst().bytes.count
       droppedFrames += 1
@@ -267,12 +272,16 @@ final class Wire {
     let length = segment.payload.count
     let start = segment.sequence &- (side.base ?? segment.sequence)
     let end = start &+ UInt32(length)
-    // Data that starts before what was sent already (sequence space compared modulo 2^32).
-    let again = length > 0 && Int32(bitPattern: start &- side.sent) < 0
+    // A probe of a closed window: no data (or one byte) at the byte before the next one, as
+    // Wireshark's keep-alive; data that starts before what was sent already is sent again
+    // (sequence space compared modulo 2^32).
+    let plain = !segment.has(TCPSegment.syn) && !segment.has(TCPSegment.fin) && !segment.has(TCPSegment.rst)
+    let probe = plain && length <= 1 && side.sent > 1 && start &+ 1 == side.sent
+    let again = !probe && length > 0 && Int32(bitPattern: start &- side.sent) < 0
     if length > 0 && Int32(bitPattern: end &- side.sent) > 0 { side.sent = end }
     if segment.has(TCPSegment.fin) { side.sent = max(side.sent, end &+ 1) }
     sides[source, default: [:]][destination] = side
-    let pureACK = segment.flags == TCPSegment.ack && length == 0
+    let pureACK = segment.flags == TCPSegment.ack && length == 0 && !probe
     if !pureACK {
       parts.append(length > 0 ? "seq \(start):\(end)" : "seq \(start)")
     }
@@ -312,10 +321,12 @@ final class Wire {
     let zero = window == 0 && !segment.has(TCPSegment.rst)
     if zero { parts.append("(zero window: the receiver's buffer is full)") }
     if again { parts.append("(retransmission)") }
+    if probe { parts.append("(window probe: is the peer's window still closed?)") }
     record.zeroWindow = zero
     record.retransmission = again
     record.notable =
-      zero || again || segment.has(TCPSegment.syn) || segment.has(TCPSegment.fin) || segment.has(TCPSegment.rst)
+      zero || again || probe || segment.has(TCPSegment.syn) || segment.has(TCPSegment.fin)
+      || segment.has(TCPSegment.rst)
     return parts.joined(separator: " ") + preview(segment.payload)
   }
 
@@ -359,7 +370,7 @@ extension Session {
 
   /// The frames the wire kept (for export pcap), and how many older ones it let go; nil when
   /// it was never on.
-  var wireFrames: (kept: [(seconds: Double, bytes: [UInt8])], dropped: Int)? {
+  var wireFrames: (kept: [(seconds: Double, bytes: [UInt8], length: Int)], dropped: Int)? {
     host.wire.map { ($0.frames, $0.droppedFrames) }
   }
 

@@ -5,7 +5,8 @@ enum Pcap {
   /// What the section header says; `export` replaces a file only when it says this.
   static let writer = "written by sockshell"
 
-  static func file(_ frames: [(seconds: Double, bytes: [UInt8])]) -> [UInt8] {
+  /// `length`: the frame's length on the wire (what was kept may be its first bytes only).
+  static func file(_ frames: [(seconds: Double, bytes: [UInt8], length: Int)]) -> [UInt8] {
     var out: [UInt8] = []
     // Section header block: byte-order magic, version 1.0, section length unknown, shb_userappl.
     var header = word(0x1A2B_3C4D) + half(1) + half(0) + [UInt8](repeating: 0xFF, count: 8)
@@ -16,7 +17,7 @@ enum Pcap {
     for frame in frames {
       let micros = UInt64(max(0, frame.seconds * 1_000_000))
       var body = word(0) + word(UInt32(micros >> 32)) + word(UInt32(micros & 0xFFFF_FFFF))
-      body += word(UInt32(frame.bytes.count)) + word(UInt32(frame.bytes.count)) + padded(frame.bytes)
+      body += word(UInt32(frame.bytes.count)) + word(UInt32(frame.length)) + padded(frame.bytes)
       out += block(6, body)
     }
     return out
