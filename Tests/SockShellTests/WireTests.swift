@@ -1,4 +1,5 @@
 import Foundation
+import SocketLayer
 import Testing
 
 #if canImport(Glibc)
@@ -467,6 +468,48 @@ import Testing
     if let row = typed.first {
       #expect(rows[..<row].contains { $0.contains(#""late\n""#) }, "the packet is above it: \(rows)")
       #expect(!rows[(row + 1)...].contains { $0.contains("wire") }, "nothing below it: \(rows)")
+    }
+  }
+}
+
+/// A frame is parsed with every length checked: random and damaged frames (lengths that lie,
+/// options that run past the header, cut headers) give no packet or a well-formed one, never a
+/// crash.
+@Suite struct PacketParsingTests {
+  @Test func damagedFramesNeverCrashTheParser() {
+    var random = SystemRandomNumberGenerator()
+    // A real SYN with options, over IPv4, on loopback's zeroed Ethernet header.
+    let syn: [UInt8] =
+      [UInt8](repeating: 0, count: 12) + [0x08, 0x00]
+      + [0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]
+      + [0x9C, 0x40, 0x1F, 0x90, 0, 0, 0, 1, 0, 0, 0, 0, 0xA0, 0x02, 0xFF, 0xD7, 0, 0, 0, 0]
+      + [2, 4, 0xFF, 0xD7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]
+    let parsed = Packet(frame: syn)
+    guard case .tcp(let segment)? = parsed?.body else {
+      Issue.record("the SYN parses: \(String(describing: parsed))")
+      return
+    }
+    #expect(
+      segment.flagText == "S" && segment.options.contains(.mss(65495)) && segment.options.contains(.windowScale(7)))
+    for _ in 0..<20_000 {
+      var frame = syn
+      // Damage: cut it, change bytes (lengths, offsets, option kinds), or make it random.
+      switch Int.random(in: 0..<3, using: &random) {
+      case 0: frame = Array(frame.prefix(Int.random(in: 0...frame.count, using: &random)))
+      case 1:
+        for _ in 0..<Int.random(in: 1...6, using: &random) {
+          frame[Int.random(in: 12..<frame.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+        }
+      default:
+        frame = (0..<Int.random(in: 0...120, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        if frame.count > 14, Bool.random(using: &random) {
+          frame[12] = 0x86
+          frame[13] = 0xDD
+        }
+      }
+      if let packet = Packet(frame: frame), case .tcp(let segment) = packet.body {
+        #expect(segment.payload.count <= frame.count)
+      }
     }
   }
 }
