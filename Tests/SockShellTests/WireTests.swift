@@ -2,6 +2,8 @@ import Foundation
 import SocketLayer
 import Testing
 
+@testable import SockShellKit
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -518,5 +520,17 @@ import Testing
         #expect(segment.payload.count <= frame.count)
       }
     }
+  }
+}
+
+/// What the wire keeps: the newest items, and a count of those let go.
+@Suite struct NewestTests {
+  @Test func keepsTheNewestAndCountsTheRest() {
+    var newest = Newest<Int>()
+    for value in 0..<5000 {
+      newest.append(value)
+      if newest.count > 1000 { #expect(newest.dropOldest() == value - 1000) }
+    }
+    #expect(Array(newest.items) == Array(4000..<5000) && newest.dropped == 4000)
   }
 }

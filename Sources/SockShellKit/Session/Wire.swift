@@ -14,14 +14,16 @@ final class Wire {
   /// The capture; nil once `wire off` closed it (what it saw is kept, for export pcap).
   private(set) var fd: Int32?
   /// Frames kept for `export pcap`: the newest, within `keptBytes`; how many older ones went.
-  private(set) var frames: [(seconds: Double, bytes: [UInt8], length: Int)] = []
-  private(set) var droppedFrames = 0
+  private var keptFrames = Newest<(seconds: Double, bytes: [UInt8], length: Int)>()
+  var frames: ArraySlice<(seconds: Double, bytes: [UInt8], length: Int)> { keptFrames.items }
+  var droppedFrames: Int { keptFrames.dropped }
   private var keptSize = 0
   static let keptBytes = 4 << 20
   /// Every packet shown, as a light record (for lesson checks and the timeline): the newest
   /// `keptPackets`, and how many went before them.
-  private(set) var shown: [WireRecord] = []
-  private(set) var shownBefore = 0
+  private var keptRecords = Newest<WireRecord>()
+  var shown: ArraySlice<WireRecord> { keptRecords.items }
+  var shownBefore: Int { keptRecords.dropped }
   static let keptPackets = 10_000
   /// The index of the next packet to be shown (counting those let go).
   var shownCount: Int { shownBefore + shown.count }
@@ -74,11 +76,9 @@ final class Wire {
   init(fd: Int32, keeping earlier: Wire? = nil) {
     self.fd = fd
     if let earlier {
-      frames = earlier.frames
-      droppedFrames = earlier.droppedFrames
+      keptFrames = earlier.keptFrames
       keptSize = earlier.keptSize
-      shown = earlier.shown
-      shownBefore = earlier.shownBefore
+      keptRecords = earlier.keptRecords
       // The numbering goes on: each side's SYN and window scale are still known (the kernel's
       // numbers went on while the wire was off), and so are the names.
       sides = earlier.sides
@@ -179,11 +179,8 @@ final class Wire {
   }
 
   private func remember(_ record: WireRecord) {
-    shown.append(record)
-    if shown.count > Wire.keptPackets {
-      shown.removeFirst(shown.count - Wire.keptPackets)
-      shownBefore += 1
-    }
+    keptRecords.append(record)
+    if keptRecords.count > Wire.keptPackets { _ = keptRecords.dropOldest() }
   }
 
   /// A frame's first bytes, for the pcap (as tcpdump's snap length): every header and the start
@@ -192,12 +189,9 @@ final class Wire {
 
   private func keep(_ frame: [UInt8], at seconds: Double) {
     let kept = Array(frame.prefix(Wire.snapLength))
-    frames.append((seconds, kept, frame.count))
+    keptFrames.append((seconds, kept, frame.count))
     keptSize += kept.count
-    while keptSize > Wire.keptBytes, !frames.isEmpty {
-      keptSize -= frames.removeFirst().bytes.count
-      droppedFrames += 1
-    }
+    while keptSize > Wire.keptBytes, keptFrames.count > 0 { keptSize -= keptFrames.dropOldest().bytes.count }
   }
 
   /// The line for a packet of the shell's, and its record; nil for another program's.
@@ -341,6 +335,31 @@ final class Wire {
   }
 }
 
+/// The newest items of a list that lets its oldest go, with a count of how many went: an
+/// append and a drop take constant time (what was dropped leaves the storage in batches), so a
+/// long capture costs the same per packet at its end as at its start.
+struct Newest<Item> {
+  private var storage: [Item] = []
+  private var head = 0
+  private(set) var dropped = 0
+
+  var items: ArraySlice<Item> { storage[head...] }
+  var count: Int { storage.count - head }
+
+  mutating func append(_ item: Item) { storage.append(item) }
+
+  mutating func dropOldest() -> Item {
+    let item = storage[head]
+    head += 1
+    dropped += 1
+    if head >= 1024 && head * 2 >= storage.count {
+      storage.removeFirst(head)
+      head = 0
+    }
+    return item
+  }
+}
+
 /// One packet the wire showed, without its data: what lesson checks and the timeline read.
 struct WireRecord: Equatable {
   enum Kind: Equatable { case tcp, udp, icmp }
@@ -371,7 +390,7 @@ extension Session {
   /// The frames the wire kept (for export pcap), and how many older ones it let go; nil when
   /// it was never on.
   var wireFrames: (kept: [(seconds: Double, bytes: [UInt8], length: Int)], dropped: Int)? {
-    host.wire.map { ($0.frames, $0.droppedFrames) }
+    host.wire.map { (Array($0.frames), $0.droppedFrames) }
   }
 
   /// Starts showing the wire; the reason when it cannot be.
@@ -422,7 +441,7 @@ extension Session {
   }
 
   /// The packets the wire showed, for the timeline.
-  var wireRecords: [WireRecord] { host.wire?.shown ?? [] }
+  var wireRecords: [WireRecord] { host.wire.map { Array($0.shown) } ?? [] }
 }
 
 extension Wire {
