@@ -605,6 +605,19 @@ func jsonObject(_ session: Session, _ line: String) throws -> [String: Any] {
     for line in shown { #expect(Cells.width(line) <= 80, "\(line)") }
   }
 
+  /// A listener bound to every address is the end of a connect to 127.0.0.1 on its port (one
+  /// column, no column for the address as a stranger's).
+  @Test func aWildcardListenerIsTheEndOfALoopbackConnect() throws {
+    let session = makeSession()
+    defer { _ = session.closeAll() }
+    runAll(session, "srv = socket tcp\nbind srv 0.0.0.0:0\nlisten srv")
+    let listening = try #require(port(session, "srv"))
+    runAll(session, "c = socket tcp\nconnect c 127.0.0.1:\(listening)")
+    let shown = lines(session)
+    #expect(!shown[1].contains("127.0.0.1"), "\(shown.joined(separator: "\n"))")
+    #expect(shown.contains { $0.contains("<") && $0.contains("connect") }, "\(shown.joined(separator: "\n"))")
+  }
+
   @Test func aResetAnsweringASendIsDrawn() throws {
     let session = makeSession()
     runAll(

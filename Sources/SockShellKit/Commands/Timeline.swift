@@ -103,7 +103,12 @@ struct TimelineCommand: ShellCommand {
     /// that address, else a column for the remote peer.
     mutating func other(_ address: SocketAddress, me: SocketAddress?, peerInode: UInt64? = nil) -> Int {
       if let peerInode, let end = inode.lastIndex(of: peerInode) { return end }
-      func matches(_ index: Int) -> Bool { local[index].map { Session.sameEndpoint($0, address) } == true }
+      // Bound there, or to every address with that port (a wildcard listener takes 127.0.0.1:P).
+      func matches(_ index: Int) -> Bool {
+        guard let bound = local[index] else { return false }
+        return Session.sameEndpoint(bound, address)
+          || (bound.isWildcard && address.family != .unix && bound.port == address.port)
+      }
       if let me, me != .unnamed, address.family != .unix,
         let end = columns.indices.last(where: { index in
           matches(index) && peer[index].map { Session.sameEndpoint($0, me) } == true
@@ -164,21 +169,6 @@ struct TimelineCommand: ShellCommand {
     var packets = wire[...]
     /// The packets that came before call `index` (0-based): drawn as arrows between their ends.
     func drawPackets(before index: Int) {
-      /// A packet's end: the column of that connection, else of a socket bound there (a
-      /// listener, a UDP socket, a wildcard address with that port), else a peer's column.
-      func end(_ address: SocketAddress, talkingTo other: SocketAddress) -> Int {
-        func bound(_ index: Int) -> Bool {
-          guard let local = diagram.local[index] else { return false }
-          return Session.sameEndpoint(local, address) || (local.isWildcard && local.port == address.port)
-        }
-        if let index = diagram.columns.indices.last(where: {
-          bound($0) && diagram.peer[$0].map { Session.sameEndpoint($0, other) } == true
-        }) {
-          return index
-        }
-        if let index = diagram.columns.indices.last(where: { bound($0) && diagram.peer[$0] == nil }) { return index }
-        return diagram.other(address, me: other)
-      }
       var batch: [WireRecord] = []
       while let packet = packets.first, packet.calls <= index {
         packets.removeFirst()
@@ -195,8 +185,8 @@ struct TimelineCommand: ShellCommand {
           var totals: [String: (count: Int, bytes: Int)] = [:]
           for packet in batch[at..<run] {
             let ends = (
-              from: end(packet.source, talkingTo: packet.destination),
-              to: end(packet.destination, talkingTo: packet.source)
+              from: diagram.other(packet.source, me: packet.destination),
+              to: diagram.other(packet.destination, me: packet.source)
             )
             let key = "\(ends.from)>\(ends.to)"
             if totals[key] == nil { order.append(ends) }
@@ -212,8 +202,8 @@ struct TimelineCommand: ShellCommand {
           continue
         }
         let packet = batch[at]
-        let from = end(packet.source, talkingTo: packet.destination)
-        let to = end(packet.destination, talkingTo: packet.source)
+        let from = diagram.other(packet.source, me: packet.destination)
+        let to = diagram.other(packet.destination, me: packet.source)
         diagram.rows.append(.arrow(from: from, to: to, label: wireLabel(packet)))
         at += 1
       }
