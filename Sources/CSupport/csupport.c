@@ -72,11 +72,15 @@ int csupport_can_allocate(size_t size) {
   return 1;
 }
 
-/* Sends one request to sock_diag and reads its answer into `answer`: the first socket's message
-   (at least `minimum` bytes) and its length in *size, or NULL with errno (ENOENT: no such
-   socket). */
-static void *diag_exchange(const void *request, size_t size, long *answer, size_t answer_size, size_t minimum,
+/* Sends one request to sock_diag (`request` starts with its netlink header, filled in here)
+   and reads its answer into `answer`: the first socket's message (at least `minimum` bytes) and
+   its length in *size, or NULL with errno (ENOENT: no such socket). */
+static void *diag_exchange(void *request, size_t size, long *answer, size_t answer_size, size_t minimum,
                            size_t *message_size) {
+  struct nlmsghdr *sent = request;
+  sent->nlmsg_len = (unsigned int)size;
+  sent->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  sent->nlmsg_flags = NLM_F_REQUEST;
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (fd < 0) return NULL;
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
@@ -111,9 +115,6 @@ static int unix_diag_attribute(unsigned int inode, unsigned int show, unsigned s
     struct unix_diag_req request;
   } message;
   memset(&message, 0, sizeof message);
-  message.header.nlmsg_len = sizeof message;
-  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  message.header.nlmsg_flags = NLM_F_REQUEST;
   message.request.sdiag_family = AF_UNIX;
   message.request.udiag_states = ~0U;
   message.request.udiag_ino = inode;
@@ -175,9 +176,6 @@ int csupport_inet_lookup(int protocol, const void *local, const void *remote, st
     struct inet_diag_req_v2 request;
   } message;
   memset(&message, 0, sizeof message);
-  message.header.nlmsg_len = sizeof message;
-  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  message.header.nlmsg_flags = NLM_F_REQUEST;
   message.request.sdiag_family = mine->sa_family;
   message.request.sdiag_protocol = (unsigned char)protocol;
   message.request.idiag_states = ~0U;
