@@ -114,9 +114,15 @@ public struct SocketSnapshot: Sendable {
     inode: UInt64, tcp: Bool, state: TCPState?, local: SocketAddress?, peer: SocketAddress?
   ) -> KernelConnection? {
     guard let local, local.port != 0, !(tcp && state == .closed) else { return nil }
-    let found = SockDiag.lookup(tcp ? .tcp : .udp, local: local, remote: peer)
-    if let found, found.inode == inode { return found }
-    if found == nil && !(tcp && state == .synSent && peer == nil) && !(peer == nil && !tcp) { return nil }
+    if let found = SockDiag.lookup(tcp ? .tcp : .udp, local: local, remote: peer) {
+      if found.inode == inode { return found }
+      // Another socket answered for the address pair: the table tells them apart.
+    } else {
+      // Not found: only a connect still in SYN_SENT (no peer to look up by) or an unconnected
+      // UDP socket may be in the table all the same.
+      let lookupCannotTell = peer == nil && (!tcp || state == .synSent)
+      if !lookupCannotTell { return nil }
+    }
     return kernelRows(tcp: tcp, udp: !tcp)[inode]
   }
 
