@@ -44,11 +44,6 @@ struct ListCommand: ShellCommand {
     }
   }
 
-  /// Whether a table's lines all fit `width` cells.
-  static func fits(_ rows: [[String]], _ width: Int) -> Bool {
-    Table.render(rows).allSatisfy { Cells.width($0.text) <= width }
-  }
-
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let snapshots = session.snapshots()
@@ -84,7 +79,7 @@ struct ListCommand: ShellCommand {
         ])
       }
       let width = session.out.width
-      if wide || ListCommand.fits(rows, width) {
+      if wide || Table.fit(Table.render(rows), in: width) {
         session.out.table(rows)
       } else {
         // Shortened columns; addresses too long even for those stand under their rows.

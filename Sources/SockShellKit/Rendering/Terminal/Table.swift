@@ -1,6 +1,6 @@
 extension Output {
   /// How a table that is wider than the terminal is made to fit, without cutting a value.
-  enum Fit {
+  enum Fit: Equatable {
     /// Lines are kept whole (`--wide`, or a table that has its own narrower layout).
     case whole
     /// The last column is prose: it wraps at spaces, continuing under itself.
@@ -13,7 +13,7 @@ extension Output {
   /// Writes rows as aligned columns, the first row (the header) in `header` style.
   func table(_ rows: [[String]], indent: String = "", header: Style = .heading, fit: Fit = .whole) {
     let lines = Table.render(rows)
-    let fits = lines.allSatisfy { Cells.width(indent + $0.text) <= width }
+    let fits = fit == .whole || Table.fit(lines, in: width - Cells.width(indent))
     switch fit {
     case .stack(let columns) where !fits:
       stacked(rows, columns: columns, indent: indent, header: header)
@@ -60,6 +60,9 @@ enum Table {
     let text: String
     let isHeader: Bool
   }
+
+  /// Whether every line of a table fits `width` cells.
+  static func fit(_ lines: [Line], in width: Int) -> Bool { lines.allSatisfy { Cells.width($0.text) <= width } }
 
   /// Where the last column starts, in cells from the table's left edge.
   static func lastColumnStart(_ rows: [[String]]) -> Int {
