@@ -12,14 +12,26 @@ import Testing
 /// the test's own (only loopback, so nothing can leave the machine and no other program's
 /// loopback traffic is there); skipped, with the reason printed, where the machine cannot make one.
 @Suite struct WireTests {
-  /// `sockshell run --keep-going --wire` of a script in a new network namespace; nil (and the
-  /// reason printed) where one cannot be made.
-  static func runOnItsOwnLoopback(_ script: String, arguments: [String] = [], prelude: String = "") throws
+  /// `sockshell run --keep-going --wire` of a script in a new network namespace, with `peer` (a
+  /// python3 program) started there first when given; nil (and the reason printed) where one
+  /// cannot be made.
+  static func runOnItsOwnLoopback(_ script: String, arguments: [String] = [], peer: String? = nil) throws
     -> ProcessResult?
   {
     guard getuid() == 0, let unshare = which("unshare"), let ip = which("ip") else {
       print("skipped: the wire tests need root, unshare and ip to make a network namespace of their own")
       return nil
+    }
+    var prelude = ""
+    let peerPath = temporary("peer.py")
+    defer { unlink(peerPath) }
+    if let peer {
+      guard let python = which("python3") else {
+        print("skipped: needs python3 for a peer in the namespace")
+        return nil
+      }
+      try peer.write(toFile: peerPath, atomically: true, encoding: .utf8)
+      prelude = "\(python) \(peerPath) & sleep 0.5;"
     }
     let path = temporary("wire.ss")
     try script.write(toFile: path, atomically: true, encoding: .utf8)
@@ -162,26 +174,20 @@ import Testing
   /// Another program's loopback traffic (as it would be for root on a shared machine) is not
   /// shown: only packets with one end at a socket of the shell's.
   @Test func anotherProgramsTrafficIsNotShown() throws {
-    guard let python = which("python3") else {
-      print("skipped: needs python3 for another program's traffic")
-      return
-    }
     let port = 47_000 + Int.random(in: 0..<1000)
-    let chatter = temporary("chatter.py")
-    try """
-    import socket, time
-    l = socket.socket()
-    l.bind(("127.0.0.1", \(port)))
-    l.listen()
-    c = socket.create_connection(("127.0.0.1", \(port)))
-    s, _ = l.accept()
-    end = time.time() + 2
-    while time.time() < end:
-        c.sendall(b"other program")
-        s.recv(100)
-        time.sleep(0.01)
-    """.write(toFile: chatter, atomically: true, encoding: .utf8)
-    defer { unlink(chatter) }
+    let chatter = """
+      import socket, time
+      l = socket.socket()
+      l.bind(("127.0.0.1", \(port)))
+      l.listen()
+      c = socket.create_connection(("127.0.0.1", \(port)))
+      s, _ = l.accept()
+      end = time.time() + 2
+      while time.time() < end:
+          c.sendall(b"other program")
+          s.recv(100)
+          time.sleep(0.01)
+      """
     guard
       let result = try WireTests.runOnItsOwnLoopback(
         connectedPair + """
@@ -190,7 +196,7 @@ import Testing
           poll conn --timeout 300
           send conn "mine too"
           recv c
-          """, prelude: "\(python) \(chatter) & sleep 0.5;")
+          """, peer: chatter)
     else { return }
     let wire = result.stdout.split(separator: "\n").filter { $0.hasPrefix("  wire  ") }
     #expect(wire.contains { $0.contains(#""mine""#) } && wire.contains { $0.contains(#""mine too""#) }, "\(wire)")
@@ -201,23 +207,17 @@ import Testing
   /// A large transfer stays readable: past a dozen packets at once, the plain ones are summed
   /// up per direction; memory stays bounded.
   @Test func aLargeSendIsSummedUp() throws {
-    guard let python = which("python3") else {
-      print("skipped: needs python3 for a peer that reads everything")
-      return
-    }
     let port = 45_000 + Int.random(in: 0..<1000)
-    let sink = temporary("sink.py")
-    try """
-    import socket
-    l = socket.socket()
-    l.bind(("127.0.0.1", \(port)))
-    l.listen()
-    l.settimeout(20)
-    c, _ = l.accept()
-    while c.recv(1 << 20):
-        pass
-    """.write(toFile: sink, atomically: true, encoding: .utf8)
-    defer { unlink(sink) }
+    let sink = """
+      import socket
+      l = socket.socket()
+      l.bind(("127.0.0.1", \(port)))
+      l.listen()
+      l.settimeout(20)
+      c, _ = l.accept()
+      while c.recv(1 << 20):
+          pass
+      """
     guard
       let result = try WireTests.runOnItsOwnLoopback(
         """
@@ -228,7 +228,7 @@ import Testing
         recv c = 0
         close c
         timeline --wire
-        """, prelude: "\(python) \(sink) & sleep 0.5;")
+        """, peer: sink)
     else { return }
     let lines = WireTests.wire(after: "send c --size 16777216 = 16777216", in: result.stdout)
     #expect(lines.count < 30, "summed up: \(lines.count) lines\n\(lines.joined(separator: "\n"))")
