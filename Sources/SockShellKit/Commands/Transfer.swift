@@ -39,6 +39,17 @@ enum Transfer {
     descriptor.type == .datagram || (try? Sys.getpeername(descriptor.fd).get()) != nil
   }
 
+  /// Whether a TCP connection's peer holds bytes it has not had acknowledged (its send queue,
+  /// read with sock_diag's lookup of the reversed address pair): with the receiver's queue not
+  /// growing, its window is closed. A peer this host cannot look up (a Unix socket, another
+  /// host) counts as holding them: the call waits in the kernel, which needs nothing from here.
+  static func peerCannotSend(_ fd: Int32) -> Bool {
+    guard let local = try? Sys.getsockname(fd).get(), let peer = try? Sys.getpeername(fd).get(),
+      let row = SockDiag.lookup(.tcp, local: peer, remote: local)
+    else { return true }
+    return row.sendQueue > 0
+  }
+
   /// The largest receive length: 16 MiB.
   static let maximumLength = 16 << 20
   static let defaultLength = 1024
@@ -304,9 +315,10 @@ extension ReceiveCommand {
     let (bits, flagText) = Transfer.flags(flags, table: Transfer.recvFlags)
     let kind: Syscall = Self.givesSender ? .recvfrom : .recv
     // waitall on a stream: the call would block until all its bytes are there; wait for them in
-    // the event loop first (the lesson's partner goes on sending meanwhile). When what waits
-    // stops growing (the receive buffer is full and its window closed), the call is made: the
-    // kernel's MSG_WAITALL copies as data comes, which opens the window again.
+    // the event loop first (the lesson's partner goes on sending meanwhile). When the receive
+    // buffer is full and its window closed (what waits stops growing while the peer holds bytes
+    // it cannot send), the call is made: the kernel's MSG_WAITALL copies as data comes, which
+    // opens the window again. A pause of the peer's is not a closed window: the wait goes on.
     var lastQueued = -1
     var stillSince = EventLoop.now()
     let ready: (() -> Bool)? =
@@ -321,7 +333,7 @@ extension ReceiveCommand {
           lastQueued = queued
           stillSince = now
         }
-        let stalled = queued > 0 && now - stillSince > 0.2
+        let stalled = queued > 0 && now - stillSince > 0.2 && Transfer.peerCannotSend(descriptor.fd)
         return queued >= asked || stalled
           || events & (PollCommand.pollRDHUP | Int16(POLLHUP) | Int16(POLLERR)) != 0
       } : nil
