@@ -10,7 +10,7 @@ struct SockShellMain: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sockshell",
     abstract: "An interactive socket-programming tutorial: real sockets, one system call a line.",
-    subcommands: [Start.self, Run.self, Lessons.self, LessonCommand.self],
+    subcommands: [Start.self, Run.self, Present.self, Lessons.self, LessonCommand.self],
     defaultSubcommand: Start.self
   )
 
@@ -107,6 +107,24 @@ struct Run: ParsableCommand {
       SockShell.run(
         file: file, keepGoing: keepGoing, step: step, color: display.color, timeout: display.timeout,
         lessons: display.lessons, wire: display.wire))
+  }
+}
+
+/// `sockshell present FILE`: present a script to a room, line by line.
+struct Present: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract:
+      "Present a script line by line: its comments are the narration, each line waits at the prompt for Enter.")
+
+  @Argument(help: "The script file.")
+  var file: String
+
+  @OptionGroup var display: DisplayOptions
+
+  func run() throws {
+    throw ExitCode(
+      SockShell.present(
+        file: file, color: display.color, timeout: display.timeout, lessons: display.lessons, wire: display.wire))
   }
 }
 

@@ -255,10 +255,15 @@ struct LessonSolutionCommand: PlainCommand {
 
 struct LessonNextCommand: PlainCommand {
   static let spec = CommandSpec(
-    name: "next", synopsis: "next", summary: "skip to the next step; after the last, start the next lesson",
+    name: "next", synopsis: "next",
+    summary: "skip to the next step; after the last, start the next lesson (presenting: skip the line)",
     group: .lessons)
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    if let presentation = context.host.presentingNow {
+      presentation.skip()
+      return .done
+    }
     let run = try LessonStepCommand.current(context)
     // After the last step (passed or skipped now), the next lesson, as help says.
     if !run.finished && run.move(by: 1) { return .done }
@@ -272,9 +277,18 @@ struct LessonNextCommand: PlainCommand {
 
 struct LessonPrevCommand: PlainCommand {
   static let spec = CommandSpec(
-    name: "prev", synopsis: "prev", summary: "go back to the previous step", group: .lessons)
+    name: "prev", aliases: ["back"], synopsis: "prev", summary: "go back to the previous step (presenting: the line before)",
+    group: .lessons)
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
+    if let presentation = context.host.presentingNow {
+      guard presentation.cursor > 0 else {
+        context.session.note("This is the first line: nothing to go back to.")
+        return .done
+      }
+      try presentation.go(to: presentation.cursor)
+      return .done
+    }
     let run = try LessonStepCommand.current(context)
     run.move(by: -1)
     return .done

@@ -102,7 +102,10 @@ public final class LineEditor {
     errno = 0
     interruptPressed = false
     let previous = loop.afterDispatch
-    loop.afterDispatch = { [unowned self] in self.printAbovePrompt() }
+    loop.afterDispatch = { [unowned self] in
+      self.printAbovePrompt()
+      self.applyOffer()
+    }
     defer { loop.afterDispatch = previous }
     guard let line = el_wgets(editLine, &count) else {
       // The key binding, or a SIGINT in the moment before libedit set up the terminal.
@@ -236,6 +239,7 @@ public final class LineEditor {
       if count <= 0 { return (nil, count == 0 ? 0 : -1) }
       return (byte, 1)
     }
+    applyOffer()
     let (first, status) = next()
     guard let first else { return status }
     followResize()
@@ -270,6 +274,22 @@ public final class LineEditor {
     character.pointee = LineEditor.character(escaping: first)
     pendingBytes.insert(contentsOf: bytes.dropFirst(), at: 0)
     return 1
+  }
+
+  /// A line to show ready at the prompt (a presentation's next line, an instructor's command):
+  /// put into the line being edited as soon as it is empty, for Enter to run or the person to
+  /// edit. Printable text only (the caller escapes).
+  public var offered: String?
+
+  /// Puts the offered line in an empty line being edited, and draws it.
+  func applyOffer() {
+    guard let text = offered, let info = el_line(editLine)?.pointee, info.buffer == info.lastchar else { return }
+    offered = nil
+    el_insertstr(editLine, text)
+    // libedit draws the prompt and the line again from where the cursor is: the empty line's
+    // prompt (one row) is cleared first, as for output above the prompt.
+    LineEditor.writeOut("\r\u{1B}[J")
+    cedit_refresh(editLine)
   }
 
   /// Bytes read from the terminal that are still to be given to libedit.

@@ -44,6 +44,30 @@ public enum SockShell {
     return session
   }
 
+  /// `sockshell present FILE`: the script line by line at the prompt (a terminal is needed).
+  public static func present(file: String, color: String, timeout: Int, lessons: String? = nil, wire: Bool = false)
+    -> Int32
+  {
+    Signals.install()
+    guard isatty(0) == 1 && isatty(1) == 1 else {
+      Runner.printError("sockshell: present needs a terminal (sockshell run FILE runs a script without one)")
+      return 2
+    }
+    let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
+    let session = makeSession(out: out, interactive: true, timeout: timeout, lessons: lessons, wire: wire)
+    switch Presentation.load(path: file, session: session) {
+    case .failure(let why):
+      Runner.printError("sockshell: \(why.message)")
+      return 2
+    case .success(let presentation):
+      session.host.presentation = presentation
+      out.line(
+        "Presenting \(file): \(counted(presentation.lines.count, "line")). Enter runs the line shown at the prompt; edit it first, or type any other command (the line stays next). next skips it, back and goto N go back, where says where you are, quit ends.",
+        .note)
+    }
+    return Runner.interactive(session: session, showBanner: false)
+  }
+
   /// `sockshell run FILE`.
   public static func run(
     file: String, keepGoing: Bool, step: Bool, color: String, timeout: Int, lessons: String? = nil, wire: Bool = false

@@ -10,6 +10,8 @@ public final class Host {
   public var lessonRun: LessonRun?
   /// Set by quit/exit.
   public var wantsExit = false
+  /// The script being presented (`sockshell present FILE`).
+  public internal(set) var presentation: Presentation?
   /// The wire being shown (`wire on`, `--wire`), for the learner's and the partner's sockets.
   var wire: Wire?
   /// The learner's session this host surrounds (set by the session).
@@ -27,7 +29,14 @@ public final class Host {
   }
 
   /// The prompt: with the lesson and step when one is being taken.
-  public var prompt: String { lessonRun.flatMap { $0.finished ? nil : $0.prompt } ?? "sockshell> " }
+  public var prompt: String {
+    lessonRun.flatMap { $0.finished ? nil : $0.prompt } ?? presentation?.prompt ?? "sockshell> "
+  }
+
+  /// The presentation that next, back, goto and where move: none while a lesson is being taken.
+  var presentingNow: Presentation? {
+    lessonRun.map { $0.finished } ?? true ? presentation : nil
+  }
 
   /// Whose a descriptor of this process is, when not the learner's.
   func owner(of fd: Int32) -> String? {

@@ -74,7 +74,13 @@ public enum Runner {
       out: session.out)
     if showBanner { session.out.line(banner, .note) }
     editor.currentPrompt = { [unowned session] in session.prompt }
+    let presentation = session.host.presentation
     while !session.host.wantsExit {
+      // Presenting: the narration before the next line, and the line ready at the prompt.
+      if let presentation {
+        presentation.showUpcoming()
+        editor.offered = presentation.next?.offered
+      }
       editor.setPrompt(session.prompt)
       session.out.flush()
       let input = editor.readLine()
@@ -95,7 +101,7 @@ public enum Runner {
         if Signals.terminationSignal == nil && !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
           editor.remember(bytes)
           session.host.history.append(ByteText.escaped(bytes, keepQuotes: true))
-          session.execute(bytes: bytes)
+          if let presentation { presentation.run(bytes) } else { session.execute(bytes: bytes) }
           session.host.lessonRun?.tick()
         }
       }
@@ -165,8 +171,8 @@ public enum Runner {
         if !stepper.waitForEnter(interrupt: interrupt) {
           // After a Ctrl-C the terminal echoed ^C with no newline.
           if interrupt.pressed { session.out.write("\n") }
-          session.out.line("stopped before line \(lineNumber)", .note)
-          // The lines after did not run, so the script did not hold: exit 1, as for a failure.
+          // The lines after did not run, so the script did not hold: exit 1, as for a failure,
+          // said once (below, as FILE:LINE).
           failures.append((lineNumber, "stopped before this line; the rest did not run"))
           break
         }

@@ -322,6 +322,25 @@ public final class Session {
     return open
   }
 
+  /// A session as at the start, for a presentation that goes back: every descriptor closed with
+  /// a reset (SO_LINGER 0: no port is left in TIME_WAIT to refuse the next bind), the calls and
+  /// the transcript forgotten. Returns how many descriptors were closed.
+  func startOver() -> Int {
+    host.endLesson()
+    let open = openDescriptors
+    for descriptor in open {
+      let abort = linger(l_onoff: 1, l_linger: 0)
+      _ = Sys.setsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_LINGER, bytes: withUnsafeBytes(of: abort, Array.init))
+      _ = Sys.close(descriptor.fd)
+      forget(descriptor.fd)
+    }
+    let observers = calls.observers
+    calls = CallLog()
+    calls.observers = observers
+    transcript.removeAll()
+    return open.count
+  }
+
   /// Says goodbye, closing what is open.
   public func finish() {
     closeAllAndSay()

@@ -147,11 +147,21 @@ public final class Output {
       at = upper
     }
     plain(characters.count)
+    if muted { return }
+    recording?.append((text, .plain))
     if fd == nil { capturedLines.append((text, .plain)) }
     write(shown + "\n")
   }
 
+  /// Nothing is shown while set (a presentation rebuilding its state quietly).
+  var muted = false
+  /// While set, every line shown is kept here too, with its style (what a class's students see
+  /// under the instructor's command).
+  var recording: [(text: String, style: Style)]?
+
   func emit(_ text: String, _ style: Style) {
+    if muted { return }
+    recording?.append((text, style))
     if fd == nil { capturedLines.append((text, style)) }
     if color, style != .plain, !text.isEmpty {
       write(Output.code(style) + text + "\u{1B}[0m\n")
