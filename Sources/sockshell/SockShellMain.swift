@@ -80,9 +80,25 @@ struct Start: ParsableCommand {
 
   @OptionGroup var display: DisplayOptions
 
+  @Option(
+    name: .long, parsing: .upToNextOption,
+    help: ArgumentHelp("Join a class: the address and code the instructor's line shows.", valueName: "ADDR:PORT CODE"))
+  var join: [String] = []
+
+  @Option(name: .long, help: "Your name in the class (default: your user name).")
+  var name: String?
+
+  func validate() throws {
+    guard join.isEmpty || join.count == 2 else {
+      throw ValidationError("--join takes the class's address and its code: sockshell --join 192.168.1.10:7070 K7QX")
+    }
+  }
+
   func run() throws {
     throw ExitCode(
-      SockShell.start(color: display.color, timeout: display.timeout, lessons: display.lessons, wire: display.wire))
+      SockShell.start(
+        color: display.color, timeout: display.timeout, lessons: display.lessons, wire: display.wire,
+        join: join.count == 2 ? (join[0], join[1], name) : nil))
   }
 }
 

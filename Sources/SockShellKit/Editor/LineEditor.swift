@@ -106,7 +106,11 @@ public final class LineEditor {
       self.printAbovePrompt()
       self.applyOffer()
     }
-    defer { loop.afterDispatch = previous }
+    out.holdsFlush = true
+    defer {
+      loop.afterDispatch = previous
+      out.holdsFlush = false
+    }
     guard let line = el_wgets(editLine, &count) else {
       // The key binding, or a SIGINT in the moment before libedit set up the terminal.
       if interruptPressed || (count == -1 && errno == EINTR) {
@@ -207,7 +211,7 @@ public final class LineEditor {
       rowsAbove = cells / Int(columns)
     }
     LineEditor.writeOut("\r" + (rowsAbove > 0 ? "\u{1B}[\(rowsAbove)A" : "") + "\u{1B}[J")
-    out.flush()
+    out.flush(force: true)
     if let currentPrompt { setPrompt(currentPrompt()) }
     cedit_refresh(editLine)
   }

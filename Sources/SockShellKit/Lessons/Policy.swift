@@ -17,6 +17,11 @@ enum LinePolicy {
     /// A step's solution: shown to the learner before it runs (`solution`), and run unattended
     /// by `lesson test`. It may bind every address: a lesson can teach what 0.0.0.0 means.
     case solution
+    /// A class's instructor: shown to the student, and run on the student's Enter (or at once
+    /// with `follow on`). Any numeric address (the instructor's server is on another machine),
+    /// no name to look up but `localhost`, no Unix path; a bind to every address only on the
+    /// student's own Enter (`bindsEveryAddress`).
+    case instructor
   }
 
   /// At most this many distinct `{portN}` placeholders in a lesson.
@@ -45,8 +50,8 @@ enum LinePolicy {
       if effects.contains(.readsFiles) { what.append("reads a file") }
       if effects.contains(.writesFiles) { what.append("writes a file") }
       if effects.contains(.changesShell) { what.append("changes the shell") }
-      return
-        "\(line.spec.name) \(what.joined(separator: " and ")): a lesson's \(source.rawValue) lines may make socket calls only"
+      let whose = source == .instructor ? "an instructor's lines" : "a lesson's \(source.rawValue) lines"
+      return "\(line.spec.name) \(what.joined(separator: " and ")): \(whose) may make socket calls only"
     }
     for address in line.command.namedAddresses {
       if let why = refusal(address, from: source, folder: folder) { return why }
@@ -56,6 +61,16 @@ enum LinePolicy {
 
   /// Why a lesson's line may not name `address`, or nil.
   static func refusal(_ address: AddressSpec, from source: Source, folder: String) -> String? {
+    if source == .instructor {
+      switch address {
+      case .host(let host, let port):
+        if SocketAddress.numeric(host, port: port) != nil || host.lowercased() == "localhost" { return nil }
+        return "'\(host)' is a name to look up: the instructor's lines use numeric addresses or localhost"
+      case .unixPath: return "the instructor's lines do not name paths on your machine (abstract names @NAME do)"
+      case .partnerListening: return "{listening} is for a lesson's partner"
+      case .any, .abstract, .descriptor: return nil
+      }
+    }
     switch address {
     case .host(let host, let port):
       if let numeric = SocketAddress.numeric(host, port: port) {
@@ -71,6 +86,19 @@ enum LinePolicy {
       return isInside(path, folder) ? nil : unixPlace
     case .abstract, .descriptor, .partnerListening:
       return nil
+    }
+  }
+
+  /// Whether a line binds every address (0.0.0.0, ::, *:PORT): from an instructor, it runs only
+  /// on the student's own Enter.
+  static func bindsEveryAddress(_ line: ParsedLine) -> Bool {
+    guard line.spec.name == "bind" else { return false }
+    return line.command.namedAddresses.contains { address in
+      switch address {
+      case .any: return true
+      case .host(let host, let port): return SocketAddress.numeric(host, port: port)?.isWildcard == true
+      default: return false
+      }
     }
   }
 

@@ -6,13 +6,24 @@
 public enum SockShell {
   /// `sockshell`: the line editor at a terminal, otherwise a script from standard input.
   public static func start(
-    color: String, timeout: Int, lessons: String? = nil, lesson: String?? = nil, wire: Bool = false
+    color: String, timeout: Int, lessons: String? = nil, lesson: String?? = nil, wire: Bool = false,
+    join: (address: String, code: String, name: String?)? = nil
   ) -> Int32 {
     Signals.install()
     let interactive = isatty(0) == 1
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
     let session = makeSession(out: out, interactive: interactive, timeout: timeout, lessons: lessons, wire: wire)
     let terminal = interactive && isatty(1) == 1
+    if let join {
+      // sockshell --join ADDR CODE: a student's shell in the instructor's class.
+      do throws(CommandRefusal) {
+        try ClassCommand.join(address: join.address, code: join.code, name: join.name, host: session.host)
+      } catch {
+        out.flush()
+        Runner.printError("sockshell: \(error.message)")
+        return 2
+      }
+    }
     if let lesson {
       // sockshell lesson [ID]: start it (or resume) before the first prompt.
       if terminal { out.line(Runner.banner, .note) }

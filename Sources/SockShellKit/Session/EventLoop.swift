@@ -67,6 +67,13 @@ public final class EventLoop {
     return nextID
   }
 
+  /// Changes what a source waits for (a connection wants POLLOUT only while it has data to send).
+  public func setEvents(_ id: Int, _ events: Int16) {
+    guard let index = sources.firstIndex(where: { $0.id == id }), sources[index].events != events else { return }
+    let source = sources[index]
+    sources[index] = Source(id: source.id, fd: source.fd, events: events, handler: source.handler)
+  }
+
   /// Removes a source or timer.
   public func cancel(_ id: Int) {
     sources.removeAll { $0.id == id }

@@ -12,6 +12,11 @@ public final class Host {
   public var wantsExit = false
   /// The script being presented (`sockshell present FILE`).
   public internal(set) var presentation: Presentation?
+  /// The class this shell serves (`class serve`) or has joined (`sockshell --join`).
+  var classServer: ClassServer?
+  var classClient: ClassClient?
+  /// Puts a line ready at the prompt (set by the interactive shell; an instructor's command).
+  var offer: ((String) -> Void)?
   /// The wire being shown (`wire on`, `--wire`), for the learner's and the partner's sockets.
   var wire: Wire?
   /// The learner's session this host surrounds (set by the session).
@@ -44,6 +49,11 @@ public final class Host {
       return "the lesson partner's socket \(partner.name.map { "'\($0)'" } ?? ""), the other side (ls --all lists it)"
     }
     if wire?.fd == fd { return "the wire's capture of loopback" }
+    if classServer?.listener == fd || classServer?.students.contains(where: { $0.connection?.fd == fd }) == true
+      || classClient?.connection?.fd == fd
+    {
+      return "a connection of the class (class shows it)"
+    }
     return nil
   }
 

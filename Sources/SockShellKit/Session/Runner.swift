@@ -74,6 +74,8 @@ public enum Runner {
       out: session.out)
     if showBanner { session.out.line(banner, .note) }
     editor.currentPrompt = { [unowned session] in session.prompt }
+    session.host.offer = { [unowned editor] text in editor.offered = text }
+    defer { session.host.offer = nil }
     let presentation = session.host.presentation
     while !session.host.wantsExit {
       // Presenting: the narration before the next line, and the line ready at the prompt.

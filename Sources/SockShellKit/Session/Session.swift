@@ -113,6 +113,11 @@ public final class Session {
   /// Set when a wait ended because of Ctrl-C (a script goes on after such a line with --keep-going).
   var interruptedWait = false
 
+  /// Told of every line run, with its result and (while `recordsOutput`) what it showed: the
+  /// class hears of the instructor's lines and the student's.
+  var lineObservers: [(ParsedLine, LineResult, [(text: String, style: Style)]) -> Void] = []
+  var recordsOutput = false
+
   /// The event loop every wait of this shell goes through (shared with the lesson's partner).
   public let loop: EventLoop
 
@@ -167,9 +172,23 @@ public final class Session {
     return execute(parsed)
   }
 
-  /// Runs a parsed line and checks its `= EXPECTED`.
+  /// Runs a parsed line and checks its `= EXPECTED`; the line's observers hear of it.
   @discardableResult
   public func execute(_ parsed: ParsedLine) -> LineResult {
+    guard !lineObservers.isEmpty else { return runLine(parsed) }
+    let outer = out.recording
+    if recordsOutput { out.recording = [] }
+    let result = runLine(parsed)
+    var shown: [(text: String, style: Style)] = []
+    if recordsOutput {
+      shown = out.recording ?? []
+      out.recording = outer.map { $0 + shown }
+    }
+    for observer in lineObservers { observer(parsed, result, shown) }
+    return result
+  }
+
+  func runLine(_ parsed: ParsedLine) -> LineResult {
     if let name = parsed.name, let fd = table.named(name) {
       out.line("error: \(name) already names fd \(fd); close it first or choose another name", .error)
       return LineResult(ok: false, failure: "\(name) already names fd \(fd)")

@@ -80,6 +80,7 @@ public final class Output {
   /// text that came from a script, a peer or a file is escaped here as a last guard.
   /// `wrap: false` keeps a long line whole (`FILE:LINE: message`, which editors and grep read).
   public func line(_ text: String = "", _ style: Style = .plain, wrap: Bool = true) {
+    if !muted { recording?.append((text, style)) }
     let plain = Output.isPlain(text)
     let text = plain ? text : ByteText.sanitized(text)
     // Printable ASCII takes a cell a byte: measured without walking it again.
@@ -107,6 +108,7 @@ public final class Output {
   /// A line of a view (`inspect`'s fields) wrapped at spaces to the width, its continuation
   /// lines indented by `hanging` cells so that they stand under the field's value.
   func field(_ text: String, hanging: Int) {
+    if !muted { recording?.append((text, .plain)) }
     let safe = Output.isPlain(text) ? text : ByteText.sanitized(text)
     let indent = String(safe.prefix { $0 == " " })
     let continuation = String(repeating: " ", count: max(0, hanging - indent.count))
@@ -122,6 +124,7 @@ public final class Output {
   /// line is; spans are Characters of `text`.
   func prose(_ text: String, spans: [LessonText.Span]) {
     guard color, !spans.isEmpty else { return line(text, .plain, wrap: false) }
+    if !muted { recording?.append((text, .plain)) }
     let characters = Array(text)
     var shown = ""
     var at = 0
@@ -148,20 +151,18 @@ public final class Output {
     }
     plain(characters.count)
     if muted { return }
-    recording?.append((text, .plain))
     if fd == nil { capturedLines.append((text, .plain)) }
     write(shown + "\n")
   }
 
   /// Nothing is shown while set (a presentation rebuilding its state quietly).
   var muted = false
-  /// While set, every line shown is kept here too, with its style (what a class's students see
-  /// under the instructor's command).
+  /// While set, every line shown is kept here too, whole (before it is wrapped to this
+  /// terminal), with its style: what a class's students see under the instructor's command.
   var recording: [(text: String, style: Style)]?
 
   func emit(_ text: String, _ style: Style) {
     if muted { return }
-    recording?.append((text, style))
     if fd == nil { capturedLines.append((text, style)) }
     if color, style != .plain, !text.isEmpty {
       write(Output.code(style) + text + "\u{1B}[0m\n")
@@ -227,8 +228,12 @@ public final class Output {
     return capturedLines
   }
 
-  public func flush() {
-    guard let fd, !buffer.isEmpty else { return }
+  /// Set while a line is being typed: what the loop's handlers print waits for the line editor,
+  /// which puts it above the prompt (`flush(force:)`), even when a handler's call flushes.
+  var holdsFlush = false
+
+  public func flush(force: Bool = false) {
+    guard let fd, !buffer.isEmpty, force || !holdsFlush else { return }
     buffer.withUnsafeBytes { raw in
       var offset = 0
       while offset < raw.count {

@@ -1,0 +1,311 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import SocketLayer
+
+/// A student's side of a class (`sockshell --join ADDR CODE`): one connection to the
+/// instructor's shell, a source of the event loop. Each command the instructor runs is shown
+/// with what the instructor saw, then offered at the prompt (Enter runs it on this machine's
+/// kernel) or, with `follow on`, run at once. What comes from the instructor is held to the
+/// policy for lines from elsewhere: socket calls only, numeric addresses or localhost, and a
+/// bind to every address only with the student's own Enter. A dropped connection is tried again.
+final class ClassClient {
+  let server: SocketAddress
+  let code: String
+  let name: String
+  unowned let session: Session
+  var loop: EventLoop { session.loop }
+  var connection: ClassConnection?
+  var token: String?
+  /// The last command seen (for reconnecting: the instructor sends what came after).
+  var lastSeq = 0
+  var connected = false
+  var follow = false
+  var hand = false
+  var shared: String?
+  /// Lines from the instructor waiting to run (follow, replay): each runs once it would not block.
+  var queue: [(line: ParsedLine, shown: String)] = []
+  var retryTimer = 0
+  var retryDelay = 1.0
+  var turnTimer = 0
+  var leaving = false
+  /// Why the last try to join failed at once (a wrong code: not tried again).
+  var refused: String?
+
+  init(server: SocketAddress, code: String, name: String, session: Session) {
+    self.server = server
+    self.code = code
+    self.name = name
+    self.session = session
+  }
+
+  var out: Output { session.out }
+
+  func say(_ text: String, _ style: Style = .note) { out.line("  class: " + text, style) }
+
+  /// Connects (the handshake waits at most a second: a class is on the local network).
+  func connect() -> Bool {
+    guard case .success(let raw) = Sys.socket(server.family, .stream) else { return false }
+    let fd = ClassConnection.adopt(raw)
+    if case .failure(let error) = Sys.connect(fd, server), error.code != EINPROGRESS {
+      Glibc.close(fd)
+      say("cannot reach the class at \(server): \(error.name) (\(error.message))", .error)
+      return false
+    }
+    let writable = (try? Sys.poll([fd], events: Int16(POLLOUT), timeoutMilliseconds: 1000).get())?.first ?? 0
+    let soError = (try? Sys.getsockopt(fd, level: SOL_SOCKET, name: SO_ERROR).get()) ?? 0
+    guard writable != 0, soError == 0 else {
+      Glibc.close(fd)
+      let why = soError != 0 ? Errno(soError) : Errno(ETIMEDOUT)
+      say("cannot reach the class at \(server): \(why.name) (\(why.message))", .error)
+      return false
+    }
+    let connection = ClassConnection(fd: fd)
+    self.connection = connection
+    connection.source = loop.watch(fd: fd, events: Int16(POLLIN)) { [unowned self] revents in
+      self.serve(revents)
+    }
+    var hello = ClassMessage("hello")
+    hello.code = code
+    hello.name = name
+    var buffer = [CChar](repeating: 0, count: 256)
+    gethostname(&buffer, buffer.count - 1)
+    hello.host = String(cString: buffer)
+    hello.token = token
+    hello.seq = token == nil ? nil : lastSeq
+    connection.send(hello, force: true)
+    return true
+  }
+
+  func serve(_ revents: Int16) {
+    guard let connection else { return }
+    if revents & Int16(POLLOUT) != 0 { connection.flush() }
+    if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+      for line in connection.receive() {
+        guard let message = ClassMessage.decode(line) else {
+          connection.ended = "the instructor's shell sent a line that is not a class message"
+          break
+        }
+        handle(message)
+      }
+    }
+    if let ended = connection.ended { return lost(ended) }
+    loop.setEvents(connection.source, connection.waiting > 0 ? Int16(POLLIN | POLLOUT) : Int16(POLLIN))
+  }
+
+  func handle(_ message: ClassMessage) {
+    switch message.type {
+    case "welcome":
+      token = message.token
+      retryDelay = 1
+      let wasConnected = connected
+      connected = true
+      if wasConnected { break }
+      if lastSeq > 0 {
+        say("back in the class.")
+      } else {
+        let missed = message.missed ?? 0
+        var text = "joined the class as \(classText(message.name, limit: ClassLimits.nameLength) ?? name)."
+        text +=
+          " The instructor's commands will show here, each ready at your prompt: Enter runs it on your machine (Ctrl-U clears it, to type your own)."
+        text += " follow on runs them at once; hand raises your hand."
+        if missed > 0 { text += " \(counted(missed, "command")) ran before you joined: class replay runs them." }
+        say(text)
+      }
+      sendStatus(nil)
+      if let shared { share(shared) }
+    case "refused":
+      refused = classText(message.why, limit: 200) ?? "refused"
+      say("the class refused to let you join: \(refused!).", .error)
+      leave(quietly: true)
+    case "bye":
+      say("the class ended: \(classText(message.why, limit: 200) ?? "goodbye").")
+      leave(quietly: true)
+    case "resync":
+      say(
+        "\(counted(max(0, message.missed ?? 0), "command")) of the instructor's did not reach you (your shell was busy): class replay runs the class from the start."
+      )
+    case "peers":
+      let peers = message.peers ?? []
+      if peers.isEmpty {
+        say("nobody shares a listening socket yet (class share FD shares yours).")
+      } else {
+        say("shared listening sockets (connect FD ADDRESS reaches one):")
+        for peer in peers.prefix(200) {
+          out.line(
+            "    \(classText(peer.name, limit: ClassLimits.nameLength) ?? "?")  \(classText(peer.address, limit: 64) ?? "?")",
+            .note)
+        }
+      }
+    case "command":
+      received(message)
+    default:
+      break  // a newer instructor's message: nothing to do with it
+    }
+  }
+
+  /// A command of the instructor's: shown as they saw it, then offered, queued or refused.
+  func received(_ message: ClassMessage) {
+    guard let text = classText(message.line, limit: ClassLimits.lineLength) else { return }
+    let replay = message.replay == true
+    if !replay, let seq = message.seq { lastSeq = max(lastSeq, seq) }
+    if !replay {
+      out.line("  instructor> " + text, .note)
+      for line in (message.output ?? []).prefix(ClassLimits.outputLines) {
+        out.line("    " + (classText(line, limit: ClassLimits.outputLineLength) ?? ""), .note)
+      }
+    }
+    let parsed: ParsedLine
+    do {
+      guard let line = try Parser.parse(text) else { return }
+      parsed = line
+    } catch {
+      return say("not offered: the line does not parse here (\(error.message)).", .error)
+    }
+    if let why = LinePolicy.refusal(parsed, from: .instructor, folder: "") {
+      return say("not offered: \(why).", .error)
+    }
+    if follow || replay {
+      queue.append((parsed, text))
+      startTurns()
+    } else {
+      offers.append(text)
+      if offers.count > 100 { offers.removeFirst() }
+      if offers.count == 1 { session.host.offer?(text) }
+    }
+  }
+
+  /// The instructor's commands waiting at the prompt, oldest first: the first is in the line
+  /// being edited; Enter on it brings the next.
+  var offers: [String] = []
+
+  func startTurns() {
+    if turnTimer == 0 { turnTimer = loop.every(0.05) { [unowned self] in self.takeTurn() } }
+    takeTurn()
+  }
+
+  /// Runs the queued lines that would not block; a bind to every address is offered instead
+  /// (the student's own Enter runs it), and the queue waits until the student ran a line.
+  func takeTurn() {
+    guard !session.isRunningCommand else { return }
+    while let (line, shown) = queue.first {
+      if LinePolicy.bindsEveryAddress(line) {
+        session.host.offer?(shown)
+        say("\(shown): a bind to every address waits for your Enter (the rest waits after it).")
+        pausedOnWildcard = true
+        queue.removeFirst()
+        break
+      }
+      if let ref = line.command.waitsOn, case .success(let descriptor) = session.resolve(ref),
+        (try? Sys.poll([descriptor.fd], events: Int16(POLLIN), timeoutMilliseconds: 0).get().first) == 0
+      {
+        return  // it would wait: the next turn tries again
+      }
+      queue.removeFirst()
+      out.line("sockshell> " + shown + "   (from the instructor)", .note)
+      isRunningQueue = true
+      session.executeBounded(line, seconds: 1)
+      isRunningQueue = false
+    }
+    if queue.isEmpty || pausedOnWildcard {
+      loop.cancel(turnTimer)
+      turnTimer = 0
+    }
+  }
+
+  var pausedOnWildcard = false
+  var isRunningQueue = false
+
+  /// After a line the student ran: the roster hears of it, and a queue that waited on the
+  /// student's Enter goes on.
+  func studentRan(_ line: ParsedLine, result: LineResult) {
+    sendStatus(line.shownSource, ok: result.ok)
+    if !isRunningQueue, let first = offers.first {
+      if first == line.shownSource || (try? Parser.parse(first))??.text == line.text { offers.removeFirst() }
+      // The next one (or the same, when the student typed a command of their own) is ready again.
+      if let next = offers.first { session.host.offer?(next) }
+    }
+    if pausedOnWildcard {
+      pausedOnWildcard = false
+      if !queue.isEmpty { startTurns() }
+    }
+  }
+
+  func sendStatus(_ line: String?, ok: Bool? = nil) {
+    guard connected, let connection else { return }
+    var status = ClassMessage("status")
+    status.line = line.map { String($0.prefix(200)) }
+    status.ok = ok
+    if let run = session.host.lessonRun, !run.finished {
+      status.lesson = run.lesson.id
+      status.step = run.stepIndex + 1
+    }
+    connection.send(status)
+  }
+
+  func raiseHand(_ up: Bool) {
+    hand = up
+    var message = ClassMessage("hand")
+    message.up = up
+    connection?.send(message, force: true)
+  }
+
+  func share(_ address: String?) {
+    shared = address
+    var message = ClassMessage("share")
+    message.address = address
+    connection?.send(message, force: true)
+  }
+
+  func ask(_ type: String) {
+    connection?.send(ClassMessage(type), force: true)
+  }
+
+  /// The connection ended: tried again after 1, 2, 4 ... up to 10 seconds, unless the student left.
+  func lost(_ why: String) {
+    if let connection {
+      loop.cancel(connection.source)
+      connection.close()
+    }
+    connection = nil
+    guard !leaving else { return }
+    if connected { say("lost the class (\(why)); trying again ...", .error) }
+    connected = false
+    scheduleRetry()
+  }
+
+  func scheduleRetry() {
+    guard retryTimer == 0 else { return }
+    retryTimer = loop.every(retryDelay) { [unowned self] in
+      self.loop.cancel(self.retryTimer)
+      self.retryTimer = 0
+      self.retryDelay = min(10, self.retryDelay * 2)
+      if !self.quietConnect() { self.scheduleRetry() }
+    }
+  }
+
+  /// A try again, said only when it works.
+  func quietConnect() -> Bool {
+    let muted = out.muted
+    out.muted = true
+    defer { out.muted = muted }
+    return connect()
+  }
+
+  func leave(quietly: Bool = false) {
+    leaving = true
+    if let connection {
+      if !quietly { connection.send(ClassMessage("bye"), force: true) }
+      loop.cancel(connection.source)
+      connection.close()
+    }
+    connection = nil
+    connected = false
+    loop.cancel(retryTimer)
+    loop.cancel(turnTimer)
+    retryTimer = 0
+    turnTimer = 0
+    queue.removeAll()
+    if session.host.classClient === self { session.host.classClient = nil }
+  }
+}
