@@ -288,9 +288,109 @@ struct TerminalError: Error {
     let shell = try presenting()
     usleep(200_000)
     shell.type("\u{03}")
-    #expect(shell.waitFor("^C\r\nstopped before line 1"))
+    #expect(shell.waitFor(":1: stopped before this line; the rest did not run"))
     #expect(shell.waitForExit() == 1)
     #expect(!shell.screen.contains("socket(AF_INET"))
+    // Said once, on a line of its own after the ^C.
+    #expect(shell.screen.components(separatedBy: "stopped before").count == 2, "\(shell.screen)")
+    #expect(shell.screen.contains("^C\r\n"))
+  }
+}
+
+/// `sockshell present FILE` at a real terminal, as a presenter uses it.
+@Suite struct PresentTests {
+  static let talk = """
+    # A server and a client on one machine.
+
+    # First, the server.
+    srv = socket tcp
+    bind srv 127.0.0.1:0
+    listen srv
+    # The client connects.
+    c = socket tcp
+    connect c srv = 0
+    conn = accept srv
+    send c "hello"
+    recv conn = 9
+    # That is all.
+    """
+
+  func presenting(_ text: String = PresentTests.talk, color: Bool = false) throws -> TerminalSession {
+    let path = NSTemporaryDirectory() + "talk-\(UUID().uuidString).ss"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let shell = try TerminalSession(
+      arguments: ["present", path] + (color ? ["--color", "always"] : []),
+      environment: ["SOCKSHELL_HOME": NSTemporaryDirectory() + "present-home-\(UUID().uuidString)"])
+    #expect(shell.waitFor("[1/8] sockshell> srv = socket tcp"), "\(shell.screen)")
+    try? FileManager.default.removeItem(atPath: path)  // read whole at the start
+    return shell
+  }
+
+  /// Narration in full weight with its blank line; Enter runs the line shown ready; a command of
+  /// the presenter's own runs and the scripted line stays next; next skips.
+  @Test func narrationEnterAnOwnCommandAndNext() throws {
+    let shell = try presenting(color: true)
+    #expect(shell.screen.contains("A server and a client on one machine.\r\n\r\nFirst, the server."), "blank line kept")
+    #expect(!shell.screen.contains("\u{1B}[2mA server"), "narration is not dimmed")
+    usleep(200_000)
+    #expect(!shell.screen.contains("socket(AF_INET"), "nothing runs before Enter")
+    shell.type("\r")
+    #expect(shell.waitFor("socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3"))
+    #expect(shell.waitFor("[2/8] sockshell> bind srv 127.0.0.1:0"))
+    // An own command: the offered line cleared (Ctrl-U), another typed.
+    var mark = shell.mark
+    shell.type("\u{15}ls\r")
+    #expect(shell.waitFor("FD  NAME", after: mark))
+    #expect(shell.waitFor("[2/8] sockshell> bind srv 127.0.0.1:0", after: mark), "the scripted line stays next")
+    mark = shell.mark
+    shell.type("\u{15}next\r")
+    #expect(shell.waitFor("Skipped line 2", after: mark))
+    #expect(shell.waitFor("[3/8] sockshell> listen srv", after: mark))
+    mark = shell.mark
+    shell.type("\u{15}where\r")
+    #expect(shell.waitFor("Line 3 of 8 is next", after: mark))
+    shell.type("\u{15}quit\r")
+    #expect(shell.waitForExit() == 0)
+  }
+
+  /// back rebuilds the kernel's state by running the lines before again quietly; a failed
+  /// expectation is said and the talk goes on; at the end the descriptors stay, and quit ends.
+  @Test func backRebuildsAFailedExpectationWaitsTheEndStays() throws {
+    let shell = try presenting()
+    for expected in [
+      "[2/8] sockshell> bind", "[3/8] sockshell> listen", "[4/8] sockshell> c = socket", "[5/8] sockshell> connect",
+      "[6/8] sockshell> conn = accept",
+    ] {
+      let mark = shell.mark
+      shell.type("\r")
+      #expect(shell.waitFor(expected, after: mark), "\(shell.screen.suffix(400))")
+    }
+    var mark = shell.mark
+    shell.type("\u{15}back\r")
+    #expect(shell.waitFor("lines 1 to 4 ran again quietly", after: mark), "\(shell.screen.suffix(600))")
+    #expect(shell.waitFor("[5/8] sockshell> connect c srv = 0", after: mark))
+    // The rebuilt state is real: the connect succeeds against the rebuilt listener.
+    mark = shell.mark
+    shell.type("\r")
+    #expect(shell.waitFor(") = 0", after: mark))
+    #expect(shell.waitFor("ESTABLISHED", after: mark))
+    for _ in 0..<3 {
+      let before = shell.mark
+      shell.type("\r")
+      #expect(shell.waitFor("sockshell>", after: before))
+      usleep(100_000)
+    }
+    #expect(shell.waitFor("expected = 9, but recv returned 5"), "\(shell.screen.suffix(600))")
+    #expect(shell.waitFor("Line 8 did not go as the script expects"))
+    #expect(shell.waitFor("That is all."))
+    #expect(shell.waitFor("End of"))
+    #expect(shell.waitFor("3 descriptors stay open"))
+    mark = shell.mark
+    shell.type("ls\r")
+    #expect(shell.waitFor("conn", after: mark))
+    #expect(shell.waitFor("ESTABLISHED", after: mark))
+    shell.type("quit\r")
+    #expect(shell.waitForExit() == 0)
   }
 }
 
