@@ -120,9 +120,12 @@ final class ClassServer {
     while let entry = item {
       defer { item = entry.pointee.ifa_next }
       guard let raw = entry.pointee.ifa_addr, entry.pointee.ifa_flags & UInt32(IFF_UP) != 0 else { continue }
-      let length = socklen_t(raw.pointee.sa_family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+      let length = socklen_t(
+        raw.pointee.sa_family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
       var storage = sockaddr_storage()
-      withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: Int(length))) }
+      withUnsafeMutableBytes(of: &storage) {
+        $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: Int(length)))
+      }
       guard let found = SocketAddress(storage: storage, length: length), found.family == family,
         !found.isLoopback
       else { continue }
@@ -157,6 +160,10 @@ final class ClassServer {
     for _ in 0..<32 {
       guard case .success(let accepted) = Sys.accept(listener) else { return }
       let connection = ClassConnection(fd: ClassConnection.adopt(accepted.fd))
+      // The kernel keeps little for a student (the class's log holds the rest): a student who
+      // stops reading costs its buffers, not the class's memory.
+      var buffer: Int32 = Int32(ClassLimits.sendBuffer)
+      setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &buffer, socklen_t(MemoryLayout<Int32>.size))
       if pending.count >= 64 || students.count >= ClassLimits.students {
         send(connection, bye: "the class is full")
         connection.close()
@@ -169,7 +176,8 @@ final class ClassServer {
   }
 
   func watch(_ connection: ClassConnection) {
-    connection.source = loop.watch(fd: connection.fd, events: Int16(POLLIN)) { [unowned self, unowned connection] revents in
+    connection.source = loop.watch(fd: connection.fd, events: Int16(POLLIN)) {
+      [unowned self, unowned connection] revents in
       self.serve(connection, revents: revents)
     }
   }
@@ -293,7 +301,9 @@ final class ClassServer {
         id: nextID, token: ClassServer.newToken(), name: uniqueName(name), host: host, address: peer, cursor: nextSeq)
       nextID += 1
       students.append(student)
-      say("\(student.name) joined from \(peer) (\(host)): \(counted(students.filter { $0.connection != nil }.count + 1, "student")).")
+      say(
+        "\(student.name) joined from \(peer) (\(host)): \(counted(students.filter { $0.connection != nil }.count + 1, "student"))."
+      )
     }
     student.connection = connection
     var welcome = ClassMessage("welcome")
@@ -317,7 +327,9 @@ final class ClassServer {
 
   static func newToken() -> String {
     var random = SystemRandomNumberGenerator()
-    return (0..<12).map { _ in UInt8.random(in: 0...255, using: &random) }.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    return (0..<12).map { _ in UInt8.random(in: 0...255, using: &random) }.map {
+      String($0, radix: 16).leftPadded(to: 2)
+    }.joined()
   }
 
   /// What the instructor is told, above the prompt.
@@ -355,14 +367,15 @@ final class ClassServer {
       student.replayCursor = at < student.joinedAt && at < nextSeq ? at : nil
       if student.replayCursor != nil { return }
     }
-    if student.cursor < first {
+    // Behind the log's start: a resync (once there is room for it) says how many were dropped.
+    if student.cursor < first && connection.waiting < ClassLimits.sendBuffer {
       var resync = ClassMessage("resync")
       resync.missed = first - student.cursor
       student.dropped += first - student.cursor
       connection.send(resync, force: true)
       student.cursor = first
     }
-    while student.cursor < nextSeq && connection.waiting < ClassLimits.sendBuffer {
+    while student.cursor >= first && student.cursor < nextSeq && connection.waiting < ClassLimits.sendBuffer {
       connection.send(log[student.cursor - first].message)
       student.cursor += 1
     }

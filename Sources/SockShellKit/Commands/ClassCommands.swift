@@ -67,7 +67,8 @@ struct ClassCommand: ShellCommand {
     switch action {
     case .roster(let json): json ? ["--json"] : []
     case .serve(let address): ["serve"] + (address.map { [$0] } ?? [])
-    case .join(let address, let code, let name): ["join", address, code] + (name.map { [Lexer.quote(Array($0.utf8))] } ?? [])
+    case .join(let address, let code, let name):
+      ["join", address, code] + (name.map { [Lexer.quote(Array($0.utf8))] } ?? [])
     case .peers: ["peers"]
     case .share(let ref): ["share", ref.map { "\($0)" } ?? "off"]
     case .replay: ["replay"]
@@ -80,11 +81,14 @@ struct ClassCommand: ShellCommand {
     let session = context.session
     switch action {
     case .serve(let text):
-      guard host.classServer == nil else { throw CommandRefusal("a class is being served already (class stop ends it)") }
+      guard host.classServer == nil else {
+        throw CommandRefusal("a class is being served already (class stop ends it)")
+      }
       guard host.classClient == nil else { throw CommandRefusal("this shell has joined a class (class leave first)") }
       let address = text ?? "0.0.0.0:7070"
       guard let at = classAddress(address) else {
-        throw CommandRefusal("'\(address)' is not an address to serve at: write it as 0.0.0.0:7070 or 192.168.1.10:7070")
+        throw CommandRefusal(
+          "'\(address)' is not an address to serve at: write it as 0.0.0.0:7070 or 192.168.1.10:7070")
       }
       guard let shell = host.session else { return .done }
       let server = try ClassServer.start(at: at, session: shell).get()
@@ -93,7 +97,8 @@ struct ClassCommand: ShellCommand {
       session.note("The class is open at \(server.address). Students type:")
       session.out.line("    " + server.joinLine, .success, wrap: false)
       session.note(
-        "Each command you run from now on reaches them, with what you saw (socket calls only). class shows who is here.")
+        "Each command you run from now on reaches them, with what you saw (socket calls only). class shows who is here."
+      )
     case .join(let address, let code, let name):
       guard host.classServer == nil, host.classClient == nil else {
         throw CommandRefusal("this shell is in a class already (class stop or class leave first)")
@@ -143,7 +148,8 @@ struct ClassCommand: ShellCommand {
     case .replay:
       let client = try ClassCommand.client(host)!
       client.ask("replay")
-      session.note("Asked for what ran before you joined: it runs here as it comes (Ctrl-C does not stop it; class leave does).")
+      session.note(
+        "Asked for what ran before you joined: it runs here as it comes (Ctrl-C does not stop it; class leave does).")
     case .stop:
       if let server = host.classServer {
         server.stop()
@@ -170,11 +176,13 @@ struct ClassCommand: ShellCommand {
   /// Joins the class at `address` with `code` (`sockshell --join`, `class join`).
   static func join(address: String, code: String, name: String?, host: Host) throws(CommandRefusal) {
     guard let at = classAddress(address) else {
-      throw CommandRefusal("'\(address)' is not the class's address: type it as the instructor's line shows it (192.168.1.10:7070)")
+      throw CommandRefusal(
+        "'\(address)' is not the class's address: type it as the instructor's line shows it (192.168.1.10:7070)")
     }
     guard let session = host.session else { return }
     let user = name ?? getenv("USER").map { String(cString: $0) } ?? "student"
-    let client = ClassClient(server: at, code: code, name: String(user.prefix(ClassLimits.nameLength)), session: session)
+    let client = ClassClient(
+      server: at, code: code, name: String(user.prefix(ClassLimits.nameLength)), session: session)
     guard client.connect() else { throw CommandRefusal("could not join the class at \(at)") }
     host.classClient = client
     session.lineObservers.append { [weak client] line, result, _ in client?.studentRan(line, result: result) }
@@ -209,7 +217,9 @@ struct ClassCommand: ShellCommand {
     session.out.table(table, fit: .wrapLast)
     let hands = rows.filter(\.hand).map(\.name)
     if !hands.isEmpty { session.note("Hands up: \(hands.joined(separator: ", ")).") }
-    if server.refusedJoins > 0 { session.note("\(counted(server.refusedJoins, "try")) to join with a wrong code were refused.") }
+    if server.refusedJoins > 0 {
+      session.note("\(counted(server.refusedJoins, "try")) to join with a wrong code were refused.")
+    }
   }
 }
 
@@ -223,7 +233,9 @@ struct HandCommand: ShellCommand {
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     if let token = arguments.peek {
-      guard ["up", "down"].contains(token.text) else { throw arguments.error("write hand, hand up or hand down", at: token) }
+      guard ["up", "down"].contains(token.text) else {
+        throw arguments.error("write hand, hand up or hand down", at: token)
+      }
       up = token.text == "up"
       arguments.index += 1
     }
@@ -267,7 +279,8 @@ struct FollowCommand: ShellCommand {
     if let on { client.follow = on }
     if client.follow && !client.offers.isEmpty {
       context.session.note(
-        "\(counted(client.offers.count, "command")) that waited at your prompt will not run by themselves (class replay runs the whole class again).")
+        "\(counted(client.offers.count, "command")) that waited at your prompt will not run by themselves (class replay runs the whole class again)."
+      )
       client.offers.removeAll()
     }
     context.session.note(

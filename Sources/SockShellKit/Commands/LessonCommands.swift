@@ -277,7 +277,8 @@ struct LessonNextCommand: PlainCommand {
 
 struct LessonPrevCommand: PlainCommand {
   static let spec = CommandSpec(
-    name: "prev", aliases: ["back"], synopsis: "prev", summary: "go back to the previous step (presenting: the line before)",
+    name: "prev", aliases: ["back"], synopsis: "prev",
+    summary: "go back to the previous step (presenting: the line before)",
     group: .lessons)
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {

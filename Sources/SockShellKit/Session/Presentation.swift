@@ -61,7 +61,8 @@ public final class Presentation {
         let offered =
           Parser.shownAsTyped(raw) ?? parsed?.text ?? ByteText.escaped(raw, keepQuotes: true)
         lines.append(
-          Line(fileLine: number, raw: raw, offered: offered, command: parsed.map { $0.spec.name }, narration: narration))
+          Line(fileLine: number, raw: raw, offered: offered, command: parsed.map { $0.spec.name }, narration: narration)
+        )
         narration = []
       }
     }
@@ -200,7 +201,8 @@ public final class Presentation {
       said += " Not run again (not socket calls): \(skipped.joined(separator: ", "))."
     }
     if !failed.isEmpty {
-      said += " Did not go as the script expects: line \(failed.joined(separator: ", ")) (goto that line and Enter shows why)."
+      said +=
+        " Did not go as the script expects: line \(failed.joined(separator: ", ")) (goto that line and Enter shows why)."
     }
     session.note(said)
   }

@@ -349,7 +349,8 @@ public final class Session {
     let open = openDescriptors
     for descriptor in open {
       let abort = linger(l_onoff: 1, l_linger: 0)
-      _ = Sys.setsockopt(descriptor.fd, level: SOL_SOCKET, name: SO_LINGER, bytes: withUnsafeBytes(of: abort, Array.init))
+      _ = Sys.setsockopt(
+        descriptor.fd, level: SOL_SOCKET, name: SO_LINGER, bytes: withUnsafeBytes(of: abort, Array.init))
       _ = Sys.close(descriptor.fd)
       forget(descriptor.fd)
     }
