@@ -200,6 +200,21 @@ import Testing
     #expect(server.pending.count <= 64)
   }
 
+  /// Every message the README shows is one the shell reads, and writes back the same.
+  @Test func theReadmesMessagesAreTheProtocol() throws {
+    let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+    let block = try #require(readme.components(separatedBy: "```jsonl\n").dropFirst().first?.components(separatedBy: "```").first)
+    let lines = block.split(separator: "\n")
+    #expect(lines.count >= 10)
+    var types: Set<String> = []
+    for line in lines {
+      let message = try #require(ClassMessage.decode(Array(line.utf8)), "\(line)")
+      #expect(ClassMessage.decode(message.encoded.dropLast().map { $0 }) == message, "\(line)")
+      types.insert(message.type)
+    }
+    #expect(types == ["hello", "welcome", "refused", "command", "resync", "status", "hand", "share", "peers", "replay", "bye"])
+  }
+
   /// A student's shell runs nothing from the instructor that reads or writes files, names a
   /// host to look up or a path; and binds every address only on the student's own Enter.
   @Test func theInstructorsLinesAreHeldToThePolicy() throws {
