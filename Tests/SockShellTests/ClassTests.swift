@@ -203,7 +203,8 @@ import Testing
   /// Every message the README shows is one the shell reads, and writes back the same.
   @Test func theReadmesMessagesAreTheProtocol() throws {
     let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
-    let block = try #require(readme.components(separatedBy: "```jsonl\n").dropFirst().first?.components(separatedBy: "```").first)
+    let block = try #require(
+      readme.components(separatedBy: "```jsonl\n").dropFirst().first?.components(separatedBy: "```").first)
     let lines = block.split(separator: "\n")
     #expect(lines.count >= 10)
     var types: Set<String> = []
@@ -212,7 +213,10 @@ import Testing
       #expect(ClassMessage.decode(message.encoded.dropLast().map { $0 }) == message, "\(line)")
       types.insert(message.type)
     }
-    #expect(types == ["hello", "welcome", "refused", "command", "resync", "status", "hand", "share", "peers", "replay", "bye"])
+    #expect(
+      types == [
+        "hello", "welcome", "refused", "command", "resync", "status", "hand", "share", "peers", "replay", "bye",
+      ])
   }
 
   /// A student's shell runs nothing from the instructor that reads or writes files, names a

@@ -43,28 +43,53 @@ final class ClassClient {
 
   func say(_ text: String, _ style: Style = .note) { out.line("  class: " + text, style) }
 
-  /// Connects (the handshake waits at most a second: a class is on the local network).
-  func connect() -> Bool {
+  /// Connects. Joining waits for the handshake at most `waitSeconds` (a class is on the local
+  /// network) and says why it failed; a try again (nil) waits in the event loop instead, so that
+  /// a host that does not answer never holds the prompt.
+  func connect(waitSeconds: Double? = 3) -> Bool {
     guard case .success(let raw) = Sys.socket(server.family, .stream) else { return false }
     let fd = ClassConnection.adopt(raw)
-    if case .failure(let error) = Sys.connect(fd, server), error.code != EINPROGRESS {
-      Glibc.close(fd)
-      say("cannot reach the class at \(server): \(error.name) (\(error.message))", .error)
-      return false
-    }
-    let writable = (try? Sys.poll([fd], events: Int16(POLLOUT), timeoutMilliseconds: 1000).get())?.first ?? 0
-    let soError = (try? Sys.getsockopt(fd, level: SOL_SOCKET, name: SO_ERROR).get()) ?? 0
-    guard writable != 0, soError == 0 else {
-      Glibc.close(fd)
-      let why = soError != 0 ? Errno(soError) : Errno(ETIMEDOUT)
-      say("cannot reach the class at \(server): \(why.name) (\(why.message))", .error)
-      return false
+    var inProgress = false
+    if case .failure(let error) = Sys.connect(fd, server) {
+      guard error.code == EINPROGRESS else {
+        Glibc.close(fd)
+        say("cannot reach the class at \(server): \(error.name) (\(error.message))", .error)
+        return false
+      }
+      inProgress = true
     }
     let connection = ClassConnection(fd: fd)
+    if inProgress, let waitSeconds {
+      let writable =
+        (try? Sys.poll([fd], events: Int16(POLLOUT), timeoutMilliseconds: Int32(waitSeconds * 1000)).get())?.first ?? 0
+      if let why = ClassClient.connectFailure(fd, writable: writable != 0) {
+        Glibc.close(fd)
+        say("cannot reach the class at \(server): \(why.name) (\(why.message))", .error)
+        return false
+      }
+      inProgress = false
+    }
     self.connection = connection
-    connection.source = loop.watch(fd: fd, events: Int16(POLLIN)) { [unowned self] revents in
+    connecting = inProgress
+    connection.source = loop.watch(fd: fd, events: Int16(inProgress ? POLLOUT : POLLIN)) { [unowned self] revents in
       self.serve(revents)
     }
+    if !inProgress { sayHello() }
+    return true
+  }
+
+  /// Why a connect did not complete (nil: it did).
+  static func connectFailure(_ fd: Int32, writable: Bool) -> Errno? {
+    let soError = (try? Sys.getsockopt(fd, level: SOL_SOCKET, name: SO_ERROR).get()) ?? 0
+    if soError != 0 { return Errno(soError) }
+    return writable ? nil : Errno(ETIMEDOUT)
+  }
+
+  /// A connect that waits in the event loop (trying again).
+  var connecting = false
+
+  func sayHello() {
+    guard let connection else { return }
     var hello = ClassMessage("hello")
     hello.code = code
     hello.name = name
@@ -74,11 +99,19 @@ final class ClassClient {
     hello.token = token
     hello.seq = token == nil ? nil : lastSeq
     connection.send(hello, force: true)
-    return true
   }
 
   func serve(_ revents: Int16) {
     guard let connection else { return }
+    if connecting {
+      if let why = ClassClient.connectFailure(connection.fd, writable: revents & Int16(POLLOUT) != 0) {
+        return lost(why.message)
+      }
+      connecting = false
+      loop.setEvents(connection.source, Int16(POLLIN))
+      sayHello()
+      return
+    }
     if revents & Int16(POLLOUT) != 0 { connection.flush() }
     if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
       for line in connection.receive() {
@@ -203,8 +236,14 @@ final class ClassClient {
       }
       queue.removeFirst()
       out.line("sockshell> " + shown + "   (from the instructor)", .note)
+      // Run as a line from elsewhere is: every wait bounded (Ctrl-C is a key at the prompt,
+      // so nothing could stop a wait without its limit).
       isRunningQueue = true
-      session.executeBounded(line, seconds: 1)
+      let options = session.options
+      session.options.interactive = false
+      session.options.waitLimit = 2
+      session.executeBounded(line, seconds: 2)
+      session.options = options
       isRunningQueue = false
     }
     if queue.isEmpty || pausedOnWildcard {
@@ -284,12 +323,12 @@ final class ClassClient {
     }
   }
 
-  /// A try again, said only when it works.
+  /// A try again, said only when it works (`lost` tries again when it does not).
   func quietConnect() -> Bool {
     let muted = out.muted
     out.muted = true
     defer { out.muted = muted }
-    return connect()
+    return connect(waitSeconds: nil)
   }
 
   func leave(quietly: Bool = false) {
