@@ -258,7 +258,12 @@ public enum Capture {
   /// Opens it; fails with the errno that says why (EPERM: no CAP_NET_RAW in this namespace).
   public static func open(interface: String = "lo") -> SysResult<Int32> {
     let fd = interface.withCString { csupport_packet_open($0) }
-    return fd >= 0 ? .success(fd) : .failure(Errno(errno))
+    guard fd >= 0 else { return .failure(Errno(errno)) }
+    // Above 100, apart from the learner's: their sockets are numbered from 3, wire on or not.
+    let high = fcntl(fd, F_DUPFD_CLOEXEC, 100)
+    if high < 0 { return .success(fd) }
+    Glibc.close(fd)
+    return .success(high)
   }
 
   /// Hands each frame waiting to `body`, with when the kernel took it (seconds since the epoch),

@@ -349,6 +349,55 @@ struct TerminalError: Error {
     mark = shell.mark
     shell.type("\u{15}where\r")
     #expect(shell.waitFor("Line 3 of 8 is next", after: mark))
+    #expect(shell.waitFor("[3/8] sockshell> listen srv", after: mark))
+    usleep(150_000)
+    shell.type("\u{15}quit\r")
+    #expect(shell.waitForExit() == 0)
+  }
+
+  /// A command of the presenter's own, even of the same kind as the scripted line (another
+  /// socket), leaves the line next; an edit of the line (the same command on the same
+  /// descriptor) takes its place, and a rebuild runs what ran: the edit as typed, a skipped
+  /// line not at all.
+  @Test func ownCommandsEditsAndSkipsAreRebuiltAsTheyRan() throws {
+    let shell = try presenting()
+    for _ in 0..<3 {
+      let mark = shell.mark
+      shell.type("\r")
+      #expect(shell.waitFor("sockshell>", after: mark))
+      usleep(100_000)
+    }
+    #expect(shell.waitFor("[4/8] sockshell> c = socket tcp"))
+    var mark = shell.mark
+    shell.type("\u{15}u = socket udp\r")
+    #expect(shell.waitFor("SOCK_DGRAM", after: mark))
+    #expect(shell.waitFor("[4/8] sockshell> c = socket tcp", after: mark), "another socket is not an edit of line 4")
+    shell.type("\r")
+    #expect(shell.waitFor("[5/8] sockshell> connect c srv = 0", after: mark))
+    mark = shell.mark
+    shell.type("\u{15}connect c 127.0.0.1:1\r")
+    #expect(shell.waitFor("ECONNREFUSED", after: mark))
+    #expect(shell.waitFor("That was line 5, edited", after: mark))
+    #expect(shell.waitFor("[6/8] sockshell> conn = accept srv", after: mark))
+    mark = shell.mark
+    shell.type("\u{15}next\r")
+    #expect(shell.waitFor("Skipped line 6", after: mark))
+    #expect(shell.waitFor("[7/8] sockshell> send c", after: mark))
+    usleep(150_000)
+    mark = shell.mark
+    shell.type("\u{15}goto 8\r")
+    #expect(shell.waitFor("Rebuilt:", after: mark), "\(shell.screen.suffix(500))")
+    // Line 5 ran as edited (refused again, and said), line 6 was skipped (no accept).
+    #expect(shell.waitFor("5 (connect failed: ECONNREFUSED", after: mark), "\(shell.screen.suffix(800))")
+    #expect(shell.waitFor("[8/8] sockshell> recv conn = 9", after: mark))
+    usleep(150_000)
+    mark = shell.mark
+    shell.type("\u{15}ls\r")
+    #expect(shell.waitFor("FD  NAME", after: mark))
+    usleep(200_000)
+    let table = String(shell.screen[mark...]).components(separatedBy: "For a listener").first ?? ""
+    #expect(!table.contains("conn"), "the skipped accept did not run: \(table)")
+    #expect(!table.contains(" u "), "the presenter's own socket is not rebuilt: \(table)")
     shell.type("\u{15}quit\r")
     #expect(shell.waitForExit() == 0)
   }

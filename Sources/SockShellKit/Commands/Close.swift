@@ -67,7 +67,7 @@ struct CloseCommand: DescriptorCommand {
     case .established?, .closeWait?:
       if unread > 0 {
         session.note(
-          "\(unread) bytes were still unread, so the kernel reset the connection (RST) instead of closing it: the peer gets ECONNRESET."
+          "\(unread == 1 ? "1 byte was" : "\(unread) bytes were") still unread, so the kernel reset the connection (RST) instead of closing it: the peer gets ECONNRESET."
         )
       } else if before.tcpState == .closeWait {
         session.note("The peer had closed first; your FIN now ends the connection on both sides.")

@@ -100,6 +100,7 @@ struct HelpCommand: ShellCommand {
       }
       if !all {
         out.line("In a lesson: step, check, hint, solution, next, prev.", .note)
+        out.line("Presenting (sockshell present FILE): next, back, goto N, where.", .note)
         out.line(
           "help all lists every command (\(Registry.commands.count - shown.count) more: options, views, save and export...); help COMMAND shows one.",
           .note)

@@ -277,8 +277,8 @@ struct LessonNextCommand: PlainCommand {
 
 struct LessonPrevCommand: PlainCommand {
   static let spec = CommandSpec(
-    name: "prev", aliases: ["back"], synopsis: "prev",
-    summary: "go back to the previous step (presenting: the line before)",
+    name: "prev", aliases: ["back"], synopsis: "prev (or back)",
+    summary: "go back to the previous step (presenting: to the line before, the state rebuilt as goto does)",
     group: .lessons)
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {

@@ -60,18 +60,20 @@ public enum SockShell {
     -> Int32
   {
     Signals.install()
-    guard isatty(0) == 1 && isatty(1) == 1 else {
+    let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
+    let session = makeSession(out: out, interactive: true, timeout: timeout, lessons: lessons, wire: wire)
+    let loaded = Presentation.load(path: file, session: session)
+    if case .success = loaded, !(isatty(0) == 1 && isatty(1) == 1) {
       Runner.printError("sockshell: present needs a terminal (sockshell run FILE runs a script without one)")
       return 2
     }
-    let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
-    let session = makeSession(out: out, interactive: true, timeout: timeout, lessons: lessons, wire: wire)
-    switch Presentation.load(path: file, session: session) {
+    switch loaded {
     case .failure(let why):
       Runner.printError("sockshell: \(why.message)")
       return 2
     case .success(let presentation):
       session.host.presentation = presentation
+      if presentation.lines.isEmpty { break }
       out.line(
         "Presenting \(file): \(counted(presentation.lines.count, "line")). Enter runs the line shown at the prompt; edit it first, or type any other command (the line stays next). next skips it, back and goto N go back, where says where you are, quit ends.",
         .note)

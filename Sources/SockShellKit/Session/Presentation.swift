@@ -15,7 +15,8 @@ public final class Presentation {
     let raw: [UInt8]
     /// What the prompt shows ready (printable: the line as typed, or written back in the language).
     let offered: String
-    /// The command's name, when the line parses (an edited line of the same command takes its place).
+    /// What an edit of the line keeps: the command, the name it gives and its first argument
+    /// (the descriptor), when the line parses.
     let command: String?
     let narration: [String]
   }
@@ -61,7 +62,9 @@ public final class Presentation {
         let offered =
           Parser.shownAsTyped(raw) ?? parsed?.text ?? ByteText.escaped(raw, keepQuotes: true)
         lines.append(
-          Line(fileLine: number, raw: raw, offered: offered, command: parsed.map { $0.spec.name }, narration: narration)
+          Line(
+            fileLine: number, raw: raw, offered: offered, command: parsed.map(Presentation.identity),
+            narration: narration)
         )
         narration = []
       }
@@ -102,9 +105,10 @@ public final class Presentation {
     let stays =
       open.isEmpty
       ? "nothing is open" : "\(counted(open.count, "descriptor")) \(open.count == 1 ? "stays" : "stay") open"
-    out.line(
-      "End of \(name): \(stays). ls, timeline, tcp and inspect look at what was built; back or goto N go over it again; quit ends.",
-      .note)
+    if lines.isEmpty { return say("\(name) has no lines to run, only narration: the shell is yours; quit ends.") }
+    say(
+      "End of \(name): \(stays). ls, timeline, tcp and inspect look at what was built; back or goto N go over it again; quit ends."
+    )
   }
 
   /// A line of narration, in full weight, wrapped to the screen (a blank line stays blank).
@@ -121,89 +125,134 @@ public final class Presentation {
     case own
   }
 
+  /// The same command on the same descriptor, giving the same name: `connect c 127.0.0.1:7001`
+  /// is an edit of `connect c srv`; `u = socket udp` is not one of `c = socket tcp`.
+  static func identity(_ line: ParsedLine) -> String {
+    [line.name ?? "", line.spec.name, line.command.arguments.first ?? ""].joined(separator: " ")
+  }
+
   func classify(_ bytes: [UInt8]) -> Entered {
     guard let next else { return .own }
     if bytes == Array(next.offered.utf8) { return .scripted }
-    let typed = (try? Parser.parse(bytes: bytes))?.map { $0.spec.name }
+    let typed = (try? Parser.parse(bytes: bytes))?.map(Presentation.identity)
     return typed != nil && typed == next.command ? .scripted : .own
   }
+
+  /// What ran in each line's place, where it was not the line itself: an edit's bytes, or nil
+  /// for a line skipped with next. A rebuild runs what ran.
+  var ranInstead: [Int: [UInt8]?] = [:]
 
   /// Runs an entered line: the scripted one (as offered: its own bytes; edited: as typed).
   @discardableResult
   func run(_ bytes: [UInt8]) -> LineResult {
     guard let next, classify(bytes) == .scripted else { return session.execute(bytes: bytes) }
     let number = cursor + 1
-    let result = session.execute(bytes: bytes == Array(next.offered.utf8) ? next.raw : bytes)
+    let asOffered = bytes == Array(next.offered.utf8)
+    let result = session.execute(bytes: asOffered ? next.raw : bytes)
     // A wait the presenter stopped with Ctrl-C: the line stays next, to be run again.
     if session.takeInterruptedWait() { return result }
+    if asOffered { ranInstead.removeValue(forKey: cursor) } else { ranInstead[cursor] = .some(bytes) }
     cursor += 1
+    if !asOffered { say("(That was line \(number), edited: back and goto run it as you typed it.)") }
     if !result.ok {
       let after = cursor < lines.count ? "Enter runs line \(cursor + 1), " : ""
       out.line(
         "Line \(number) did not go as the script expects (above); the talk goes on: \(after)back runs it again.",
-        .note)
+        .error)
     }
     return result
   }
 
+  /// A word to the presenter, in full weight (a projector shows dim text faintly), wrapped.
+  func say(_ text: String) { out.field("  " + text, hanging: 4) }
+
   /// `next`: skips the scripted line.
   func skip() {
-    guard let line = next else { return session.note("The script is done: back or goto N go over it again.") }
+    guard let line = next else { return say("The script is done: back or goto N go over it again.") }
+    ranInstead[cursor] = .some(nil)
     cursor += 1
-    session.note("Skipped line \(cursor) (\(name):\(line.fileLine)): \(line.offered)")
+    say("Skipped line \(cursor) (\(name):\(line.fileLine)): \(line.offered)")
   }
 
   /// `where`.
   func describe() {
+    if lines.isEmpty { return say("\(name) has no lines to run, only narration.") }
     if let line = next {
-      session.note(
+      say(
         "Line \(cursor + 1) of \(lines.count) is next (\(name):\(line.fileLine)): \(line.offered). Enter runs it; next skips it; back and goto N go back."
       )
     } else {
-      session.note("All \(lines.count) lines of \(name) are done: back or goto N go over them again.")
+      say("All \(counted(lines.count, "line")) of \(name) are done: back or goto N go over them again.")
     }
   }
 
   /// `goto N` (and `back`: the line before): the kernel cannot undo a call, so everything is
-  /// closed (with a reset, so that no port stays in TIME_WAIT) and lines 1 to N-1 run again
-  /// quietly, each wait bounded; what did not run as before is said.
+  /// closed (TCP with a reset, so that it leaves no TIME_WAIT) and lines 1 to N-1 run again
+  /// quietly, as they ran (an edited line as edited, a skipped one not at all), each wait
+  /// bounded; Ctrl-C stops the rebuild where it is. What did not run as before is said.
   func go(to number: Int) throws(CommandRefusal) {
-    guard (1...max(1, lines.count + 1)).contains(number) else {
+    guard !lines.isEmpty else { throw CommandRefusal("\(name) has no lines to go to, only narration") }
+    guard (1...lines.count + 1).contains(number) else {
       throw CommandRefusal("goto takes a line from 1 to \(lines.count + 1) (\(lines.count + 1): after the last)")
     }
+    if number > 1 { say("Rebuilding: lines 1 to \(number - 1) run again quietly (Ctrl-C stops) ...") }
+    out.flush()
+    let interrupt = InterruptWatch()
     let closed = session.startOver()
     let saved = session.options
     session.options.interactive = false
-    session.options.waitLimit = 2
+    session.options.waitLimit = 1
     out.muted = true
     var failed: [String] = []
     var skipped: [String] = []
-    for (index, line) in lines.prefix(number - 1).enumerated() {
-      guard let parsed = try? Parser.parse(bytes: line.raw) else {
-        failed.append("\(index + 1)")
+    var reached = number - 1
+    for index in 0..<(number - 1) {
+      if interrupt.pressed {
+        reached = index
+        break
+      }
+      let bytes: [UInt8]
+      switch ranInstead[index] {
+      case .some(nil): continue  // skipped with next when it came
+      case .some(let edited?): bytes = edited
+      case nil: bytes = lines[index].raw
+      }
+      guard let parsed = try? Parser.parse(bytes: bytes) else {
+        failed.append("\(index + 1) (it does not parse)")
         continue
       }
-      if !parsed.command.effects.isDisjoint(with: LinePolicy.forbidden) {
-        skipped.append("\(index + 1) (\(parsed.spec.name))")
+      // Files are not written again and the shell not changed, but the wire is put as it was.
+      if !parsed.command.effects.isDisjoint(with: LinePolicy.forbidden) && parsed.spec.name != "wire" {
+        skipped.append("\(index + 1) (\(parsed.text))")
         continue
       }
-      if !session.executeBounded(parsed, seconds: 2).ok { failed.append("\(index + 1)") }
+      let result = session.executeBounded(parsed, seconds: 1)
+      if !result.ok { failed.append("\(index + 1) (\(result.failure ?? "failed"))") }
     }
     out.muted = false
     session.options = saved
-    cursor = number - 1
+    cursor = reached
     narrationShown = -1
     endShown = false
-    var said =
-      "Rebuilt: the kernel cannot undo a call, so \(closed == 0 ? "nothing was open to close" : closed == 1 ? "the descriptor was closed (reset: no TIME_WAIT left)" : "the \(closed) descriptors were closed (reset: no TIME_WAIT left)")"
-    said += number > 1 ? " and lines 1 to \(number - 1) ran again quietly." : "; the talk starts again."
-    if !skipped.isEmpty {
-      said += " Not run again (not socket calls): \(skipped.joined(separator: ", "))."
-    }
-    if !failed.isEmpty {
+    var said = "Rebuilt: the kernel cannot undo a call, so "
+    said +=
+      closed == 0
+      ? "nothing was open to close"
+      : "\(closed == 1 ? "the descriptor was" : "the \(closed) descriptors were") closed (TCP with a reset, leaving no TIME_WAIT of its own)"
+    if reached < number - 1 {
+      said += "; Ctrl-C stopped the rebuild after line \(reached): line \(reached + 1) is next."
+    } else {
       said +=
-        " Did not go as the script expects: line \(failed.joined(separator: ", ")) (goto that line and Enter shows why)."
+        number > 1 ? " and lines 1 to \(number - 1) ran again quietly, as they ran before." : "; the talk starts again."
     }
-    session.note(said)
+    if !skipped.isEmpty { said += " Not run again (not socket calls): \(Presentation.listed(skipped))." }
+    if !failed.isEmpty { said += " Did not go as before: \(Presentation.listed(failed))." }
+    say(said)
+  }
+
+  /// "line 3", "lines 3 and 5", "lines 3, 5 and 7".
+  static func listed(_ items: [String]) -> String {
+    items.count <= 1
+      ? "line " + items.joined() : "lines " + items.dropLast().joined(separator: ", ") + " and " + items.last!
   }
 }

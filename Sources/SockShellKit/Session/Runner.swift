@@ -262,6 +262,8 @@ final class StepReader {
       if byte == 0x0A { break }
       typed.append(byte)
     }
-    return !(typed.first == UInt8(ascii: "q"))
+    // q (or Q, or quit), spaces around it or not, stops.
+    let word = String(decoding: typed.filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }, as: UTF8.self).lowercased()
+    return !(word == "q" || word == "quit")
   }
 }
