@@ -185,7 +185,7 @@ time.sleep(120)
 
     at1, at2 = mark("s1"), mark("s2")
     type_line("inst", "bind srv 0.0.0.0:0")
-    check(wait_for("s2", r"a bind to every address waits for your Enter", after=at2), "follow does not bind every address on the instructor's word", screen("s2")[-800:])
+    check(wait_for("s2", r"a bind to every address, so it waits for your Enter", after=at2), "follow does not bind every address on the instructor's word", screen("s2")[-800:])
     time.sleep(0.5)
     check(not re.search(r"^bind\(3", screen("s2")[at2:], re.MULTILINE), "... nothing was bound before bob's Enter")
     at2 = mark("s2")
@@ -196,9 +196,27 @@ time.sleep(120)
     at1, at2 = mark("s1"), mark("s2")
     type_line("inst", "listen srv")
     check(wait_for("s2", r"listen srv   \(from the instructor\)", after=at2), "bob's follow goes on after his Enter", screen("s2")[-800:])
-    check(wait_for("s1", r"sockshell> listen srv\s*$", after=at1), "alice has listen ready")
+    # The other ways to every address wait for his Enter too: a listen on a socket not bound,
+    # and the lines after it wait behind it.
+    at2 = mark("s2")
+    type_line("inst", "w = socket tcp")
+    type_line("inst", "listen w")
+    type_line("inst", "wu = socket udp")
+    check(wait_for("s2", r"listen on a socket not bound binds it to every address", after=at2), "follow holds a listen on a socket not bound", screen("s2")[-800:])
+    time.sleep(0.5)
+    check("wu = socket udp   (from the instructor)" not in screen("s2")[at2:], "... and the instructor's next line waits behind it", screen("s2")[at2:])
+    at2 = mark("s2")
+    enter("s2")
+    check(wait_for("s2", r"wu = socket udp   \(from the instructor\)", after=at2), "... and runs after bob's Enter", screen("s2")[-800:])
+    # Alice drops the two lines she does not want (next), and keeps listen srv.
+    check(wait_for("s1", r"sockshell> listen srv\s*$", after=at1), "alice has listen ready", screen("s1")[-600:])
     enter("s1")
     check(wait_for("s1", r"listen\(3, 5\) = 0", after=at1), "alice listens")
+    for line in ["w = socket tcp", "listen w", "wu = socket udp"]:
+        at1 = mark("s1")
+        check(wait_for("s1", r"sockshell> " + re.escape(line) + r"\s*$", after=at1 - 200), f"alice has {line} ready", screen("s1")[-600:])
+        type_line("s1", "next")
+        check(wait_for("s1", r"Skipped the instructor's '" + re.escape(line), after=at1), f"next drops {line}", screen("s1")[-600:])
 
     # 5. A neighbour's server: alice shares hers, bob connects to it.
     at1, at2 = mark("s1"), mark("s2")
@@ -224,11 +242,11 @@ time.sleep(120)
 
     # 6. A late joiner catches up with class replay.
     start("s3", ["--join", join_address, code, "--name", "carol"], "carol")
-    check(wait_for("s3", r"3 commands ran before you joined: class replay runs them"), "carol is told what she missed", screen("s3"))
+    check(wait_for("s3", r"\d+ commands ran before you joined: class replay runs them"), "carol is told what she missed", screen("s3"))
     at3 = mark("s3")
     type_line("s3", "class replay")
     check(wait_for("s3", r"srv = socket tcp   \(from the instructor\)", after=at3), "class replay runs the first command", screen("s3")[-800:])
-    check(wait_for("s3", r"a bind to every address waits for your Enter", after=at3), "... and stops at the bind to every address")
+    check(wait_for("s3", r"a bind to every address, so it waits for your Enter", after=at3), "... and stops at the bind to every address")
     enter("s3")
     check(wait_for("s3", r"listen\(3, 5\) = 0", after=at3), "... then runs the rest after her Enter", screen("s3")[-800:])
 

@@ -143,9 +143,14 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// (And ::ffff:0.0.0.0, IPv4's every address written as IPv6, which binds it too.)
   public var isWildcard: Bool {
     switch self {
-    case .ipv4(let bytes, _), .ipv6(let bytes, _, _): bytes.allSatisfy { $0 == 0 }
+    case .ipv4(let bytes, _): bytes.allSatisfy { $0 == 0 }
+    case .ipv6(let bytes, _, _):
+      bytes.allSatisfy { $0 == 0 }
+        || (bytes.prefix(10).allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+          && bytes.suffix(4).allSatisfy { $0 == 0 })
     default: false
     }
   }

@@ -200,6 +200,65 @@ import Testing
     #expect(server.pending.count <= 64)
   }
 
+  /// Connections that never say hello cannot fill the class: past eight from one address, the
+  /// oldest of them goes; a real student still joins. Past five wrong codes in a minute, an
+  /// address is turned away (told to try again later), and the instructor is told once.
+  @Test func idleConnectionsAndGuessedCodesAreBounded() throws {
+    let (session, server) = try serving()
+    defer { server.stop() }
+    var idle: [Int32] = []
+    defer { idle.forEach { close($0) } }
+    for _ in 0..<80 {
+      idle.append(try connect(server))
+      pump(session, seconds: 0.001)
+    }
+    pump(session, seconds: 0.1)
+    #expect(server.pending.count <= ClassServer.pendingPerAddress, "\(server.pending.count)")
+    let student = try connect(server)
+    defer { close(student) }
+    send(student, hello(server.code, name: "real"))
+    #expect(read(student, session).text.contains("\"welcome\""))
+    for _ in 0..<ClassServer.wrongCodesAllowed {
+      let guess = try connect(server)
+      send(guess, hello(server.code == "AAAA" ? "BBBB" : "AAAA"))
+      _ = read(guess, session, seconds: 0.1)
+      close(guess)
+    }
+    #expect(session.out.captured.contains("wrong join codes from 127.0.0.1: it is turned away for a minute"))
+    let late = try connect(server)
+    defer { close(late) }
+    send(late, hello(server.code, name: "late"))
+    let answer = read(late, session)
+    #expect(answer.text.contains("\"again\":true") && answer.closed, "\(answer)")
+    #expect(!server.roster.contains { $0.name == "late" })
+  }
+
+  /// A share names the student's own listener: another host's address is not taken, every
+  /// address becomes the one the class sees the student from; a status without a line keeps
+  /// the last command.
+  @Test func sharesAreTheStudentsOwnAndStatusKeepsTheLastCommand() throws {
+    let (session, server) = try serving()
+    defer { server.stop() }
+    let fd = try connect(server)
+    defer { close(fd) }
+    send(fd, hello(server.code, name: "ada"))
+    _ = read(fd, session)
+    send(fd, "{\"type\":\"share\",\"address\":\"10.9.9.9:9000\"}\n")
+    pump(session, seconds: 0.1)
+    #expect(server.students.first?.shared == nil, "another host's address is not hers")
+    send(fd, "{\"type\":\"share\",\"address\":\"0.0.0.0:9000\"}\n")
+    pump(session, seconds: 0.1)
+    #expect(server.students.first?.shared == "127.0.0.1:9000")
+    send(
+      fd,
+      "{\"type\":\"status\",\"line\":\"recv 99\",\"ok\":false}\n{\"type\":\"status\",\"lesson\":\"sockets\",\"step\":2}\n"
+    )
+    pump(session, seconds: 0.1)
+    #expect(server.roster.first?.last == "recv 99")
+    #expect(server.roster.first?.ok == false)
+    #expect(server.roster.first?.lesson == "sockets")
+  }
+
   /// Every message the README shows is one the shell reads, and writes back the same.
   @Test func theReadmesMessagesAreTheProtocol() throws {
     let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
@@ -236,5 +295,8 @@ import Testing
     #expect(LinePolicy.bindsEveryAddress(star))
     let loop = try #require(try Parser.parse("bind s 127.0.0.1:8080"))
     #expect(!LinePolicy.bindsEveryAddress(loop))
+    // IPv4's every address written as IPv6 is every address too.
+    let mapped = try #require(try Parser.parse("bind s [::ffff:0.0.0.0]:8080"))
+    #expect(LinePolicy.bindsEveryAddress(mapped))
   }
 }

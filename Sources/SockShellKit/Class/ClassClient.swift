@@ -148,27 +148,35 @@ final class ClassClient {
       sendStatus(nil)
       if let shared { share(shared) }
     case "refused":
-      refused = classText(message.why, limit: 200) ?? "refused"
-      say("the class refused to let you join: \(refused!).", .error)
+      let why = classText(message.why, limit: 200) ?? "refused"
+      if message.again == true {
+        // Full for now (or busy): tried again later, as after a drop.
+        say("the class cannot take you now (\(why)); trying again ...", .error)
+        connection?.ended = why
+        return
+      }
+      refused = why
+      say("the class refused to let you join: \(why).", .error)
       leave(quietly: true)
     case "bye":
       say("the class ended: \(classText(message.why, limit: 200) ?? "goodbye").")
       leave(quietly: true)
     case "resync":
+      guard let missed = message.missed, missed > 0 else { break }
       say(
-        "\(counted(max(0, message.missed ?? 0), "command")) of the instructor's did not reach you (your shell was busy): class replay runs the class from the start."
+        "\(counted(missed, "command")) of the instructor's did not reach you (your shell was busy): class replay runs the class from the start."
       )
     case "peers":
-      let peers = message.peers ?? []
+      // Only what reads as an address is shown (the instructor's shell could be anyone's).
+      let peers = (message.peers ?? []).prefix(200).compactMap { peer -> [String]? in
+        guard let address = classAddress(peer.address) else { return nil }
+        return ["    " + (classText(peer.name, limit: ClassLimits.nameLength) ?? "?"), "\(address)"]
+      }
       if peers.isEmpty {
         say("nobody shares a listening socket yet (class share FD shares yours).")
       } else {
         say("shared listening sockets (connect FD ADDRESS reaches one):")
-        for peer in peers.prefix(200) {
-          out.line(
-            "    \(classText(peer.name, limit: ClassLimits.nameLength) ?? "?")  \(classText(peer.address, limit: 64) ?? "?")",
-            .note)
-        }
+        out.table([["    NAME", "ADDRESS"]] + peers)
       }
     case "command":
       received(message)
@@ -181,10 +189,13 @@ final class ClassClient {
   func received(_ message: ClassMessage) {
     guard let text = classText(message.line, limit: ClassLimits.lineLength) else { return }
     let replay = message.replay == true
+    // A replay runs only when this student asked for one.
+    if replay && !replayAsked { return }
     if !replay, let seq = message.seq { lastSeq = max(lastSeq, seq) }
     if !replay {
       out.line("  instructor> " + text, .note)
-      for line in (message.output ?? []).prefix(ClassLimits.outputLines) {
+      // At most the protocol's lines, and one that says how many more the instructor saw.
+      for line in (message.output ?? []).prefix(ClassLimits.outputLines + 1) {
         out.line("    " + (classText(line, limit: ClassLimits.outputLineLength) ?? ""), .note)
       }
     }
@@ -203,10 +214,23 @@ final class ClassClient {
       startTurns()
     } else {
       offers.append(text)
-      if offers.count > 100 { offers.removeFirst() }
+      if offers.count > ClassClient.maxOffers {
+        offers.removeFirst()
+        droppedOffers += 1
+        if droppedOffers == 1 {
+          say(
+            "more than \(ClassClient.maxOffers) of the instructor's commands wait at your prompt: the oldest are dropped (follow on runs them as they come).",
+            .error)
+        }
+      }
       if offers.count == 1 { session.host.offer?(text) }
     }
   }
+
+  static let maxOffers = 1000
+  var droppedOffers = 0
+  /// The student asked for the commands before they joined (`class replay`).
+  var replayAsked = false
 
   /// The instructor's commands waiting at the prompt, oldest first: the first is in the line
   /// being edited; Enter on it brings the next.
@@ -220,11 +244,13 @@ final class ClassClient {
   /// Runs the queued lines that would not block; a bind to every address is offered instead
   /// (the student's own Enter runs it), and the queue waits until the student ran a line.
   func takeTurn() {
-    guard !session.isRunningCommand else { return }
+    guard !session.isRunningCommand, !pausedOnWildcard else { return }
     while let (line, shown) = queue.first {
-      if LinePolicy.bindsEveryAddress(line) {
+      if let why = exposesEveryAddress(line) {
+        offers.insert(shown, at: 0)
+        held = shown
         session.host.offer?(shown)
-        say("\(shown): a bind to every address waits for your Enter (the rest waits after it).")
+        say("\(shown): \(why), so it waits for your Enter (the instructor's next lines wait after it).")
         pausedOnWildcard = true
         queue.removeFirst()
         break
@@ -232,7 +258,14 @@ final class ClassClient {
       if let ref = line.command.waitsOn, case .success(let descriptor) = session.resolve(ref),
         (try? Sys.poll([descriptor.fd], events: Int16(POLLIN), timeoutMilliseconds: 0).get().first) == 0
       {
-        return  // it would wait: the next turn tries again
+        // It would wait: the next turn tries again. Said once, with the way out.
+        if waitingSaid != shown {
+          waitingSaid = shown
+          say(
+            "\(shown) waits until \(descriptor.label) has something to read; it runs then, and the instructor's next lines after it (follow off puts them at your prompt instead)."
+          )
+        }
+        return
       }
       queue.removeFirst()
       out.line("sockshell> " + shown + "   (from the instructor)", .note)
@@ -253,6 +286,22 @@ final class ClassClient {
   }
 
   var pausedOnWildcard = false
+  /// The line whose wait was said (once).
+  var waitingSaid: String?
+
+  /// Why a line from the instructor would open this machine to every address, where it would:
+  /// a bind to every address, a listen on a socket not bound (the kernel binds it to every
+  /// address), a datagram from a socket not bound (the same). Only the student's Enter runs it.
+  func exposesEveryAddress(_ line: ParsedLine) -> String? {
+    if LinePolicy.bindsEveryAddress(line) { return "a bind to every address" }
+    guard ["listen", "sendto"].contains(line.spec.name), let word = line.command.arguments.first,
+      let ref = DescriptorRef(word: word), case .success(let descriptor) = session.resolve(ref),
+      let local = try? Sys.getsockname(descriptor.fd).get(), local.port == 0, local.family != .unix
+    else { return nil }
+    return line.spec.name == "listen"
+      ? "listen on a socket not bound binds it to every address"
+      : "a datagram from a socket not bound binds it to every address"
+  }
   var isRunningQueue = false
 
   /// After a line the student ran: the roster hears of it, and a queue that waited on the
@@ -260,15 +309,30 @@ final class ClassClient {
   func studentRan(_ line: ParsedLine, result: LineResult) {
     sendStatus(line.shownSource, ok: result.ok)
     if !isRunningQueue, let first = offers.first {
-      if first == line.shownSource || (try? Parser.parse(first))??.text == line.text { offers.removeFirst() }
+      // The offered line, as offered or edited (the same command on the same descriptor).
+      if first == line.shownSource
+        || (try? Parser.parse(first))?.map(Presentation.identity) == Presentation.identity(line)
+      {
+        offered(first, done: true)
+      }
       // The next one (or the same, when the student typed a command of their own) is ready again.
       if let next = offers.first { session.host.offer?(next) }
     }
-    if pausedOnWildcard {
+  }
+
+  /// The offered line was run (or skipped): the next is offered; a queue that waited on it goes on.
+  func offered(_ line: String, done: Bool) {
+    offers.removeFirst()
+    if offers.count > 1 { say("(\(offers.count) more of the instructor's commands wait; next skips one.)") }
+    if pausedOnWildcard && line == held {
       pausedOnWildcard = false
+      held = nil
       if !queue.isEmpty { startTurns() }
     }
   }
+
+  /// The line follow or replay holds for the student's Enter.
+  var held: String?
 
   func sendStatus(_ line: String?, ok: Bool? = nil) {
     guard connected, let connection else { return }
@@ -297,7 +361,29 @@ final class ClassClient {
   }
 
   func ask(_ type: String) {
+    if type == "replay" { replayAsked = true }
     connection?.send(ClassMessage(type), force: true)
+  }
+
+  /// `next` (or `class skip`): the offered line is dropped; the next one is offered.
+  func skipOffer() -> String? {
+    guard let skipped = offers.first else { return nil }
+    offered(skipped, done: false)
+    if let next = offers.first { session.host.offer?(next) }
+    return skipped
+  }
+
+  /// `follow off`: what waits to run goes to the prompt instead, in order.
+  func stopFollowing() {
+    follow = false
+    let waiting = queue.map(\.shown)
+    queue.removeAll()
+    pausedOnWildcard = false
+    held = nil
+    guard !waiting.isEmpty else { return }
+    let wasEmpty = offers.isEmpty
+    offers += waiting
+    if wasEmpty, let first = offers.first { session.host.offer?(first) }
   }
 
   /// The connection ended: tried again after 1, 2, 4 ... up to 10 seconds, unless the student left.

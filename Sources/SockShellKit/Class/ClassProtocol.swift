@@ -38,6 +38,8 @@ struct ClassMessage: Codable, Sendable, Equatable {
   var why: String?
   /// command: sent for `class replay` (run at once), not live.
   var replay: Bool?
+  /// refused: the class cannot take the student now (full, busy): try again later.
+  var again: Bool?
 
   struct Peer: Codable, Sendable, Equatable {
     var name: String
@@ -93,6 +95,8 @@ final class ClassConnection {
   var ended: String?
   /// The loop's source id.
   var source = 0
+  /// The peer's address (host part), as accepted.
+  var peerHost = ""
 
   init(fd: Int32) {
     self.fd = fd

@@ -61,6 +61,7 @@ final class ClassServer {
   var nextSeq = 1
   var nextID = 1
   var refusedJoins = 0
+  var silentSaid = -1000.0
   var timer = 0
 
   init(listener: Int32, address: SocketAddress, code: String, session: Session) {
@@ -156,23 +157,60 @@ final class ClassServer {
 
   // MARK: Connections
 
+  /// Wrong codes by address: past `wrongCodesAllowed` in a minute, that address is turned away
+  /// for a minute (a four-letter code is not to be guessed by trying).
+  var wrongCodes: [String: (count: Int, since: Double)] = [:]
+  static let wrongCodesAllowed = 5
+  /// At most this many connections from one address wait for their hello, and this many in all
+  /// (the oldest goes first): idle connections cannot fill the class.
+  static let pendingPerAddress = 8
+  static let pendingInAll = 256
+
+  func turnedAway(_ host: String) -> Bool {
+    guard let record = wrongCodes[host] else { return false }
+    if EventLoop.now() - record.since > 60 {
+      wrongCodes[host] = nil
+      return false
+    }
+    return record.count >= ClassServer.wrongCodesAllowed
+  }
+
   func acceptAll() {
     for _ in 0..<32 {
       guard case .success(let accepted) = Sys.accept(listener) else { return }
       let connection = ClassConnection(fd: ClassConnection.adopt(accepted.fd))
+      let host = accepted.peer?.host ?? "?"
+      connection.peerHost = host
+      if turnedAway(host) {
+        turnAway(connection, "too many wrong join codes from \(host): try again in a minute")
+        continue
+      }
+      if pending.filter({ $0.connection.peerHost == host }).count >= ClassServer.pendingPerAddress {
+        drop(pending.first { $0.connection.peerHost == host }!.connection)
+      } else if pending.count >= ClassServer.pendingInAll {
+        drop(pending[0].connection)
+      }
       // The kernel keeps little for a student (the class's log holds the rest): a student who
       // stops reading costs its buffers, not the class's memory.
       var buffer: Int32 = Int32(ClassLimits.sendBuffer)
       setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &buffer, socklen_t(MemoryLayout<Int32>.size))
-      if pending.count >= 64 || students.count >= ClassLimits.students {
-        send(connection, bye: "the class is full")
-        connection.close()
+      if students.filter({ $0.connection != nil }).count >= ClassLimits.students {
+        turnAway(connection, "the class is full")
         continue
       }
       pending.append((connection, EventLoop.now()))
       watch(connection)
       if timer == 0 { timer = loop.every(1) { [unowned self] in self.expirePending() } }
     }
+  }
+
+  /// Refuses a connection for now: its shell tries again later.
+  func turnAway(_ connection: ClassConnection, _ why: String) {
+    var refused = ClassMessage("refused")
+    refused.why = why
+    refused.again = true
+    connection.send(refused, force: true)
+    connection.close()
   }
 
   func watch(_ connection: ClassConnection) {
@@ -185,9 +223,16 @@ final class ClassServer {
   /// Connections that did not say hello in time are closed; the timer stops when none waits.
   func expirePending() {
     let now = EventLoop.now()
+    var silent: Set<String> = []
     for (connection, since) in pending where now - since > ClassLimits.helloSeconds {
       send(connection, bye: "no hello within \(Int(ClassLimits.helloSeconds)) s")
+      silent.insert(connection.peerHost)
       drop(connection)
+    }
+    // Said at most once a minute: connections that never spoke (a port scan, a flood).
+    if !silent.isEmpty && now - silentSaid > 60 {
+      silentSaid = now
+      say("connections from \(silent.sorted().prefix(3).joined(separator: ", ")) said no hello and were closed.")
     }
     if pending.isEmpty {
       loop.cancel(timer)
@@ -224,6 +269,7 @@ final class ClassServer {
     if let ended = connection.ended {
       if let student {
         close(student)
+        student.hand = false
         say("\(student.name) left the class (\(ended)).")
       } else {
         drop(connection)
@@ -245,8 +291,11 @@ final class ClassServer {
     }
     switch message.type {
     case "status":
-      student.lastLine = classText(message.line, limit: 200)
-      student.lastOK = message.ok
+      // A status without a line (after joining: the lesson only) keeps the last command.
+      if let line = message.line {
+        student.lastLine = classText(line, limit: 200)
+        student.lastOK = message.ok
+      }
       student.lesson = classText(message.lesson, limit: ClassLimits.nameLength)
       student.step = message.step.map { max(0, min($0, 1000)) }
     case "hand":
@@ -257,9 +306,18 @@ final class ClassServer {
         say("\(student.name) raised a hand (class lists the hands).")
       }
     case "share":
-      let address = message.address.flatMap { classAddress($0) }
-      student.shared = address.map { "\($0)" }
-      if message.address != nil && address == nil { connection.ended = "a share that is not an address" }
+      // A student shares their own listener: at the address the class sees them from (a
+      // wildcard or loopback host means that address); another host's address is not theirs.
+      guard let text = message.address else {
+        student.shared = nil
+        break
+      }
+      guard var address = classAddress(text), let mine = try? Sys.getpeername(connection.fd).get() else {
+        connection.ended = "a share that is not an address"
+        break
+      }
+      if address.isWildcard || (address.isLoopback && !mine.isLoopback) { address = mine.withPort(address.port ?? 0) }
+      if address.host == mine.host && address.port != 0 { student.shared = "\(address)" }
     case "peers":
       var reply = ClassMessage("peers")
       reply.peers = students.compactMap { other in
@@ -278,6 +336,13 @@ final class ClassServer {
   func welcome(_ hello: ClassMessage, _ connection: ClassConnection) {
     guard hello.code?.uppercased() == code else {
       refusedJoins += 1
+      let host = connection.peerHost
+      let record =
+        wrongCodes[host].map { EventLoop.now() - $0.since > 60 ? (0, EventLoop.now()) : $0 } ?? (0, EventLoop.now())
+      wrongCodes[host] = (record.0 + 1, record.1)
+      if record.0 + 1 == ClassServer.wrongCodesAllowed {
+        say("\(ClassServer.wrongCodesAllowed) wrong join codes from \(host): it is turned away for a minute.")
+      }
       var refused = ClassMessage("refused")
       refused.why = "wrong join code"
       connection.send(refused, force: true)
@@ -289,13 +354,20 @@ final class ClassServer {
     let host = classText(hello.host, limit: ClassLimits.nameLength) ?? "?"
     let peer = (try? Sys.getpeername(connection.fd).get()).map { $0.host } ?? "?"
     let student: Student
-    if let token = hello.token, let known = students.first(where: { $0.token == token }) {
+    // Back after `class leave` (no token): the same name from the same address takes its old row.
+    let returning = students.first { $0.connection == nil && $0.name == name && $0.address == peer }
+    if let known = hello.token.flatMap({ token in students.first { $0.token == token } }) ?? returning {
       // Back after a drop: the same place in the roster, and the commands since it left.
       close(known)
       student = known
       student.address = peer
-      if let seen = hello.seq { student.cursor = max(seen + 1, log.first?.seq ?? nextSeq) }
-      say("\(student.name) is back.")
+      if hello.token != nil, let seen = hello.seq {
+        student.cursor = max(seen + 1, log.first?.seq ?? nextSeq)
+        say("\(student.name) is back.")
+      } else {
+        student.cursor = nextSeq  // joined again: from now on, as a new student
+        say("\(student.name) joined again from \(peer).")
+      }
     } else {
       student = Student(
         id: nextID, token: ClassServer.newToken(), name: uniqueName(name), host: host, address: peer, cursor: nextSeq)
@@ -344,6 +416,9 @@ final class ClassServer {
     message.seq = nextSeq
     message.line = String(line.shownSource.prefix(ClassLimits.lineLength))
     message.output = shown.prefix(ClassLimits.outputLines).map { String($0.text.prefix(ClassLimits.outputLineLength)) }
+    if shown.count > ClassLimits.outputLines {
+      message.output?.append("... (\(shown.count - ClassLimits.outputLines) more lines)")
+    }
     message.ok = result.ok
     log.append(Entry(seq: nextSeq, message: message))
     nextSeq += 1

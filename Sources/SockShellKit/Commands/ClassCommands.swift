@@ -14,10 +14,10 @@ struct ClassCommand: ShellCommand {
     example: "class serve 0.0.0.0:7070",
     details: [
       "Instructor: class serve [ADDR:PORT] (default 0.0.0.0:7070) prints the line students type. class shows the roster (name, host, last command and whether it failed, lesson and step, hands); class --json the same as JSON; class peers the listening sockets students shared; class stop ends the class.",
-      "Student: sockshell --join ADDR:PORT CODE (or class join ADDR:PORT CODE [NAME]). Each command the instructor runs shows with what they saw, ready at your prompt: Enter runs it on your machine. follow on runs them at once; hand raises your hand; class share FD shares a listening socket with the class; class peers lists those shared; class replay runs what ran before you joined; class leave leaves.",
+      "Student: sockshell --join ADDR:PORT CODE (or class join ADDR:PORT CODE [NAME]). Each command the instructor runs shows with what they saw, ready at your prompt: Enter runs it on your machine, next (or class skip) drops it. follow on runs them at once; hand raises your hand; class share FD shares a listening socket with the class; class peers lists those shared; class replay runs what ran before you joined; class leave leaves.",
       "Only socket calls come from the instructor (nothing that reads or writes files), with numeric addresses; a bind to every address waits for your own Enter.",
     ],
-    completion: [.words(["serve", "join", "peers", "share", "replay", "stop", "leave", "--json"])],
+    completion: [.words(["serve", "join", "peers", "share", "replay", "skip", "stop", "leave", "--json"])],
     group: .shell
   )
 
@@ -28,6 +28,7 @@ struct ClassCommand: ShellCommand {
     case peers
     case share(DescriptorRef?)
     case replay
+    case skip
     case stop
   }
 
@@ -55,10 +56,12 @@ struct ClassCommand: ShellCommand {
         action = .share(try arguments.descriptor())
       }
     case "replay": action = .replay
+    case "skip": action = .skip
     case "stop", "leave": action = .stop
     default:
       throw arguments.error(
-        "'\(first.shown)' is not a class command: serve, join, peers, share, replay, stop or --json", at: first)
+        "'\(first.shown)' is not a class command: serve, join, peers, share, replay, skip, stop, leave or --json",
+        at: first)
     }
     try arguments.finish()
   }
@@ -72,6 +75,7 @@ struct ClassCommand: ShellCommand {
     case .peers: ["peers"]
     case .share(let ref): ["share", ref.map { "\($0)" } ?? "off"]
     case .replay: ["replay"]
+    case .skip: ["skip"]
     case .stop: ["stop"]
     }
   }
@@ -150,6 +154,8 @@ struct ClassCommand: ShellCommand {
       client.ask("replay")
       session.note(
         "Asked for what ran before you joined: it runs here as it comes (Ctrl-C does not stop it; class leave does).")
+    case .skip:
+      ClassCommand.skip(try ClassCommand.client(host)!, session)
     case .stop:
       if let server = host.classServer {
         server.stop()
@@ -164,6 +170,14 @@ struct ClassCommand: ShellCommand {
       }
     }
     return .done
+  }
+
+  /// Drops the instructor's command waiting at the prompt (`class skip`, or `next` out of a lesson).
+  static func skip(_ client: ClassClient, _ session: any CommandSession) {
+    guard let skipped = client.skipOffer() else {
+      return session.note("No command of the instructor's waits at your prompt.")
+    }
+    session.note("Skipped the instructor's '\(skipped)'.")
   }
 
   static func client(_ host: Host) throws(CommandRefusal) -> ClassClient? {
@@ -205,17 +219,29 @@ struct ClassCommand: ShellCommand {
       "Class at \(server.address), code \(server.code): \(counted(here, "student")) here\(rows.count > here ? ", \(rows.count - here) gone" : ""), \(counted(server.nextSeq - 1, "command")) sent."
     )
     guard !rows.isEmpty else { return session.note("Nobody has joined yet: students type " + server.joinLine) }
-    var table = [["NAME", "HOST", "OK", "LESSON", "HAND", "LAST COMMAND"]]
-    for row in rows {
-      let lesson = row.lesson.map { "\($0) \(row.step.map(String.init) ?? "")" } ?? "-"
+    // Those here first; each column cut to fit a projector's 80 columns (class --json has all).
+    let ordered = rows.filter(\.connected) + rows.filter { !$0.connected }
+    let withLesson = rows.contains { $0.lesson != nil }
+    var table = [["NAME", "ADDRESS", "OK", "HAND"] + (withLesson ? ["LESSON"] : []) + ["LAST COMMAND"]]
+    for row in ordered {
       let ok = row.ok.map { $0 ? "ok" : "FAILED" } ?? "-"
-      table.append([
-        row.name + (row.connected ? "" : " (gone)"), "\(row.address) \(row.host)", ok, lesson, row.hand ? "UP" : "-",
-        row.last ?? "-",
-      ])
+      var cells = [
+        Cells.truncate(row.name, to: 14) + (row.connected ? "" : " (gone)"), Cells.truncate(row.address, to: 22), ok,
+        row.connected && row.hand ? "UP" : "-",
+      ]
+      if withLesson {
+        cells.append(Cells.truncate(row.lesson.map { "\($0) \(row.step.map(String.init) ?? "")" } ?? "-", to: 12))
+      }
+      cells.append(row.last ?? "-")
+      table.append(cells)
     }
-    session.out.table(table, fit: .wrapLast)
-    let hands = rows.filter(\.hand).map(\.name)
+    let used = Table.lastColumnStart(table)
+    for index in table.indices.dropFirst() {
+      table[index][table[index].count - 1] = Cells.truncate(
+        table[index].last!, to: max(12, session.out.width - used - 1))
+    }
+    session.out.table(table)
+    let hands = rows.filter { $0.hand && $0.connected }.map(\.name)
     if !hands.isEmpty { session.note("Hands up: \(hands.joined(separator: ", ")).") }
     if server.refusedJoins > 0 {
       session.note("\(counted(server.refusedJoins, "try")) to join with a wrong code were refused.")
@@ -276,7 +302,14 @@ struct FollowCommand: ShellCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let client = try ClassCommand.client(context.host)!
-    if let on { client.follow = on }
+    if on == false && client.follow {
+      let waiting = client.queue.count
+      client.stopFollowing()
+      if waiting > 0 {
+        context.session.note("\(counted(waiting, "command")) that waited to run now wait at your prompt.")
+      }
+    }
+    if on == true { client.follow = true }
     if client.follow && !client.offers.isEmpty {
       context.session.note(
         "\(counted(client.offers.count, "command")) that waited at your prompt will not run by themselves (class replay runs the whole class again)."

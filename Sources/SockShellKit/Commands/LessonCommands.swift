@@ -264,6 +264,11 @@ struct LessonNextCommand: PlainCommand {
       presentation.skip()
       return .done
     }
+    // In a class, out of a lesson: the instructor's command waiting at the prompt.
+    if context.host.lessonRun.map({ $0.finished }) ?? true, let client = context.host.classClient {
+      ClassCommand.skip(client, context.session)
+      return .done
+    }
     let run = try LessonStepCommand.current(context)
     // After the last step (passed or skipped now), the next lesson, as help says.
     if !run.finished && run.move(by: 1) { return .done }

@@ -34,7 +34,7 @@ public enum Explanations {
         "Try another port. A server that sets 'setsockopt FD reuseaddr 1' before every bind may bind again past its old connections' TIME_WAIT: Linux wants SO_REUSEADDR on the socket that left the TIME_WAIT too (an accepted connection has its listener's), so it does not help the first time. Nothing gets past a live listener.",
       ]
     case EACCES:
-      if let port = context.address?.port, port < 1024, port > 0 {
+      if call == .bind, let port = context.address?.port, port < 1024, port > 0 {
         return [
           "Ports below 1024 are privileged: only root (or CAP_NET_BIND_SERVICE) may bind them. Use a port of 1024 or more."
         ]
