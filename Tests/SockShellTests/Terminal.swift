@@ -387,8 +387,11 @@ struct TerminalError: Error {
     mark = shell.mark
     shell.type("\u{15}goto 8\r")
     #expect(shell.waitFor("Rebuilt:", after: mark), "\(shell.screen.suffix(500))")
-    // Line 5 ran as edited (refused again, and said), line 6 was skipped (no accept).
-    #expect(shell.waitFor("5 (connect failed: ECONNREFUSED", after: mark), "\(shell.screen.suffix(800))")
+    // Line 5 ran as edited (refused again, as at the talk: nothing to say), line 6 was skipped
+    // (no accept), line 7 had not run at the talk (and fails: c is not connected).
+    #expect(shell.waitFor("line of them had not run", after: mark), "\(shell.screen.suffix(800))")
+    #expect(shell.waitFor("7 (send failed: EPIPE", after: mark), "\(shell.screen.suffix(800))")
+    #expect(!shell.screen[mark...].contains("Went otherwise"))
     #expect(shell.waitFor("[8/8] sockshell> recv conn = 9", after: mark))
     usleep(150_000)
     mark = shell.mark
@@ -398,6 +401,48 @@ struct TerminalError: Error {
     let table = String(shell.screen[mark...]).components(separatedBy: "For a listener").first ?? ""
     #expect(!table.contains("conn"), "the skipped accept did not run: \(table)")
     #expect(!table.contains(" u "), "the presenter's own socket is not rebuilt: \(table)")
+    shell.type("\u{15}quit\r")
+    #expect(shell.waitForExit() == 0)
+  }
+
+  /// A talk with a Unix socket rebuilds: the socket file its listener left is removed with it.
+  /// A presenter's command in the script (goto) does not move the talk.
+  @Test func aUnixTalkRebuildsAndTheScriptCannotMoveTheTalk() throws {
+    let folder = NSTemporaryDirectory() + "present-unix-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let talk = """
+      srv = socket unix
+      bind srv \(folder)/s.sock = 0
+      listen srv = 0
+      c = socket unix
+      connect c \(folder)/s.sock = 0
+      goto 1
+      conn = accept srv
+      """
+    let path = folder + "/talk.ss"
+    try talk.write(toFile: path, atomically: true, encoding: .utf8)
+    let shell = try TerminalSession(
+      arguments: ["present", path], environment: ["SOCKSHELL_HOME": folder + "/home"])
+    #expect(shell.waitFor("[1/7] sockshell> srv = socket unix"))
+    for step in 2...6 {
+      let mark = shell.mark
+      shell.type("\r")
+      #expect(shell.waitFor("[\(step)/7] sockshell>", after: mark), "\(shell.screen.suffix(300))")
+      usleep(100_000)
+    }
+    var mark = shell.mark
+    shell.type("\r")  // the script's goto 1
+    #expect(shell.waitFor("moves or ends the talk: a script's line does not", after: mark))
+    #expect(shell.waitFor("[7/7] sockshell> conn = accept srv", after: mark))
+    usleep(150_000)
+    mark = shell.mark
+    shell.type("\u{15}goto 6\r")
+    #expect(shell.waitFor("removed the Unix socket", after: mark), "\(shell.screen.suffix(800))")
+    #expect(shell.waitFor("lines 1 to 5 ran again quietly.", after: mark))
+    #expect(!shell.screen[mark...].contains("Went otherwise"), "\(shell.screen[mark...])")
+    #expect(shell.waitFor("[6/7] sockshell> goto 1", after: mark))
+    usleep(150_000)
     shell.type("\u{15}quit\r")
     #expect(shell.waitForExit() == 0)
   }

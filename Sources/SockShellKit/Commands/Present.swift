@@ -6,7 +6,7 @@ struct GotoCommand: ShellCommand {
     summary: "presenting: make line N next, the kernel's state rebuilt by running lines 1 to N-1 again quietly",
     example: "goto 5",
     details: [
-      "A call cannot be undone: goto closes every descriptor (with a reset, so that no port stays in TIME_WAIT) and runs the lines before N again without showing them. Lines that are not socket calls (export, wire, lessons) are not run again."
+      "A call cannot be undone: goto closes every descriptor (TCP with a reset, so that it leaves no TIME_WAIT of its own; the Unix socket files they were bound to removed) and runs the lines before N again without showing them, as they ran (an edited line as edited, a skipped one not at all). Lines that write files or change the shell are not run again; wire and name are. A connection closed earlier in the talk may still hold a fixed port in TIME_WAIT: its bind then fails, and the rebuild says so."
     ],
     group: .shell
   )
@@ -15,7 +15,13 @@ struct GotoCommand: ShellCommand {
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     // Any number is read; the presentation says which lines it has.
-    line = try arguments.integer("line number", in: 1...1_000_000_000)
+    let token = try arguments.next("N (a line of the script: where says which is next)")
+    guard let number = Int(token.text), number >= 1 else {
+      throw arguments.error(
+        "'\(token.shown)' is not a line of the script: goto takes a number from 1 (where says which is next)", at: token
+      )
+    }
+    line = number
   }
 
   var arguments: [String] { ["\(line)"] }

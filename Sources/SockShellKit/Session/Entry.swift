@@ -74,9 +74,9 @@ public enum SockShell {
     case .success(let presentation):
       session.host.presentation = presentation
       if presentation.lines.isEmpty { break }
-      out.line(
-        "Presenting \(file): \(counted(presentation.lines.count, "line")). Enter runs the line shown at the prompt; edit it first, or type any other command (the line stays next). next skips it, back and goto N go back, where says where you are, quit ends.",
-        .note)
+      presentation.say(
+        "Presenting \(file): \(counted(presentation.lines.count, "line")). Enter runs the line shown at the prompt; edit it first, or type any other command (the line stays next). next skips it, back and goto N go back, where says where you are, quit ends."
+      )
     }
     return Runner.interactive(session: session, showBanner: false)
   }

@@ -125,11 +125,20 @@ public final class Presentation {
     case own
   }
 
-  /// The same command on the same descriptor, giving the same name: `connect c 127.0.0.1:7001`
-  /// is an edit of `connect c srv`; `u = socket udp` is not one of `c = socket tcp`.
+  /// The same command on the same descriptor: `connect c 127.0.0.1:7001` is an edit of
+  /// `connect c srv`, and `c = socket udp` of `c = socket tcp` (the name is the descriptor);
+  /// `u = socket udp` is not one of `c = socket tcp`.
   static func identity(_ line: ParsedLine) -> String {
-    [line.name ?? "", line.spec.name, line.command.arguments.first ?? ""].joined(separator: " ")
+    if let name = line.name { return name + " = " + line.spec.name }
+    return [line.spec.name, line.command.arguments.first ?? ""].joined(separator: " ")
   }
+
+  /// The presenter's own commands (moving the talk, ending it): a script's line cannot run them.
+  static let presenterCommands: Set<String> = ["goto", "prev", "next", "where", "quit"]
+
+  /// How each line went when it ran at the talk ("ok", or why it failed): a rebuild says which
+  /// went otherwise.
+  var liveResults: [Int: String] = [:]
 
   func classify(_ bytes: [UInt8]) -> Entered {
     guard let next else { return .own }
@@ -148,10 +157,19 @@ public final class Presentation {
     guard let next, classify(bytes) == .scripted else { return session.execute(bytes: bytes) }
     let number = cursor + 1
     let asOffered = bytes == Array(next.offered.utf8)
+    if let command = (try? Parser.parse(bytes: bytes))??.spec.name, Presentation.presenterCommands.contains(command) {
+      ranInstead[cursor] = .some(nil)
+      cursor += 1
+      say(
+        "Line \(number) (\(next.offered)) moves or ends the talk: a script's line does not; type it yourself to mean it."
+      )
+      return LineResult(ok: true)
+    }
     let result = session.execute(bytes: asOffered ? next.raw : bytes)
     // A wait the presenter stopped with Ctrl-C: the line stays next, to be run again.
     if session.takeInterruptedWait() { return result }
     if asOffered { ranInstead.removeValue(forKey: cursor) } else { ranInstead[cursor] = .some(bytes) }
+    liveResults[cursor] = result.ok ? "ok" : result.failure ?? "failed"
     cursor += 1
     if !asOffered { say("(That was line \(number), edited: back and goto run it as you typed it.)") }
     if !result.ok {
@@ -170,6 +188,7 @@ public final class Presentation {
   func skip() {
     guard let line = next else { return say("The script is done: back or goto N go over it again.") }
     ranInstead[cursor] = .some(nil)
+    liveResults[cursor] = nil
     cursor += 1
     say("Skipped line \(cursor) (\(name):\(line.fileLine)): \(line.offered)")
   }
@@ -182,34 +201,46 @@ public final class Presentation {
         "Line \(cursor + 1) of \(lines.count) is next (\(name):\(line.fileLine)): \(line.offered). Enter runs it; next skips it; back and goto N go back."
       )
     } else {
-      say("All \(counted(lines.count, "line")) of \(name) are done: back or goto N go over them again.")
+      say("All \(counted(lines.count, "line")) of \(name) were run or skipped: back or goto N go over them again.")
     }
   }
 
   /// `goto N` (and `back`: the line before): the kernel cannot undo a call, so everything is
-  /// closed (TCP with a reset, so that it leaves no TIME_WAIT) and lines 1 to N-1 run again
-  /// quietly, as they ran (an edited line as edited, a skipped one not at all), each wait
-  /// bounded; Ctrl-C stops the rebuild where it is. What did not run as before is said.
+  /// closed (TCP with a reset, so that it leaves no TIME_WAIT of its own; the Unix socket files
+  /// they were bound to removed) and lines 1 to N-1 run quietly, as they ran (an edited line as
+  /// edited, a skipped one not at all), each wait bounded; Ctrl-C stops the rebuild where it is.
+  /// What went otherwise than at the talk is said.
   func go(to number: Int) throws(CommandRefusal) {
     guard !lines.isEmpty else { throw CommandRefusal("\(name) has no lines to go to, only narration") }
     guard (1...lines.count + 1).contains(number) else {
       throw CommandRefusal("goto takes a line from 1 to \(lines.count + 1) (\(lines.count + 1): after the last)")
     }
-    if number > 1 { say("Rebuilding: lines 1 to \(number - 1) run again quietly (Ctrl-C stops) ...") }
+    let upTo = number == 2 ? "line 1" : "lines 1 to \(number - 1)"
+    if number > 1 { say("Rebuilding: \(upTo) run again quietly (Ctrl-C stops) ...") }
     out.flush()
     let interrupt = InterruptWatch()
-    let closed = session.startOver()
+    let (closed, tcp, removed) = session.startOver()
     let saved = session.options
     session.options.interactive = false
     session.options.waitLimit = 1
     out.muted = true
-    var failed: [String] = []
+    var changed: [String] = []
+    var firstFailed: [String] = []
+    var firstTime = 0
     var skipped: [String] = []
     var reached = number - 1
+    var progressSaid = EventLoop.now()
     for index in 0..<(number - 1) {
       if interrupt.pressed {
         reached = index
         break
+      }
+      if EventLoop.now() - progressSaid > 1 {
+        progressSaid = EventLoop.now()
+        out.muted = false
+        say("... line \(index + 1) of \(number - 1)")
+        out.flush()
+        out.muted = true
       }
       let bytes: [UInt8]
       switch ranInstead[index] {
@@ -217,36 +248,60 @@ public final class Presentation {
       case .some(let edited?): bytes = edited
       case nil: bytes = lines[index].raw
       }
-      guard let parsed = try? Parser.parse(bytes: bytes) else {
-        failed.append("\(index + 1) (it does not parse)")
-        continue
-      }
-      // Files are not written again and the shell not changed, but the wire is put as it was.
-      if !parsed.command.effects.isDisjoint(with: LinePolicy.forbidden) && parsed.spec.name != "wire" {
+      guard let parsed = try? Parser.parse(bytes: bytes) else { continue }
+      // Files are not written again and the shell not changed; the wire is put as it was and
+      // names given again.
+      if !parsed.command.effects.isDisjoint(with: LinePolicy.forbidden) && !["wire", "name"].contains(parsed.spec.name)
+      {
         skipped.append("\(index + 1) (\(parsed.text))")
         continue
       }
       let result = session.executeBounded(parsed, seconds: 1)
-      if !result.ok { failed.append("\(index + 1) (\(result.failure ?? "failed"))") }
+      if interrupt.pressed {
+        reached = index  // stopped inside it: this line is next
+        break
+      }
+      let now = result.ok ? "ok" : result.failure ?? "failed"
+      if let before = liveResults[index] {
+        if before != now {
+          changed.append(
+            "\(index + 1) (now: \(now == "ok" ? "it went" : now); at the talk: \(before == "ok" ? "it went" : before))")
+        }
+      } else {
+        firstTime += 1
+        if now != "ok" { firstFailed.append("\(index + 1) (\(now))") }
+      }
     }
     out.muted = false
     session.options = saved
+    // What was typed while the rebuild ran is not meant for the lines after it.
+    tcflush(0, TCIFLUSH)
     cursor = reached
     narrationShown = -1
     endShown = false
     var said = "Rebuilt: the kernel cannot undo a call, so "
-    said +=
-      closed == 0
-      ? "nothing was open to close"
-      : "\(closed == 1 ? "the descriptor was" : "the \(closed) descriptors were") closed (TCP with a reset, leaving no TIME_WAIT of its own)"
-    if reached < number - 1 {
-      said += "; Ctrl-C stopped the rebuild after line \(reached): line \(reached + 1) is next."
+    if closed == 0 {
+      said += "nothing was open to close"
     } else {
-      said +=
-        number > 1 ? " and lines 1 to \(number - 1) ran again quietly, as they ran before." : "; the talk starts again."
+      said += closed == 1 ? "the descriptor was closed" : "the \(closed) descriptors were closed"
+      if tcp > 0 { said += " (TCP with a reset, leaving no TIME_WAIT of its own)" }
+    }
+    if !removed.isEmpty {
+      said += "; removed the Unix socket files they were bound to (\(removed.joined(separator: ", ")))"
+    }
+    if reached < number - 1 {
+      said += "; Ctrl-C stopped the rebuild: line \(reached + 1) is next."
+    } else if number > 1 {
+      said += firstTime == number - 1 ? " and \(upTo) ran quietly." : " and \(upTo) ran again quietly."
+    } else {
+      said += "; the talk starts again."
+    }
+    if firstTime > 0 && firstTime < number - 1 {
+      said += " (\(counted(firstTime, "line")) of them had not run at the talk.)"
     }
     if !skipped.isEmpty { said += " Not run again (not socket calls): \(Presentation.listed(skipped))." }
-    if !failed.isEmpty { said += " Did not go as before: \(Presentation.listed(failed))." }
+    if !changed.isEmpty { said += " Went otherwise than at the talk: \(Presentation.listed(changed))." }
+    if !firstFailed.isEmpty { said += " Did not go as the script expects: \(Presentation.listed(firstFailed))." }
     say(said)
   }
 

@@ -348,21 +348,42 @@ public final class Session {
   /// A session as at the start, for a presentation that goes back: every descriptor closed with
   /// a reset (SO_LINGER 0: no port is left in TIME_WAIT to refuse the next bind), the calls and
   /// the transcript forgotten. Returns how many descriptors were closed.
-  func startOver() -> Int {
+  /// The Unix socket files the closed sockets were bound to are removed (a path stays after
+  /// close, and the next bind there would fail): only a socket file, never followed through a
+  /// link. Returns how many were closed, how many of them TCP, and the paths removed.
+  func startOver() -> (closed: Int, tcp: Int, removed: [String]) {
     host.endLesson()
     let open = openDescriptors
+    var tcp = 0
+    var removed: [String] = []
     for descriptor in open {
-      let abort = linger(l_onoff: 1, l_linger: 0)
-      _ = Sys.setsockopt(
-        descriptor.fd, level: SOL_SOCKET, name: SO_LINGER, bytes: withUnsafeBytes(of: abort, Array.init))
+      if descriptor.family != .unix && descriptor.type == .stream {
+        tcp += 1
+        let abort = linger(l_onoff: 1, l_linger: 0)
+        _ = Sys.setsockopt(
+          descriptor.fd, level: SOL_SOCKET, name: SO_LINGER, bytes: withUnsafeBytes(of: abort, Array.init))
+      }
+      // A listener or bound socket's own path (an accepted socket reports its listener's too).
+      let path: String? =
+        if case .success(.unix(let bytes)) = Sys.getsockname(descriptor.fd), !bytes.isEmpty,
+          (try? Sys.getpeername(descriptor.fd).get()) == nil || Sys.isListening(descriptor.fd)
+        {
+          String(decoding: bytes, as: UTF8.self)
+        } else { nil }
       _ = Sys.close(descriptor.fd)
       forget(descriptor.fd)
+      var info = stat()
+      if let path, !removed.contains(path), lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK,
+        unlink(path) == 0
+      {
+        removed.append(path)
+      }
     }
     let observers = calls.observers
     calls = CallLog()
     calls.observers = observers
     transcript.removeAll()
-    return open.count
+    return (open.count, tcp, removed)
   }
 
   /// Says goodbye, closing what is open.

@@ -151,7 +151,8 @@ public struct SocketSnapshot: Sendable {
     }
     let next =
       nextDatagram.map {
-        $0 == 0 ? "no datagram waits (or an empty one: poll says which)" : "the next datagram has \($0) bytes"
+        $0 == 0
+          ? "no datagram waits (or an empty one: poll says which)" : "the next datagram has \(counted(Int($0), "byte"))"
       } ?? ""
     switch (descriptor.family, descriptor.type) {
     case (.unix, .stream):
