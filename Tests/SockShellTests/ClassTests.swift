@@ -259,6 +259,60 @@ import Testing
     #expect(server.roster.first?.lesson == "sockets")
   }
 
+  /// A student's shell in this process, joined to `server`, on the same event loop: its
+  /// offered lines are kept in `offered`.
+  final class Student {
+    let session: Session
+    var offered: [String] = []
+    init(_ server: ClassServer, instructor: Session) {
+      session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 2), loop: instructor.loop)
+      session.host.offer = { [unowned self] in self.offered.append($0) }
+      session.execute("class join \(server.address) \(server.code) pupil")
+    }
+    var client: ClassClient { session.host.classClient! }
+  }
+
+  /// follow runs the instructor's lines at once, but holds for the student's Enter what would
+  /// open their machine to every address (a bind to a descriptor bound to every address too) or
+  /// name a descriptor by number (here it may be another socket); a call that does not wait
+  /// (dontwait) runs at once; follow on runs what waited at the prompt.
+  @Test func followHoldsWhatItShould() throws {
+    let (session, server) = try serving()
+    defer { server.stop() }
+    let student = Student(server, instructor: session)
+    defer { _ = student.session.closeAll() }
+    pump(session, seconds: 0.2)
+    // Type-along first: two lines wait at the prompt; follow on runs them.
+    session.execute("a = socket udp")
+    session.execute("b = socket udp")
+    pump(session, seconds: 0.2)
+    #expect(student.client.offers == ["a = socket udp", "b = socket udp"])
+    student.session.execute("follow on")
+    pump(session, seconds: 0.3)
+    #expect(student.session.openDescriptors.compactMap(\.name) == ["a", "b"], "what waited ran")
+    session.execute("bind a 0.0.0.0:0")
+    session.execute("c = socket udp")
+    pump(session, seconds: 0.3)
+    #expect(student.client.held == "bind a 0.0.0.0:0")
+    #expect(!student.session.openDescriptors.contains { $0.name == "c" }, "the line after the held one waits")
+    student.session.execute("bind a 0.0.0.0:0")  // the student's own Enter
+    pump(session, seconds: 0.3)
+    #expect(student.session.openDescriptors.contains { $0.name == "c" })
+    session.execute("bind c a")  // a is bound to every address, so c would be too
+    pump(session, seconds: 0.3)
+    #expect(student.client.held == "bind c a", "\(student.session.out.captured.suffix(400))")
+    #expect(try Sys.getsockname(fd(student.session, "c")!).get().port == 0, "not bound before the Enter")
+    _ = student.client.skipOffer()
+    session.execute("getsockname 3")
+    pump(session, seconds: 0.3)
+    #expect(student.client.held == "getsockname 3", "a descriptor named by number waits")
+    _ = student.client.skipOffer()
+    session.execute("recvfrom b 100 dontwait")
+    pump(session, seconds: 0.3)
+    #expect(student.client.queue.isEmpty, "a call that does not wait is not held up")
+    #expect(student.session.records.last?.syscall == "recvfrom")
+  }
+
   /// Every message the README shows is one the shell reads, and writes back the same.
   @Test func theReadmesMessagesAreTheProtocol() throws {
     let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)

@@ -246,7 +246,7 @@ final class ClassClient {
   func takeTurn() {
     guard !session.isRunningCommand, !pausedOnWildcard else { return }
     while let (line, shown) = queue.first {
-      if let why = exposesEveryAddress(line) {
+      if let why = exposesEveryAddress(line) ?? namesByNumber(line) {
         offers.insert(shown, at: 0)
         held = shown
         session.host.offer?(shown)
@@ -255,7 +255,9 @@ final class ClassClient {
         queue.removeFirst()
         break
       }
+      // A call that would wait (not one that returns at once: dontwait, a nonblocking socket).
       if let ref = line.command.waitsOn, case .success(let descriptor) = session.resolve(ref),
+        !line.command.arguments.contains("dontwait"), (try? Sys.isNonBlocking(descriptor.fd).get()) != true,
         (try? Sys.poll([descriptor.fd], events: Int16(POLLIN), timeoutMilliseconds: 0).get().first) == 0
       {
         // It would wait: the next turn tries again. Said once, with the way out.
@@ -294,6 +296,16 @@ final class ClassClient {
   /// address), a datagram from a socket not bound (the same). Only the student's Enter runs it.
   func exposesEveryAddress(_ line: ParsedLine) -> String? {
     if LinePolicy.bindsEveryAddress(line) { return "a bind to every address" }
+    // A bind to another descriptor's address: every address, when that one is bound to it.
+    if line.spec.name == "bind" {
+      for case .descriptor(let ref) in line.command.namedAddresses {
+        if case .success(let other) = session.resolve(ref), let local = try? Sys.getsockname(other.fd).get(),
+          local.isWildcard
+        {
+          return "a bind to \(other.label)'s address, which is every address"
+        }
+      }
+    }
     guard ["listen", "sendto"].contains(line.spec.name), let word = line.command.arguments.first,
       let ref = DescriptorRef(word: word), case .success(let descriptor) = session.resolve(ref),
       let local = try? Sys.getsockname(descriptor.fd).get(), local.port == 0, local.family != .unix
@@ -303,6 +315,35 @@ final class ClassClient {
       : "a datagram from a socket not bound binds it to every address"
   }
   var isRunningQueue = false
+
+  /// Why a line that names a descriptor by its number waits for the student's Enter: on this
+  /// machine that number may be a socket of the student's own.
+  func namesByNumber(_ line: ParsedLine) -> String? {
+    let completion = line.spec.completion
+    for (index, word) in line.command.arguments.enumerated() {
+      let kind = index < completion.count ? completion[index] : (line.spec.repeatsLast ? completion.last : nil)
+      guard kind == .descriptor, let number = Int(word) else { continue }
+      let whose = session.descriptors[Int32(clamping: number)].map { " (here: \($0.label))" } ?? ""
+      return "it names fd \(number) by number, which on your machine may be another socket\(whose)"
+    }
+    return nil
+  }
+
+  /// Ctrl-C at the prompt cleared the offered line: it is offered again.
+  func reoffer() {
+    if let first = offers.first { session.host.offer?(first) }
+  }
+
+  /// `follow on`: what waits at the prompt runs now, in order (held lines held again).
+  func startFollowing() {
+    follow = true
+    let waiting = offers.compactMap { text in (try? Parser.parse(text)).flatMap { $0 }.map { ($0, text) } }
+    offers.removeAll()
+    pausedOnWildcard = false
+    held = nil
+    queue = waiting + queue
+    if !queue.isEmpty { startTurns() }
+  }
 
   /// After a line the student ran: the roster hears of it, and a queue that waited on the
   /// student's Enter goes on.

@@ -270,7 +270,7 @@ final class ClassServer {
       if let student {
         close(student)
         student.hand = false
-        say("\(student.name) left the class (\(ended)).")
+        sayComing("\(student.name) left the class (\(ended)).")
       } else {
         drop(connection)
       }
@@ -321,7 +321,7 @@ final class ClassServer {
     case "peers":
       var reply = ClassMessage("peers")
       reply.peers = students.compactMap { other in
-        other.shared.map { ClassMessage.Peer(name: other.name, address: $0) }
+        other.connection == nil ? nil : other.shared.map { ClassMessage.Peer(name: other.name, address: $0) }
       }
       connection.send(reply, force: true)
     case "replay":
@@ -373,9 +373,13 @@ final class ClassServer {
         id: nextID, token: ClassServer.newToken(), name: uniqueName(name), host: host, address: peer, cursor: nextSeq)
       nextID += 1
       students.append(student)
-      say(
+      sayComing(
         "\(student.name) joined from \(peer) (\(host)): \(counted(students.filter { $0.connection != nil }.count + 1, "student"))."
       )
+      // Rows of students long gone are let go past the class's size.
+      if students.count > ClassLimits.students, let gone = students.firstIndex(where: { $0.connection == nil }) {
+        students.remove(at: gone)
+      }
     }
     student.connection = connection
     var welcome = ClassMessage("welcome")
@@ -407,11 +411,33 @@ final class ClassServer {
   /// What the instructor is told, above the prompt.
   func say(_ text: String) { session.out.line("  class: " + text, .note) }
 
+  /// Joins and leaves are told one by one, but at most five in ten seconds: past that they are
+  /// counted, and the count told with the next (a flood of joins does not fill the screen).
+  var notices: [Double] = []
+  var noticesHeld = 0
+
+  func sayComing(_ text: String) {
+    let now = EventLoop.now()
+    notices.removeAll { now - $0 > 10 }
+    guard notices.count < 5 else {
+      noticesHeld += 1
+      return
+    }
+    notices.append(now)
+    let held = noticesHeld > 0 ? " (and \(noticesHeld) more joins and leaves before it: class shows who is here)" : ""
+    noticesHeld = 0
+    say(text + held)
+  }
+
   // MARK: The log
 
-  /// A line the instructor ran: into the log when a student's shell may run it.
+  /// A line the instructor ran: into the log when a student's shell may run it. A socket call
+  /// that may not go is said to the instructor (the students see nothing of it).
   func instructorRan(_ line: ParsedLine, result: LineResult, shown: [(text: String, style: Style)]) {
-    guard LinePolicy.refusal(line, from: .instructor, folder: "") == nil else { return }
+    if let why = LinePolicy.refusal(line, from: .instructor, folder: "") {
+      if type(of: line.command).capabilities.contains(.syscall) { say("not sent to the students: \(why).") }
+      return
+    }
     var message = ClassMessage("command")
     message.seq = nextSeq
     message.line = String(line.shownSource.prefix(ClassLimits.lineLength))

@@ -122,7 +122,7 @@ struct ClassCommand: ShellCommand {
       }
     case .peers:
       if let server = host.classServer {
-        let shared = server.students.filter { $0.shared != nil }
+        let shared = server.students.filter { $0.shared != nil && $0.connection != nil }
         if shared.isEmpty { session.note("No student shares a listening socket yet (they type class share FD).") }
         for student in shared { session.out.line("  \(student.name)  \(student.shared!)") }
       } else if let client = try ClassCommand.client(host) {
@@ -222,11 +222,12 @@ struct ClassCommand: ShellCommand {
     // Those here first; each column cut to fit a projector's 80 columns (class --json has all).
     let ordered = rows.filter(\.connected) + rows.filter { !$0.connected }
     let withLesson = rows.contains { $0.lesson != nil }
-    var table = [["NAME", "ADDRESS", "OK", "HAND"] + (withLesson ? ["LESSON"] : []) + ["LAST COMMAND"]]
+    var table = [["NAME", "ADDRESS", "HOST", "OK", "HAND"] + (withLesson ? ["LESSON"] : []) + ["LAST COMMAND"]]
     for row in ordered {
       let ok = row.ok.map { $0 ? "ok" : "FAILED" } ?? "-"
       var cells = [
-        Cells.truncate(row.name, to: 14) + (row.connected ? "" : " (gone)"), Cells.truncate(row.address, to: 22), ok,
+        Cells.truncate(row.name, to: 14) + (row.connected ? "" : " (gone)"), Cells.truncate(row.address, to: 22),
+        Cells.truncate(row.host, to: 10), ok,
         row.connected && row.hand ? "UP" : "-",
       ]
       if withLesson {
@@ -306,15 +307,17 @@ struct FollowCommand: ShellCommand {
       let waiting = client.queue.count
       client.stopFollowing()
       if waiting > 0 {
-        context.session.note("\(counted(waiting, "command")) that waited to run now wait at your prompt.")
+        context.session.note(
+          "\(counted(waiting, "command")) that waited to run now \(waiting == 1 ? "waits" : "wait") at your prompt.")
       }
     }
-    if on == true { client.follow = true }
-    if client.follow && !client.offers.isEmpty {
-      context.session.note(
-        "\(counted(client.offers.count, "command")) that waited at your prompt will not run by themselves (class replay runs the whole class again)."
-      )
-      client.offers.removeAll()
+    if on == true && !client.follow {
+      let waiting = client.offers.count
+      client.startFollowing()
+      if waiting > 0 {
+        context.session.note(
+          "\(counted(waiting, "command")) that waited at your prompt \(waiting == 1 ? "runs" : "run") now.")
+      }
     }
     context.session.note(
       client.follow

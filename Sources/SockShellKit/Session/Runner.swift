@@ -97,6 +97,7 @@ public enum Runner {
         session.finish()
         return 0
       case .interrupted:
+        session.host.classClient?.reoffer()  // Ctrl-C cleared the line; an offered one comes back
         continue
       case .line(let bytes):
         session.out.measureWidth()  // the terminal may have been resized meanwhile
