@@ -233,9 +233,10 @@ import Testing
     let lines = WireTests.wire(after: "send c --size 16777216 = 16777216", in: result.stdout)
     #expect(lines.count < 30, "summed up: \(lines.count) lines\n\(lines.joined(separator: "\n"))")
     #expect(lines.contains { $0.hasPrefix("c > 127.0.0.1:\(port)  and ") }, "\(lines)")
-    // The timeline sums the burst up too: a few rows, not one a segment.
+    // The timeline sums the burst up too: a few rows, not one a segment (16 MiB is 256 segments
+    // of 64 KiB at least; under load the kernel sends it in more bursts, each a row or two).
     let timeline = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("Timeline of this session") }
-    #expect(timeline.count < 30, "\(timeline.joined(separator: "\n"))")
+    #expect(timeline.count < 60, "\(timeline.joined(separator: "\n"))")
     #expect(timeline.contains { $0.contains(" segs, ") }, "\(timeline.joined(separator: "\n"))")
     // Every byte is counted, those shown one by one and those summed up, under send and (what
     // was still in the send buffer when send returned) while recv waits for the peer's FIN.
