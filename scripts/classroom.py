@@ -299,6 +299,14 @@ time.sleep(120)
 finally:
     for process in started:
         process.kill()
+    # The panes' processes are ended first, each pane's process group (tmux's SIGHUP does not
+    # reach a pane that inherited SIGHUP blocked, as under a test runner), then the server.
+    panes = subprocess.run(TMUX + ["list-panes", "-a", "-F", "#{pane_pid}"], capture_output=True, text=True)
+    for pid in panes.stdout.split():
+        try:
+            os.killpg(int(pid), 9)
+        except (ProcessLookupError, PermissionError, ValueError):
+            pass
     subprocess.run(TMUX + ["kill-server"], capture_output=True)
     if MODE == "netns":
         for name in ["inst", "s1", "s2", "s3"]:

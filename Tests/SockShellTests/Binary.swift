@@ -1,4 +1,5 @@
 import Foundation
+import SocketLayer
 import Testing
 
 #if canImport(Glibc)
@@ -71,27 +72,34 @@ func runScript(_ script: String, arguments: [String] = [], environment: [String:
 /// A TCP port that was free a moment ago (bound to port 0, then closed): for peers that need the
 /// number before the shell runs.
 func freePort() -> UInt16 {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_addr.s_addr = inet_addr("127.0.0.1")
-  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-  _ = withUnsafeMutablePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+  // Below the kernel's ephemeral range (32768 and up by default): a port the kernel handed out
+  // for a moment would soon be another connection's local port (the class tests make many), and
+  // an outside peer's bind to it could fail. One that binds now, and is not ephemeral, is kept.
+  for _ in 0..<200 {
+    let candidate = UInt16.random(in: 20_000..<32_000)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = candidate.bigEndian
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if bound == 0 { return candidate }
   }
-  _ = withUnsafeMutablePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-  }
-  return UInt16(bigEndian: address.sin_port)
+  return 29_999
 }
 
 /// Waits (at most `seconds`) until something listens on 127.0.0.1:port, read from /proc/net/tcp.
 func waitForListener(port: UInt16, seconds: Double = 10) -> Bool {
-  let needle = ":" + String(format: "%04X", port) + " 00000000:0000 0A"
+  // sock_diag's exact lookup of 127.0.0.1:PORT in LISTEN (a read of /proc/net/tcp walks the
+  // whole table, and on this kernel did not always show a listener made a moment before).
   let deadline = Date().addingTimeInterval(seconds)
   while Date() < deadline {
-    if let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8), table.contains(needle) {
+    if let row = SockDiag.lookup(.tcp, local: .ipv4([127, 0, 0, 1], port: port), remote: nil),
+      row.state == .listen
+    {
       return true
     }
     usleep(20_000)
