@@ -124,12 +124,19 @@ for index in range(WORKERS):
     child = os.fork()
     if child == 0:
         os.close(read_end)
-        worker(STUDENTS // WORKERS, index, write_end)
+        try:
+            worker(STUDENTS // WORKERS, index, write_end)
+        except Exception as error:  # noqa: BLE001 - said to the parent, which stops
+            os.write(write_end, json.dumps({"error": f"worker {index}: {error!r}"}).encode() + b"\n")
+            os._exit(1)
     children.append(child)
 os.close(write_end)
 reader = os.fdopen(read_end)
 for _ in range(WORKERS):
-    json.loads(reader.readline())
+    report = json.loads(reader.readline())
+    if "error" in report:
+        os.kill(pid, 9)
+        raise SystemExit(report["error"])
 # Every student welcomed: the roster says so.
 deadline = time.time() + 30
 while time.time() < deadline:
@@ -159,7 +166,11 @@ for seq in range(1, COMMANDS + 1):
     time.sleep(0.15)
 latest = {}
 for _ in range(WORKERS):
-    for seq, at in json.loads(reader.readline())["arrivals"].items():
+    report = json.loads(reader.readline())
+    if "error" in report:
+        os.kill(pid, 9)
+        raise SystemExit(report["error"])
+    for seq, at in report["arrivals"].items():
         latest[int(seq)] = max(latest.get(int(seq), 0), at)
 # The class's command numbers count from the first forwarded line: the `class` lines typed above
 # are not forwarded (they change the shell), so the first `ls` is 1.

@@ -204,6 +204,152 @@ int csupport_inet_lookup(int protocol, const void *local, const void *remote, st
   return 0;
 }
 
+/* Sends a dump request to sock_diag and hands each answer's message to `each` (with its
+   attributes' length) until the kernel says it is done. Returns 0, or -1 with errno. */
+static int diag_dump(void *request, size_t size, size_t minimum, void (*each)(void *, void *, int), void *context) {
+  struct nlmsghdr *sent = request;
+  sent->nlmsg_len = (unsigned int)size;
+  sent->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  sent->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return -1;
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  if (sendto(fd, request, size, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  static long answer[8192];
+  for (;;) {
+    ssize_t length = recv(fd, answer, sizeof answer, 0);
+    if (length < 0) {
+      if (errno == EINTR) continue;
+      int error = errno;
+      close(fd);
+      errno = error;
+      return -1;
+    }
+    if (length == 0) break;
+    for (struct nlmsghdr *header = (struct nlmsghdr *)answer; NLMSG_OK(header, (size_t)length);
+         header = NLMSG_NEXT(header, length)) {
+      if (header->nlmsg_type == NLMSG_DONE) {
+        close(fd);
+        return 0;
+      }
+      if (header->nlmsg_type == NLMSG_ERROR) {
+        struct nlmsgerr *failure = NLMSG_DATA(header);
+        close(fd);
+        errno = failure->error ? -failure->error : EIO;
+        return -1;
+      }
+      if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY || header->nlmsg_len < NLMSG_LENGTH(minimum)) continue;
+      each(context, NLMSG_DATA(header), (int)(header->nlmsg_len - NLMSG_LENGTH(minimum)));
+    }
+  }
+  close(fd);
+  return 0;
+}
+
+/* The rows a dump fills: as many as there is room for, all counted. */
+struct dump_context {
+  void *rows;
+  size_t row_size;
+  int capacity;
+  int count;
+};
+
+/* The next row to fill (zeroed), or NULL past the room given (counted all the same). */
+static void *dump_next_row(struct dump_context *dump) {
+  int index = dump->count++;
+  if (index >= dump->capacity) return NULL;
+  void *row = (char *)dump->rows + (size_t)index * dump->row_size;
+  memset(row, 0, dump->row_size);
+  return row;
+}
+
+static void inet_dump_each(void *context, void *message, int attributes) {
+  struct inet_diag_msg *diag = message;
+  struct csupport_inet_socket *row = dump_next_row(context);
+  if (row == NULL) return;
+  row->family = diag->idiag_family;
+  row->state = diag->idiag_state;
+  row->timer = diag->idiag_timer;
+  row->retransmits = diag->idiag_retrans;
+  row->local_port = ntohs(diag->id.idiag_sport);
+  row->remote_port = ntohs(diag->id.idiag_dport);
+  memcpy(row->local, diag->id.idiag_src, 16);
+  memcpy(row->remote, diag->id.idiag_dst, 16);
+  row->expires_ms = diag->idiag_expires;
+  row->rqueue = diag->idiag_rqueue;
+  row->wqueue = diag->idiag_wqueue;
+  row->uid = diag->idiag_uid;
+  row->inode = diag->idiag_inode;
+  for (struct rtattr *attribute = (struct rtattr *)(diag + 1); RTA_OK(attribute, attributes);
+       attribute = RTA_NEXT(attribute, attributes)) {
+    size_t length = RTA_PAYLOAD(attribute);
+    if (attribute->rta_type == INET_DIAG_INFO) {
+      row->has_info = 1;
+      row->info_length = (unsigned int)(length < sizeof row->info ? length : sizeof row->info);
+      memcpy(row->info, RTA_DATA(attribute), row->info_length);
+    } else if (attribute->rta_type == INET_DIAG_SHUTDOWN && length >= 1) {
+      row->shutdown = *(unsigned char *)RTA_DATA(attribute);
+    }
+  }
+}
+
+int csupport_inet_dump(int family, int protocol, struct csupport_inet_socket *rows, int capacity) {
+  struct {
+    struct nlmsghdr header;
+    struct inet_diag_req_v2 request;
+  } message;
+  memset(&message, 0, sizeof message);
+  message.request.sdiag_family = (unsigned char)family;
+  message.request.sdiag_protocol = (unsigned char)protocol;
+  message.request.idiag_states = ~0U;
+  message.request.idiag_ext = (unsigned char)(1 << (INET_DIAG_INFO - 1));
+  struct dump_context dump = { rows, sizeof *rows, capacity, 0 };
+  if (diag_dump(&message, sizeof message, sizeof(struct inet_diag_msg), inet_dump_each, &dump) != 0) return -1;
+  return dump.count;
+}
+
+static void unix_dump_each(void *context, void *message, int attributes) {
+  struct unix_diag_msg *diag = message;
+  struct csupport_unix_socket *row = dump_next_row(context);
+  if (row == NULL) return;
+  row->type = diag->udiag_type;
+  row->state = diag->udiag_state;
+  row->inode = diag->udiag_ino;
+  for (struct rtattr *attribute = (struct rtattr *)(diag + 1); RTA_OK(attribute, attributes);
+       attribute = RTA_NEXT(attribute, attributes)) {
+    size_t length = RTA_PAYLOAD(attribute);
+    if (attribute->rta_type == UNIX_DIAG_NAME) {
+      row->name_length = (unsigned short)(length < sizeof row->name ? length : sizeof row->name);
+      memcpy(row->name, RTA_DATA(attribute), row->name_length);
+    } else if (attribute->rta_type == UNIX_DIAG_PEER && length >= 4) {
+      row->peer = *(unsigned int *)RTA_DATA(attribute);
+    } else if (attribute->rta_type == UNIX_DIAG_RQLEN && length >= sizeof(struct unix_diag_rqlen)) {
+      struct unix_diag_rqlen *queues = RTA_DATA(attribute);
+      row->rqueue = queues->udiag_rqueue;
+      row->wqueue = queues->udiag_wqueue;
+    }
+  }
+}
+
+int csupport_unix_dump(struct csupport_unix_socket *rows, int capacity) {
+  struct {
+    struct nlmsghdr header;
+    struct unix_diag_req request;
+  } message;
+  memset(&message, 0, sizeof message);
+  message.request.sdiag_family = AF_UNIX;
+  message.request.udiag_states = ~0U;
+  message.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
+  struct dump_context dump = { rows, sizeof *rows, capacity, 0 };
+  if (diag_dump(&message, sizeof message, sizeof(struct unix_diag_msg), unix_dump_each, &dump) != 0) return -1;
+  return dump.count;
+}
+
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif

@@ -51,6 +51,47 @@ struct csupport_inet_row {
    filled when found; -1 with errno (ENOENT: no such socket) otherwise. */
 int csupport_inet_lookup(int protocol, const void *local, const void *remote, struct csupport_inet_row *row);
 
+/* Every TCP or UDP socket of one family in this network namespace, as `ss` reads them: a
+   sock_diag dump (inet_diag), with TCP_INFO for TCP sockets the kernel gives it for. */
+struct csupport_inet_socket {
+  unsigned char family;
+  unsigned char state;
+  unsigned char timer;
+  unsigned char retransmits;
+  unsigned char shutdown; /* bit 0: no more receives, bit 1: no more sends (INET_DIAG_SHUTDOWN) */
+  unsigned char has_info;
+  unsigned short local_port;
+  unsigned short remote_port;
+  unsigned char local[16];
+  unsigned char remote[16];
+  unsigned int expires_ms;
+  unsigned int rqueue;
+  unsigned int wqueue;
+  unsigned int uid;
+  unsigned int inode;
+  unsigned int info_length;
+  unsigned char info[288];
+};
+
+/* Fills up to `capacity` rows; returns how many sockets there are (more than `capacity`: call
+   again with room for them), or -1 with errno. */
+int csupport_inet_dump(int family, int protocol, struct csupport_inet_socket *rows, int capacity);
+
+/* Every Unix socket of this network namespace (unix_diag): its type, state, inode, its peer's
+   inode, its queues (for a listener: connections waiting, and the backlog) and its path. */
+struct csupport_unix_socket {
+  unsigned char type;
+  unsigned char state;
+  unsigned short name_length;
+  unsigned int inode;
+  unsigned int peer;
+  unsigned int rqueue;
+  unsigned int wqueue;
+  char name[108];
+};
+
+int csupport_unix_dump(struct csupport_unix_socket *rows, int capacity);
+
 /// The inode of a connected Unix socket's peer, from sock_diag (UNIX_DIAG_PEER): the only way to
 /// tell which of two unnamed sockets is connected to which. Returns 0, or -1 with errno set.
 int csupport_unix_peer(unsigned int inode, unsigned int *peer);

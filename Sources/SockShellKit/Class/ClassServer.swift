@@ -162,8 +162,9 @@ final class ClassServer {
   var wrongCodes: [String: (count: Int, since: Double)] = [:]
   static let wrongCodesAllowed = 5
   /// At most this many connections from one address wait for their hello, and this many in all
-  /// (the oldest goes first): idle connections cannot fill the class.
-  static let pendingPerAddress = 8
+  /// (the oldest goes first): idle connections cannot fill the class, and a lab behind one
+  /// address (NAT) whose students all join at once still gets in.
+  static let pendingPerAddress = 64
   static let pendingInAll = 256
 
   func turnedAway(_ host: String) -> Bool {

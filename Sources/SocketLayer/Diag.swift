@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import CSupport
+
+/// One TCP or UDP socket of the namespace as sock_diag's dump gives it (what `ss` shows): any
+/// process's, read without touching the process.
+public struct DiagSocket: Sendable {
+  public let inode: UInt64
+  public let family: SocketFamily
+  public let state: TCPState?
+  public let local: SocketAddress
+  public let remote: SocketAddress
+  /// For a listener: connections waiting in the accept queue, and the backlog; otherwise the
+  /// bytes ss shows as Recv-Q and Send-Q.
+  public let receiveQueue: Int
+  public let sendQueue: Int
+  public let uid: UInt32
+  /// The kernel's timer (1 retransmit, 2 keepalive, 3 TIME_WAIT, 4 zero window probe) and when
+  /// it fires.
+  public let timer: Int
+  public let timerSeconds: Double
+  /// shutdown: this side will receive no more (bit 0), send no more (bit 1).
+  public let shutdown: UInt8
+  /// TCP_INFO, for TCP sockets the kernel gives it for.
+  public let tcpInfo: TCPInfo?
+}
+
+/// One Unix socket of the namespace (unix_diag).
+public struct DiagUnixSocket: Sendable {
+  public let inode: UInt64
+  public let type: SocketType?
+  /// TCP_LISTEN (10) for a listener, TCP_ESTABLISHED (1) when connected, TCP_CLOSE (7) otherwise.
+  public let state: UInt8
+  public let peer: UInt64
+  /// For a listener: connections waiting, and the backlog; otherwise unread bytes (a stream)
+  /// and send buffer memory in use.
+  public let receiveQueue: Int
+  public let sendQueue: Int
+  /// The path; "@name" for an abstract name; "" when unnamed.
+  public let path: String
+}
+
+extension SockDiag {
+  /// Every TCP or UDP socket of `family` (`.ipv4`, `.ipv6`) in this network namespace.
+  public static func dump(_ transport: Transport, family: SocketFamily) -> SysResult<[DiagSocket]> {
+    let domain = family == .ipv6 ? AF_INET6 : AF_INET
+    let protocolNumber = transport == .tcp ? Int32(IPPROTO_TCP) : Int32(IPPROTO_UDP)
+    return rows(csupport_inet_socket()) { csupport_inet_dump(domain, protocolNumber, $0, $1) }
+      .map { $0.map { DiagSocket($0, transport: transport) } }
+  }
+
+  /// Every Unix socket of this network namespace.
+  public static func dumpUnix() -> SysResult<[DiagUnixSocket]> {
+    rows(csupport_unix_socket()) { csupport_unix_dump($0, $1) }.map { $0.map(DiagUnixSocket.init) }
+  }
+
+  /// A dump's rows: with room for 256 first, and again with room for them all when there were
+  /// more (or more came meanwhile).
+  static func rows<Row>(_ empty: Row, _ fill: (UnsafeMutablePointer<Row>?, Int32) -> Int32) -> SysResult<[Row]> {
+    var capacity = 256
+    while true {
+      var rows = [Row](repeating: empty, count: capacity)
+      let count = rows.withUnsafeMutableBufferPointer { fill($0.baseAddress, Int32($0.count)) }
+      if count < 0 { return .failure(Errno(errno)) }
+      if Int(count) <= capacity { return .success(Array(rows.prefix(Int(count)))) }
+      capacity = Int(count) + 64
+    }
+  }
+}
+
+extension DiagSocket {
+  init(_ row: csupport_inet_socket, transport: SockDiag.Transport) {
+    inode = UInt64(row.inode)
+    family = row.family == UInt8(AF_INET6) ? .ipv6 : .ipv4
+    state = transport == .tcp ? TCPState(rawValue: row.state) : nil
+    let v6 = row.family == UInt8(AF_INET6)
+    func address(_ all: [UInt8], port: UInt16) -> SocketAddress {
+      v6 ? .ipv6(all, port: port, scopeID: 0) : .ipv4(Array(all.prefix(4)), port: port)
+    }
+    local = address(withUnsafeBytes(of: row.local) { Array($0) }, port: row.local_port)
+    remote = address(withUnsafeBytes(of: row.remote) { Array($0) }, port: row.remote_port)
+    receiveQueue = Int(row.rqueue)
+    sendQueue = Int(row.wqueue)
+    uid = row.uid
+    timer = Int(row.timer)
+    timerSeconds = Double(row.expires_ms) / 1000
+    shutdown = row.shutdown
+    tcpInfo =
+      row.has_info != 0
+      ? withUnsafeBytes(of: row.info) { TCPInfo(raw: Array($0.prefix(Int(row.info_length)))) } : nil
+  }
+}
+
+extension DiagUnixSocket {
+  init(_ row: csupport_unix_socket) {
+    inode = UInt64(row.inode)
+    type = SocketType(rawType: Int32(row.type))
+    state = row.state
+    peer = UInt64(row.peer)
+    receiveQueue = Int(row.rqueue)
+    sendQueue = Int(row.wqueue)
+    let bytes = withUnsafeBytes(of: row.name) { Array($0.prefix(Int(row.name_length))) }
+    if bytes.first == 0 {
+      path = "@" + String(decoding: bytes.dropFirst(), as: UTF8.self)
+    } else {
+      path = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+    }
+  }
+}
+
+/// The sockets a process holds: its descriptors that are sockets, read from /proc/PID/fd
+/// without stopping or attaching to it. Another user's process: EACCES (its descriptors are not
+/// ours to list), said by the caller.
+public enum ProcessSockets {
+  public static func descriptors(of pid: Int32) -> SysResult<[(fd: Int32, inode: UInt64)]> {
+    let folder = "/proc/\(pid)/fd"
+    guard let handle = opendir(folder) else { return .failure(Errno(errno)) }
+    defer { closedir(handle) }
+    var found: [(fd: Int32, inode: UInt64)] = []
+    var target = [CChar](repeating: 0, count: 64)
+    while let entry = readdir(handle) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      guard let fd = Int32(name) else { continue }
+      let length = readlink(folder + "/" + name, &target, target.count - 1)
+      guard length > 0 else { continue }
+      // "socket:[12345]"
+      let text = String(decoding: target.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      guard text.hasPrefix("socket:["), text.hasSuffix("]"), let inode = UInt64(text.dropFirst(8).dropLast()) else {
+        continue
+      }
+      found.append((fd, inode))
+    }
+    return .success(found.sorted { $0.fd < $1.fd })
+  }
+}
