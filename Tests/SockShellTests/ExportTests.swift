@@ -210,3 +210,24 @@ import Testing
     #expect(run.stderr.contains("bind = -1 (Address already in use), but the session saw 0"))
   }
 }
+
+/// A name given with `name` is saved with the lines: the saved script replays (the lines after
+/// it use the name), and the exported program is the same calls.
+@Suite struct SaveNamesTests {
+  @Test func aSavedScriptKeepsItsNames() throws {
+    let saved = temporary("names.ss")
+    defer { unlink(saved) }
+    let program = temporary("names.c")
+    defer { unlink(program) }
+    let first = try runScript(
+      "socket tcp\nname 3 srv\nbind srv 127.0.0.1:0 = 0\nlisten srv = 0\nsave \(saved)\nexport c \(program)\n")
+    #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+    let text = try String(contentsOfFile: saved, encoding: .utf8)
+    #expect(text.contains("name 3 srv\nbind srv 127.0.0.1:0 = 0"), "\(text)")
+    let again = try runProgram(sockshellPath, ["run", saved])
+    #expect(again.status == 0, "the saved script replays: \(again.stdout)\(again.stderr)")
+    let c = try String(contentsOfFile: program, encoding: .utf8)
+    #expect(!c.contains("name 3 srv"), "no statement for a name")
+    #expect(first.stdout.contains("a C program of 3 calls"), "\(first.stdout)")
+  }
+}

@@ -102,7 +102,9 @@ struct ExportCommand: ShellCommand {
     }
     let program = Export.program(session.transcript, language: language == "c" ? .c : .python, file: path)
     let outcome = try FileWriter.write(
-      program, to: path, what: "a \(language == "c" ? "C" : "Python") program of \(session.transcript.count) calls",
+      program, to: path,
+      what:
+        "a \(language == "c" ? "C" : "Python") program of \(session.transcript.filter { !($0.line.command is NameCommand) }.count) calls",
       session: session)
     if outcome == .done {
       session.note(language == "c" ? "Build and run it: \(Export.buildCommand(path))" : "Run it: python3 \(path)")

@@ -212,7 +212,10 @@ public final class Session {
     isRunningCommand = false
     table.recordStates(touched: touched)
     touched.removeAll(keepingCapacity: true)
-    if parsed.spec.returnsValue, outcome != .done {
+    // A name given with `name` is part of what save replays (the lines after use it).
+    if parsed.command is NameCommand && outcome == .done {
+      transcript.append(TranscriptEntry(line: parsed, outcome: outcome))
+    } else if parsed.spec.returnsValue, outcome != .done {
       if case .refused = outcome {
       } else {
         var interrupted = lastCallCutShort

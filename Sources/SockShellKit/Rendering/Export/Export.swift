@@ -45,7 +45,8 @@ enum Export {
     var variables = Variables()
     var largestRead = 1
     var body: [String] = []
-    for entry in transcript {
+    // A program names its variables after the descriptors already: `name` lines add nothing.
+    for entry in transcript where !(entry.line.command is NameCommand) {
       guard let reproduced = entry.reproduced else {
         body.append(comment(entry.line, ": interrupted in the session (Ctrl-C or the time limit), left out", language))
         continue
