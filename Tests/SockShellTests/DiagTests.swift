@@ -133,3 +133,74 @@ import Testing
     if case .failure(let errno) = ProcessSockets.descriptors(of: 999_999_999) { #expect(errno.code == ENOENT) }
   }
 }
+
+/// `ls PID` of a python3 server: the same sockets, states and queues as `ss -p` shows for that
+/// process; another user's process is refused with the reason.
+@Suite struct ListPIDTests {
+  @Test func lsOfAPythonServerAgreesWithSS() throws {
+    guard let python = which("python3"), let ss = which("ss") else {
+      print("skipped: needs python3 and ss")
+      return
+    }
+    let path = temporary("peer.sock")
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: python)
+    server.arguments = [
+      "-c",
+      """
+      import socket, sys, time, os
+      l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+      port = l.getsockname()[1]
+      clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+      a, _ = l.accept(); clients[0].send(b"unread")
+      a2, _ = l.accept()
+      b = socket.create_connection(("127.0.0.1", port)); c, _ = l.accept(); b.close()
+      waiting = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+      u = socket.socket(socket.AF_UNIX); u.bind(sys.argv[1]); u.listen(4)
+      print("ready", flush=True)
+      time.sleep(30)
+      """, path,
+    ]
+    let output = Pipe()
+    server.standardOutput = output
+    try server.run()
+    defer {
+      server.terminate()
+      unlink(path)
+    }
+    _ = output.fileHandleForReading.availableData  // "ready"
+    usleep(100_000)
+    let result = try runScript("ls --wide \(server.processIdentifier)\nls --json \(server.processIdentifier)")
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    let theirs = try runProgram(ss, ["-tanp"]).stdout.split(separator: "\n").filter {
+      $0.contains("pid=\(server.processIdentifier),")
+    }
+    // Every TCP socket ss shows for the process is in ls PID, with ss's state and queues.
+    // The listener, four clients, three accepted (one in CLOSE_WAIT); two wait in the queue.
+    #expect(theirs.count == 8, "\(theirs)")
+    for line in theirs {
+      let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+      let state = words[0].replacing("ESTAB", with: "ESTABLISHED").replacing("-", with: "_")
+      let row = "\(state)  .*\(NSRegularExpression.escapedPattern(for: words[3])).*  \(words[1])  +\(words[2])"
+      #expect(result.stdout.range(of: row, options: .regularExpression) != nil, "\(line)\n\(result.stdout)")
+    }
+    #expect(result.stdout.contains("unix-stream  LISTEN"), "\(result.stdout)")
+    #expect(
+      result.stdout.range(of: "LISTEN +127.0.0.1:[0-9]+ +- +2 +1", options: .regularExpression) != nil,
+      "two wait, backlog 1")
+    #expect(result.stdout.contains("\"pid\":\(server.processIdentifier)"), "\(result.stdout)")
+    #expect(result.stdout.contains("\"state\":\"CLOSE_WAIT\""), "\(result.stdout)")
+  }
+
+  @Test func anotherUsersProcessIsRefusedWithTheReason() throws {
+    guard getuid() == 0, let setpriv = which("setpriv") else {
+      print("skipped: needs root and setpriv to be another user")
+      return
+    }
+    let result = try runProgram(
+      setpriv, ["--reuid", "65534", "--regid", "65534", "--clear-groups", sockshellPath, "run", "-"],
+      input: "ls 1\n")
+    #expect(result.status != 0)
+    #expect(result.stdout.contains("process 1 is another user's"), "\(result.stdout)\(result.stderr)")
+  }
+}

@@ -4,7 +4,7 @@ import SocketLayer
 struct ListCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "ls",
-    synopsis: "ls [--json] [--all] [--wide]",
+    synopsis: "ls [--json] [--all] [--wide] [PID]",
     summary: "list this shell's descriptors: state, addresses, queues, readiness, read from the kernel",
     example: "ls",
     details: [
@@ -14,6 +14,7 @@ struct ListCommand: ShellCommand {
       "Below the table: connections you closed that the kernel still keeps (TIME_WAIT...), with their timer.",
       "--all adds the lesson partner's descriptors.",
       "On a terminal too narrow for the table, the columns are shortened (a key says how); --wide keeps them.",
+      "ls PID (or ls --pid PID): another process's sockets (your own program's), read from /proc/PID/fd and sock_diag as ss reads them, without stopping it.",
     ],
     completion: [.words(["--json", "--all", "--wide"])],
     group: .options
@@ -23,15 +24,36 @@ struct ListCommand: ShellCommand {
   var all = false
   var wide = false
 
+  /// `ls PID`: another process's sockets.
+  var pid: Int32?
+
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    let flags = try arguments.flags(allowed: ["--json", "--all", "--wide"])
+    var flags: [String] = []
+    while let token = arguments.peek {
+      if token.text == "--pid" || Int32(token.text) != nil {
+        if token.text == "--pid" { arguments.index += 1 }
+        let number = try arguments.next("PID (a process's number: ps lists them)")
+        guard pid == nil, let value = Int32(number.text), value > 0 else {
+          throw arguments.error(
+            "'\(number.shown)' is not a process number: ls PID lists that process's sockets", at: number)
+        }
+        pid = value
+        continue
+      }
+      guard ["--json", "--all", "--wide"].contains(token.text.lowercased()) else {
+        throw arguments.error(
+          "'\(token.shown)' is not a flag here: flags are --json, --all, --wide (or a PID)", at: token)
+      }
+      flags.append(token.text.lowercased())
+      arguments.index += 1
+    }
     json = flags.contains("--json")
     all = flags.contains("--all")
     wide = flags.contains("--wide")
   }
 
   var arguments: [String] {
-    (json ? ["--json"] : []) + (all ? ["--all"] : []) + (wide ? ["--wide"] : [])
+    (json ? ["--json"] : []) + (all ? ["--all"] : []) + (wide ? ["--wide"] : []) + (pid.map { ["\($0)"] } ?? [])
   }
 
   /// The table shortened for a narrow terminal: family and type in one KIND column (tcp4, udp6,
@@ -46,6 +68,25 @@ struct ListCommand: ShellCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
+    if let pid {
+      let rows = try ProcessList.rows(of: pid).get()
+      if json {
+        // Numbers as numbers (fd and the queues), the rest as text; "-" is null.
+        let keys = rows[0].map { $0.lowercased().replacing("-", with: "_") }
+        let items = rows.dropFirst().map { row in
+          JSON.object(
+            zip(keys, row).map { key, value in
+              (key, Int(value).map(JSON.integer) ?? (value == "-" ? .null : .string(value)))
+            })
+        }
+        session.out.line(JSON.object([("pid", .integer(Int(pid))), ("sockets", .array(Array(items)))]).text)
+      } else if rows.count == 1 {
+        session.note("Process \(pid) has no socket open.")
+      } else {
+        session.out.table(rows, fit: wide ? .whole : .stack(3...4))
+      }
+      return .done
+    }
     let snapshots = session.snapshots()
     let partner = all ? context.host.partnerSockets() : []
     let lingering = session.lingeringConnections()
