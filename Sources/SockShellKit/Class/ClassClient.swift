@@ -29,8 +29,6 @@ final class ClassClient {
   var retryDelay = 1.0
   var turnTimer = 0
   var leaving = false
-  /// Why the last try to join failed at once (a wrong code: not tried again).
-  var refused: String?
 
   init(server: SocketAddress, code: String, name: String, session: Session) {
     self.server = server
@@ -155,7 +153,6 @@ final class ClassClient {
         connection?.ended = why
         return
       }
-      refused = why
       say("the class refused to let you join: \(why).", .error)
       leave(quietly: true)
     case "bye":
@@ -354,7 +351,7 @@ final class ClassClient {
       if first == line.shownSource
         || (try? Parser.parse(first))?.map(Presentation.identity) == Presentation.identity(line)
       {
-        offered(first, done: true)
+        offered(first)
       }
       // The next one (or the same, when the student typed a command of their own) is ready again.
       if let next = offers.first { session.host.offer?(next) }
@@ -362,7 +359,7 @@ final class ClassClient {
   }
 
   /// The offered line was run (or skipped): the next is offered; a queue that waited on it goes on.
-  func offered(_ line: String, done: Bool) {
+  func offered(_ line: String) {
     offers.removeFirst()
     if offers.count > 1 { say("(\(offers.count) more of the instructor's commands wait; next skips one.)") }
     if pausedOnWildcard && line == held {
@@ -409,7 +406,7 @@ final class ClassClient {
   /// `next` (or `class skip`): the offered line is dropped; the next one is offered.
   func skipOffer() -> String? {
     guard let skipped = offers.first else { return nil }
-    offered(skipped, done: false)
+    offered(skipped)
     if let next = offers.first { session.host.offer?(next) }
     return skipped
   }

@@ -30,7 +30,6 @@ final class ClassServer {
     var hand = false
     var handSaid = -1000.0
     var shared: String?
-    var dropped = 0
 
     init(id: Int, token: String, name: String, host: String, address: String, cursor: Int) {
       self.id = id
@@ -473,7 +472,6 @@ final class ClassServer {
     if student.cursor < first && connection.waiting < ClassLimits.sendBuffer {
       var resync = ClassMessage("resync")
       resync.missed = first - student.cursor
-      student.dropped += first - student.cursor
       connection.send(resync, force: true)
       student.cursor = first
     }

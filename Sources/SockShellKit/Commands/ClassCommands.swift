@@ -289,14 +289,7 @@ struct FollowCommand: ShellCommand {
   var on: Bool?
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    if let token = arguments.peek {
-      guard let value = OptionWords.flag(token.text) else {
-        throw arguments.error("'\(token.shown)' is not on or off", at: token)
-      }
-      on = value
-      arguments.index += 1
-    }
-    try arguments.finish()
+    on = try arguments.optionalSwitch()
   }
 
   var arguments: [String] { on.map { [$0 ? "on" : "off"] } ?? [] }

@@ -356,6 +356,14 @@ public struct ArgumentReader {
     return word
   }
 
+  /// An optional `on` or `off` (`wire`, `follow`): nil when the line ends here.
+  public mutating func optionalSwitch() throws(ParseError) -> Bool? {
+    guard let token = peek else { return nil }
+    guard let value = OptionWords.flag(token.text) else { throw error("'\(token.shown)' is not on or off", at: token) }
+    index += 1
+    return value
+  }
+
   /// Any word, as typed.
   public mutating func word(_ what: String) throws(ParseError) -> String {
     let token = try next(what)
