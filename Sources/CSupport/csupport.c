@@ -481,3 +481,13 @@ long csupport_packet_recv(int fd, void *buffer, unsigned long size, long long *m
   }
   return (long)length;
 }
+
+int csupport_pidfd_getfd(int pid, int fd) {
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return -1;
+  int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+  int saved = errno;
+  close(pidfd);
+  errno = saved;
+  return copy;
+}

@@ -135,4 +135,15 @@ public enum ProcessSockets {
     }
     return .success(found.sorted { $0.fd < $1.fd })
   }
+
+  /// Whether process `pid` exists (its /proc folder is there).
+  public static func exists(_ pid: Int32) -> Bool { access("/proc/\(pid)", F_OK) == 0 }
+
+  /// Descriptor `fd` of process `pid`, copied into this process (pidfd_getfd): the same socket,
+  /// for getsockopt. The caller closes it at once: while the copy is open, the process's own
+  /// close would not end the connection. EPERM for a process this user may not ptrace.
+  public static func borrow(_ fd: Int32, of pid: Int32) -> SysResult<Int32> {
+    let copy = csupport_pidfd_getfd(pid, fd)
+    return copy < 0 ? .failure(Errno(errno)) : .success(copy)
+  }
 }

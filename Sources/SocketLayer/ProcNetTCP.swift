@@ -18,7 +18,10 @@ public struct KernelConnection: Sendable, Equatable {
   public let timerSeconds: Double
   public let inode: UInt64
 
-  public var timerName: String {
+  public var timerName: String { KernelConnection.timerName(timer) }
+
+  /// The name of a kernel socket timer, as /proc/net/tcp and sock_diag number it.
+  public static func timerName(_ timer: Int) -> String {
     switch timer {
     case 1: "retransmit"
     case 2: "keepalive"

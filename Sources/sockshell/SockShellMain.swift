@@ -10,7 +10,7 @@ struct SockShellMain: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sockshell",
     abstract: "An interactive socket-programming tutorial: real sockets, one system call a line.",
-    subcommands: [Start.self, Run.self, Present.self, Lessons.self, LessonCommand.self],
+    subcommands: [Start.self, Run.self, Present.self, Lessons.self, LessonCommand.self, ListProcess.self],
     defaultSubcommand: Start.self
   )
 
@@ -178,5 +178,31 @@ struct LessonCommand: ParsableCommand {
       SockShell.start(
         color: display.color, timeout: display.timeout, lessons: display.lessons, lesson: .some(words.first),
         wire: display.wire))
+  }
+}
+
+/// `sockshell ls PID [--json] [--wide]`.
+struct ListProcess: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ls",
+    abstract: "List another process's sockets (your own program's), as ls PID does in the shell.")
+
+  @Argument(help: "The process's number (ps or pgrep NAME gives it).")
+  var pid: Int32
+
+  @Flag(name: .long, help: "Print the sockets as JSON (numbers as numbers).")
+  var json = false
+
+  @Flag(name: .long, help: "Keep the table's columns whole on a narrow terminal.")
+  var wide = false
+
+  @OptionGroup var display: DisplayOptions
+
+  func validate() throws {
+    guard pid > 0 else { throw ValidationError("the PID is a process's number, 1 or more") }
+  }
+
+  func run() throws {
+    throw ExitCode(SockShell.listProcess(pid: pid, json: json, wide: wide, color: display.color))
   }
 }

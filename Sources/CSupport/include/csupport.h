@@ -117,4 +117,9 @@ unsigned int csupport_packet_drops(int fd);
    microseconds since the epoch; SIOCGSTAMP). The frame's length, or -1 with errno. */
 long csupport_packet_recv(int fd, void *buffer, unsigned long size, long long *microseconds);
 
+/* A copy of descriptor `fd` of process `pid` in this process (pidfd_getfd, Linux 5.6): the
+   same open socket, to read with getsockopt without stopping the process. Needs the right to
+   ptrace it (the same user, or root). The new descriptor (close-on-exec), or -1 with errno. */
+int csupport_pidfd_getfd(int pid, int fd);
+
 #endif

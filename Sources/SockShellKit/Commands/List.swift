@@ -14,7 +14,7 @@ struct ListCommand: ShellCommand {
       "Below the table: connections you closed that the kernel still keeps (TIME_WAIT...), with their timer.",
       "--all adds the lesson partner's descriptors.",
       "On a terminal too narrow for the table, the columns are shortened (a key says how); --wide keeps them.",
-      "ls PID (or ls --pid PID): another process's sockets (your own program's), read from /proc/PID/fd and sock_diag as ss reads them, without stopping it.",
+      "ls PID (or ls --pid PID): another process's sockets (your own program's), read from /proc/PID/fd and sock_diag as ss reads them, without stopping it; under the table, the connections the kernel keeps on its addresses (TIME_WAIT).",
     ],
     completion: [.words(["--json", "--all", "--wide"])],
     group: .options
@@ -52,6 +52,9 @@ struct ListCommand: ShellCommand {
     wide = flags.contains("--wide")
   }
 
+  /// Another process's sockets are read from outside the session: not for a lesson's lines.
+  var effects: Capabilities { pid == nil ? [] : [.readsProcesses] }
+
   var arguments: [String] {
     (json ? ["--json"] : []) + (all ? ["--all"] : []) + (wide ? ["--wide"] : []) + (pid.map { ["\($0)"] } ?? [])
   }
@@ -69,21 +72,12 @@ struct ListCommand: ShellCommand {
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     if let pid {
-      let rows = try ProcessList.rows(of: pid).get()
+      let view = try ProcessView.read(pid, pairs: context.host.processes.pairs(of: pid)).get()
+      context.host.processes.saw(view)
       if json {
-        // Numbers as numbers (fd and the queues), the rest as text; "-" is null.
-        let keys = rows[0].map { $0.lowercased().replacing("-", with: "_") }
-        let items = rows.dropFirst().map { row in
-          JSON.object(
-            zip(keys, row).map { key, value in
-              (key, Int(value).map(JSON.integer) ?? (value == "-" ? .null : .string(value)))
-            })
-        }
-        session.out.line(JSON.object([("pid", .integer(Int(pid))), ("sockets", .array(Array(items)))]).text)
-      } else if rows.count == 1 {
-        session.note("Process \(pid) has no socket open.")
+        session.out.line(view.json.text)
       } else {
-        session.out.table(rows, fit: wide ? .whole : .stack(3...4))
+        view.show(session, wide: wide)
       }
       return .done
     }

@@ -3,11 +3,53 @@
 #endif
 import SocketLayer
 
-/// `ls PID`: another process's sockets, read without stopping or attaching to it: its
-/// descriptors from /proc/PID/fd, each socket's state and queues from sock_diag (what ss reads).
-enum ProcessList {
-  /// One row per socket descriptor of `pid`, in the columns of `ls`; or why they cannot be read.
-  static func rows(of pid: Int32) -> Result<[[String]], CommandRefusal> {
+/// One socket of another process, as `ls PID`, `watch PID` and a lesson's program checks see
+/// it: read from /proc/PID/fd and sock_diag (what ss reads), without stopping the process.
+struct ProcessSocket: Equatable {
+  let fd: Int32
+  let inode: UInt64
+  /// tcp4, udp6, unix-stream, unix-dgram; "socket" for one sock_diag does not list.
+  let kind: String
+  /// LISTEN, ESTABLISHED...; UNCONN or CONNECTED for UDP and Unix; "?" when unknown.
+  let state: String
+  let local: String
+  let peer: String
+  /// For a listener: connections waiting for accept, and the backlog.
+  let recvQ: Int?
+  let sendQ: Int?
+  let inet: DiagSocket?
+  let unix: DiagUnixSocket?
+
+  var listening: Bool { state == "LISTEN" }
+  var isTCP: Bool { kind.hasPrefix("tcp") }
+  /// A TCP connection (not a listener): one the program accepted or made.
+  var isConnection: Bool { isTCP && !listening && state != "CLOSED" && state != "SYN_SENT" }
+
+  static func == (left: ProcessSocket, right: ProcessSocket) -> Bool {
+    left.row == right.row && left.inode == right.inode
+  }
+
+  /// The row in `ls PID`'s columns.
+  var row: [String] {
+    ["\(fd)", kind, state, local, peer, recvQ.map(String.init) ?? "-", sendQ.map(String.init) ?? "-"]
+  }
+
+  static let header = ["FD", "KIND", "STATE", "LOCAL", "PEER", "RECV-Q", "SEND-Q"]
+}
+
+/// Another process's sockets at one moment, with the connections the kernel keeps for it with no
+/// descriptor (TIME_WAIT and the like).
+struct ProcessView {
+  let pid: Int32
+  let sockets: [ProcessSocket]
+  /// TCP sockets with no descriptor (inode 0) on this process's ports: its TIME_WAIT leftovers.
+  /// The kernel does not record whose they were: these share a local address with one of its
+  /// sockets (a listener's port), or an address pair seen earlier among its connections.
+  let leftovers: [DiagSocket]
+
+  /// `pid`'s sockets now; `pairs`: address pairs ("local>peer") seen among its connections
+  /// before, whose leftovers are its too.
+  static func read(_ pid: Int32, pairs: Set<String> = []) -> Result<ProcessView, CommandRefusal> {
     let descriptors: [(fd: Int32, inode: UInt64)]
     switch ProcessSockets.descriptors(of: pid) {
     case .success(let found): descriptors = found
@@ -22,37 +64,119 @@ enum ProcessList {
       return .failure(CommandRefusal("cannot read /proc/\(pid)/fd: \(errno.name) (\(errno.message))"))
     }
     var inet: [UInt64: (DiagSocket, String)] = [:]
+    var orphans: [DiagSocket] = []
     for (transport, name) in [(SockDiag.Transport.tcp, "tcp"), (.udp, "udp")] {
       for family in [SocketFamily.ipv4, .ipv6] {
-        for row in (try? SockDiag.dump(transport, family: family).get()) ?? [] where row.inode != 0 {
-          inet[row.inode] = (row, name + (family == .ipv6 ? "6" : "4"))
+        for row in (try? SockDiag.dump(transport, family: family).get()) ?? [] {
+          if row.inode != 0 {
+            inet[row.inode] = (row, name + (family == .ipv6 ? "6" : "4"))
+          } else if transport == .tcp {
+            orphans.append(row)
+          }
         }
       }
     }
     var unix: [UInt64: DiagUnixSocket] = [:]
-    for row in (try? SockDiag.dumpUnix().get()) ?? [] { unix[row.inode] = row }
-    var rows = [["FD", "KIND", "STATE", "LOCAL", "PEER", "RECV-Q", "SEND-Q"]]
+    if descriptors.contains(where: { inet[$0.inode] == nil }) {
+      for row in (try? SockDiag.dumpUnix().get()) ?? [] { unix[row.inode] = row }
+    }
+    let fdOfInode = Dictionary(descriptors.map { ($0.inode, $0.fd) }, uniquingKeysWith: { first, _ in first })
+    var sockets: [ProcessSocket] = []
     for (fd, inode) in descriptors {
       if let (row, kind) = inet[inode] {
         let state = row.state?.name ?? (row.remote.port == 0 ? "UNCONN" : "CONNECTED")
-        rows.append([
-          "\(fd)", kind, state, "\(row.local)", row.remote.port == 0 ? "-" : "\(row.remote)", "\(row.receiveQueue)",
-          "\(row.sendQueue)",
-        ])
+        sockets.append(
+          ProcessSocket(
+            fd: fd, inode: inode, kind: kind, state: state, local: "\(row.local)",
+            peer: row.remote.port == 0 ? "-" : "\(row.remote)", recvQ: row.receiveQueue, sendQ: row.sendQueue,
+            inet: row, unix: nil))
       } else if let row = unix[inode] {
         let kind =
           "unix-" + (row.type.map { $0 == .stream ? "stream" : $0 == .datagram ? "dgram" : "seqpacket" } ?? "?")
         let state = row.state == 10 ? "LISTEN" : row.state == 1 ? "CONNECTED" : "UNCONN"
-        rows.append([
-          "\(fd)", kind, state, row.path.isEmpty ? "-" : row.path, row.peer == 0 ? "-" : "inode \(row.peer)",
-          "\(row.receiveQueue)", "\(row.sendQueue)",
-        ])
+        let peer = row.peer == 0 ? "-" : fdOfInode[row.peer].map { "its fd \($0)" } ?? "inode \(row.peer)"
+        sockets.append(
+          ProcessSocket(
+            fd: fd, inode: inode, kind: kind, state: state, local: row.path.isEmpty ? "-" : row.path, peer: peer,
+            recvQ: row.receiveQueue, sendQ: row.sendQueue, inet: nil, unix: row))
       } else {
         // A socket sock_diag does not list here: another network namespace's, or a kind it
         // does not report (netlink, packet).
-        rows.append(["\(fd)", "socket", "?", "-", "-", "-", "-"])
+        sockets.append(
+          ProcessSocket(
+            fd: fd, inode: inode, kind: "socket", state: "?", local: "-", peer: "-", recvQ: nil, sendQ: nil, inet: nil,
+            unix: nil))
       }
     }
-    return .success(rows)
+    // Leftovers: on a local address of one of its TCP sockets (a listener's port, also when the
+    // listener is bound to every address), or a pair it was seen holding.
+    let mine = sockets.compactMap { $0.isTCP ? $0.inet : nil }
+    let leftovers = orphans.filter { orphan in
+      pairs.contains("\(orphan.local)>\(orphan.remote)")
+        || mine.contains { socket in
+          socket.local.port == orphan.local.port
+            && (socket.local == orphan.local || (socket.state == .listen && socket.local.isWildcard))
+        }
+    }
+    return .success(ProcessView(pid: pid, sockets: sockets, leftovers: leftovers))
+  }
+
+  /// The address pairs of its connections now, to find their leftovers later.
+  var pairs: Set<String> {
+    Set(sockets.compactMap { socket in socket.isConnection ? socket.inet.map { "\($0.local)>\($0.remote)" } : nil })
+  }
+
+  /// `ls PID`: the table, the leftovers under it, and what the columns mean.
+  func show(_ session: any CommandSession, wide: Bool) {
+    if sockets.isEmpty {
+      session.note("Process \(pid) has no socket open.")
+    } else {
+      session.out.table([ProcessSocket.header] + sockets.map(\.row), fit: wide ? .whole : .stack(3...4))
+      if sockets.contains(where: \.listening) {
+        session.note(
+          "For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog (Linux lets one more wait)."
+        )
+      }
+      if sockets.contains(where: { $0.kind == "socket" }) {
+        session.note(
+          "KIND socket, STATE ?: a socket sock_diag does not list here (another network namespace's, or netlink or packet)."
+        )
+      }
+    }
+    if !leftovers.isEmpty {
+      session.out.line("Kept by the kernel with no descriptor, on this process's addresses:", .heading)
+      var rows = [["STATE", "LOCAL", "PEER", "TIMER"]]
+      for row in leftovers {
+        rows.append([
+          row.state?.name ?? "?", "\(row.local)", "\(row.remote)",
+          row.timer == 0 ? "-" : "\(KernelConnection.timerName(row.timer)), \(Int(row.timerSeconds.rounded())) s left",
+        ])
+      }
+      session.out.table(rows, indent: "  ", header: .plain, fit: wide ? .whole : .stack(1...2))
+      session.note(
+        "The kernel does not record which process a TIME_WAIT was: these are on this process's addresses (its listener's port, or a connection watch saw it hold)."
+      )
+    }
+  }
+
+  /// The JSON of `ls --json PID`: numbers as numbers, "-" as null.
+  var json: JSON {
+    func socket(_ socket: ProcessSocket) -> JSON {
+      let keys = ProcessSocket.header.map { $0.lowercased().replacing("-", with: "_") }
+      return JSON.object(
+        zip(keys, socket.row).map { key, value in
+          (key, Int(value).map(JSON.integer) ?? (value == "-" ? .null : .string(value)))
+        })
+    }
+    let kept = leftovers.map { row in
+      JSON.object([
+        ("state", .string(row.state?.name ?? "?")), ("local", .string("\(row.local)")),
+        ("peer", .string("\(row.remote)")), ("timer", .string(KernelConnection.timerName(row.timer))),
+        ("seconds_left", .number(row.timerSeconds)),
+      ])
+    }
+    return JSON.object([
+      ("pid", .integer(Int(pid))), ("sockets", .array(sockets.map(socket))), ("kept", .array(kept)),
+    ])
   }
 }

@@ -11,7 +11,7 @@ public enum Registry {
     LessonsCommand.self, LessonCommand.self, LessonStepCommand.self, LessonCheckCommand.self, LessonHintCommand.self,
     LessonSolutionCommand.self, LessonNextCommand.self, LessonPrevCommand.self,
     HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self, ClearCommand.self, WireCommand.self,
-    GotoCommand.self, WhereCommand.self, ClassCommand.self, HandCommand.self, FollowCommand.self,
+    GotoCommand.self, WhereCommand.self, ClassCommand.self, HandCommand.self, FollowCommand.self, WatchCommand.self,
   ]
 
   static let byName: [String: any ShellCommand.Type] = {

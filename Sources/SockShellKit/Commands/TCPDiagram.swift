@@ -4,24 +4,25 @@ import SocketLayer
 struct TCPDiagramCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "tcp",
-    synopsis: "tcp FD [--ascii] [--svg FILE]",
+    synopsis: "tcp FD|PID:FD [--ascii] [--svg FILE]",
     summary: "the TCP state diagram (RFC 793), with this connection's state now and the path it took",
     example: "tcp conn",
     details: [
       "States are read from the kernel (TCP_INFO) after each command; a state passed in between is not seen.",
       "--svg FILE writes the same drawing as an SVG picture, for handouts and slides.",
+      "tcp PID:FD: a socket of another process of yours (ls PID lists them); its path is what ls, inspect and watch saw of it.",
     ],
     completion: [.descriptor, .words(["--ascii", "--svg"])],
     group: .options
   )
 
-  var fd: DescriptorRef
+  var target: SocketTarget
   var ascii = false
   /// `--svg FILE`: the drawing written as SVG too.
   var svg: String?
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
-    fd = try arguments.descriptor()
+    target = try arguments.socketTarget()
     while !arguments.isAtEnd {
       let word = try arguments.word("--ascii or --svg FILE")
       switch word {
@@ -33,11 +34,15 @@ struct TCPDiagramCommand: ShellCommand {
   }
 
   var arguments: [String] {
-    [fd.description] + (ascii ? ["--ascii"] : []) + (svg.map { ["--svg", Lexer.quote(Array($0.utf8))] } ?? [])
+    [target.description] + (ascii ? ["--ascii"] : []) + (svg.map { ["--svg", Lexer.quote(Array($0.utf8))] } ?? [])
   }
 
   /// Writing a picture writes a file: held to the policy of lines from elsewhere like save.
-  var effects: Capabilities { svg == nil ? [] : [.writesFiles] }
+  var effects: Capabilities {
+    var effects: Capabilities = svg == nil ? [] : [.writesFiles]
+    if case .process = target { effects.insert(.readsProcesses) }
+    return effects
+  }
 
   /// The diagram; `{NAME}` marks a state (the braces become its markers), with the names `ls`,
   /// netstat and the kernel use. CLOSED stands twice: at the top, where a socket starts, and
@@ -99,15 +104,38 @@ struct TCPDiagramCommand: ShellCommand {
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
-    let descriptor = try session.descriptor(fd)
-    guard descriptor.type == .stream, descriptor.family != .unix else {
-      throw CommandRefusal("fd \(descriptor.label) is not a TCP socket: only TCP has connection states")
+    let label: String
+    var foreign = false
+    let current: TCPState?
+    let seen: [TCPState]
+    switch target {
+    case .own(let ref):
+      let descriptor = try session.descriptor(ref)
+      guard descriptor.type == .stream, descriptor.family != .unix else {
+        throw CommandRefusal("fd \(descriptor.label) is not a TCP socket: only TCP has connection states")
+      }
+      session.recordStates(of: [descriptor.fd])
+      label = descriptor.label
+      current = try? Sys.tcpInfo(descriptor.fd).get().state
+      seen = session.stateHistory[descriptor.fd] ?? []
+    case .process(let pid, let fd):
+      let watcher = context.host.processes
+      let view = try ProcessView.read(pid, pairs: watcher.pairs(of: pid)).get()
+      watcher.saw(view)
+      guard let socket = view.sockets.first(where: { $0.fd == fd }) else {
+        throw CommandRefusal("process \(pid) has no socket at fd \(fd) (ls \(pid) lists its sockets)")
+      }
+      guard socket.isTCP, let state = socket.inet?.state else {
+        throw CommandRefusal(
+          "fd \(fd) of process \(pid) is a \(socket.kind) socket, not TCP: only TCP has connection states")
+      }
+      label = "\(fd) of process \(pid)"
+      foreign = true
+      current = state
+      seen = watcher.states(of: pid, inode: socket.inode)
     }
-    session.recordStates(of: [descriptor.fd])
-    let current = try? Sys.tcpInfo(descriptor.fd).get().state
-    let seen = session.stateHistory[descriptor.fd] ?? []
     let glyphs = Glyphs.choose(ascii: ascii)
-    session.out.line("TCP states of fd \(descriptor.label) (RFC 793's diagram, with the names ls uses)", .heading)
+    session.out.line("TCP states of fd \(label) (RFC 793's diagram, with the names ls uses)", .heading)
     // Colour codes are added after Output's escaping: write the diagram lines directly.
     for line in TCPDiagramCommand.draw(current: current, seen: seen, glyphs: glyphs, color: session.out.color) {
       session.out.write("  " + line + "\n")
@@ -115,13 +143,16 @@ struct TCPDiagramCommand: ShellCommand {
     if let svg {
       let picture = SVG.textDrawing(
         TCPDiagramCommand.draw(current: current, seen: seen, glyphs: .choose(ascii: false), color: false),
-        title: "TCP states of fd \(descriptor.label)")
+        title: "TCP states of fd \(label)")
       _ = try FileWriter.write(picture, to: svg, what: "the diagram as SVG", session: session)
     }
     let unicode = glyphs.horizontal == "─"
     session.note(
-      (unicode ? "▶NOW◀" : ">NOW<") + " is the state now (TCP_INFO); " + (unicode ? "•SEEN•" : "*SEEN*")
-        + " were seen after earlier commands.")
+      (unicode ? "▶NOW◀" : ">NOW<") + " is the state now (\(foreign ? "sock_diag" : "TCP_INFO")); "
+        + (unicode ? "•SEEN•" : "*SEEN*")
+        + (foreign
+          ? " were seen when ls, inspect, tcp or watch read this process (watch PID sees every state it stays in for 0.1 s)."
+          : " were seen after earlier commands."))
     let arrow = unicode ? " → " : " -> "
     session.note("Path seen: " + (seen.isEmpty ? "-" : seen.map(\.name).joined(separator: arrow)))
     if current == .closed && seen.contains(where: { $0 != .closed }) {

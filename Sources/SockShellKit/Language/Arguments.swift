@@ -50,6 +50,20 @@ public enum DescriptorRef: Hashable, Sendable, CustomStringConvertible {
   }
 }
 
+/// What inspect and tcp look at: a descriptor of this shell, or one of another process's
+/// (`PID:FD`, read without stopping it).
+public enum SocketTarget: Hashable, Sendable, CustomStringConvertible {
+  case own(DescriptorRef)
+  case process(pid: Int32, fd: Int32)
+
+  public var description: String {
+    switch self {
+    case .own(let ref): ref.description
+    case .process(let pid, let fd): "\(pid):\(fd)"
+    }
+  }
+}
+
 extension Unicode.Scalar {
   var isASCIILetter: Bool { (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value) }
   var isASCIIDigit: Bool { (0x30...0x39).contains(value) }
@@ -280,6 +294,22 @@ public struct ArgumentReader {
       throw error("'\(token.shown)' is not a descriptor: give its number or name (ls lists them)", at: token)
     }
     return ref
+  }
+
+  /// A descriptor of this shell, or `PID:FD`: descriptor FD of process PID (inspect, tcp).
+  public mutating func socketTarget() throws(ParseError) -> SocketTarget {
+    guard let token = peek, token.isBare, let colon = token.text.firstIndex(of: ":") else {
+      return .own(try descriptor())
+    }
+    index += 1
+    guard let pid = Int32(token.text[..<colon]), pid > 0, let fd = Int32(token.text[token.text.index(after: colon)...]),
+      fd >= 0
+    else {
+      throw error(
+        "'\(token.shown)' is not PID:FD: a process's number, a colon, and one of its descriptors (ls PID lists them)",
+        at: token)
+    }
+    return .process(pid: pid, fd: fd)
   }
 
   /// An address (see `AddressSpec`).

@@ -102,6 +102,8 @@ public struct Capabilities: OptionSet, Sendable {
   public static let namesAddress = Capabilities(rawValue: 1 << 4)
   /// Changes the shell rather than a socket (lessons, quit, history).
   public static let changesShell = Capabilities(rawValue: 1 << 5)
+  /// Reads another process's sockets (ls PID, inspect PID:FD, tcp PID:FD, watch PID).
+  public static let readsProcesses = Capabilities(rawValue: 1 << 6)
 }
 
 extension ShellCommand {

@@ -39,7 +39,7 @@ enum LinePolicy {
   static let folderStandIn = "/nonexistent/sockshell-lesson-folder"
 
   /// What a line from elsewhere may never do.
-  static let forbidden: Capabilities = [.readsFiles, .writesFiles, .changesShell]
+  static let forbidden: Capabilities = [.readsFiles, .writesFiles, .changesShell, .readsProcesses]
 
   /// Why `line` may not run as a `source` line, or nil when it may. `folder`: the run's own
   /// folder (or its stand-in), the only place for Unix socket paths.
@@ -50,6 +50,7 @@ enum LinePolicy {
       if effects.contains(.readsFiles) { what.append("reads a file") }
       if effects.contains(.writesFiles) { what.append("writes a file") }
       if effects.contains(.changesShell) { what.append("changes the shell") }
+      if effects.contains(.readsProcesses) { what.append("reads another process's sockets") }
       let whose = source == .instructor ? "an instructor's lines" : "a lesson's \(source.rawValue) lines"
       return "\(line.spec.name) \(what.joined(separator: " and ")): \(whose) may make socket calls only"
     }

@@ -116,6 +116,15 @@ extension SockShell {
     return result.ok ? 0 : 1
   }
 
+  /// `sockshell ls PID [--json] [--wide]`: another process's sockets, from the command line.
+  public static func listProcess(pid: Int32, json: Bool, wide: Bool, color: String) -> Int32 {
+    let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: color))
+    let session = Session(output: out)
+    let result = session.execute("ls" + (json ? " --json" : "") + (wide ? " --wide" : "") + " \(pid)")
+    out.flush()
+    return result.ok ? 0 : 1
+  }
+
   /// `sockshell lesson test [FILE...]`: every lesson, or the files given.
   public static func testLessons(files: [String], lessons: String?) -> Int32 {
     Signals.install()

@@ -19,6 +19,8 @@ public final class Host {
   var offer: ((String) -> Void)?
   /// The wire being shown (`wire on`, `--wire`), for the learner's and the partner's sockets.
   var wire: Wire?
+  /// Other processes' sockets: what was seen of them, and those watched (`watch PID`).
+  let processes = ProcessWatcher()
   /// The learner's session this host surrounds (set by the session).
   weak var session: Session?
 
