@@ -427,7 +427,7 @@ int csupport_enter_sandbox(int *error) {
     *error = errno;
     return 1;
   }
-  pid_t child = fork();
+  int child = (int)fork();
   if (child < 0) {
     *error = errno;
     close(report[0]);
@@ -490,4 +490,84 @@ int csupport_pidfd_getfd(int pid, int fd) {
   close(pidfd);
   errno = saved;
   return copy;
+}
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+int csupport_spawn_limited(const char *path, char *const argv[], char *const envp[], const char *dir,
+                             int out_fd, int err_fd, const struct csupport_limits *limits, int *error) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    *error = errno;
+    return -1;
+  }
+  int parent = (int)getpid();
+  int child = (int)fork();
+  if (child < 0) {
+    *error = errno;
+    close(report[0]);
+    close(report[1]);
+    return -1;
+  }
+  if (child == 0) {
+    // Only system calls from here to exec: the parent may have had other threads.
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < 32; sig++) {
+      if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    struct rlimit limit;
+    if (limits->cpu_seconds > 0) {
+      limit.rlim_cur = limit.rlim_max = (rlim_t)limits->cpu_seconds;
+      setrlimit(RLIMIT_CPU, &limit);
+    }
+    if (limits->open_files > 0) {
+      limit.rlim_cur = limit.rlim_max = (rlim_t)limits->open_files;
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limits->memory_bytes > 0) {
+      limit.rlim_cur = limit.rlim_max = (rlim_t)limits->memory_bytes;
+      setrlimit(RLIMIT_AS, &limit);
+    }
+    if (limits->file_bytes > 0) {
+      limit.rlim_cur = limit.rlim_max = (rlim_t)limits->file_bytes;
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
+    limit.rlim_cur = limit.rlim_max = 0;
+    setrlimit(RLIMIT_CORE, &limit);
+    int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    if (out_fd >= 0) dup2(out_fd, 1);
+    if (err_fd >= 0) dup2(err_fd, 2);
+    if (dir != NULL && chdir(dir) < 0) {
+      int code = errno;
+      (void)!write(report[1], &code, sizeof code);
+      _exit(127);
+    }
+    // Everything else of the shell's stays out of the program (the report pipe closes on exec).
+    syscall(SYS_close_range, 3, ~0U, 0);
+    execve(path, argv, envp);
+    int code = errno;
+    (void)!write(report[1], &code, sizeof code);
+    _exit(127);
+  }
+  close(report[1]);
+  int code = 0;
+  ssize_t got;
+  do {
+    got = read(report[0], &code, sizeof code);
+  } while (got < 0 && errno == EINTR);
+  close(report[0]);
+  if (got == sizeof code) {
+    int status;
+    waitpid(child, &status, 0);
+    *error = code;
+    return -1;
+  }
+  return child;
 }

@@ -122,4 +122,19 @@ long csupport_packet_recv(int fd, void *buffer, unsigned long size, long long *m
    ptrace it (the same user, or root). The new descriptor (close-on-exec), or -1 with errno. */
 int csupport_pidfd_getfd(int pid, int fd);
 
+/* Limits for a learner's program (0: not set). */
+struct csupport_limits {
+  long cpu_seconds;
+  long open_files;
+  long memory_bytes;
+  long file_bytes;
+};
+
+/* Starts `path` with `argv` and `envp` in `dir`, in a process group of its own, under `limits`
+   (and no core file), with standard input from /dev/null and standard output and error on
+   `out_fd` and `err_fd`, every other descriptor closed, default signal handling, and SIGKILL
+   when this process ends. Its pid, or -1 with *error set (exec's errno when exec failed). */
+int csupport_spawn_limited(const char *path, char *const argv[], char *const envp[], const char *dir,
+                           int out_fd, int err_fd, const struct csupport_limits *limits, int *error);
+
 #endif

@@ -68,24 +68,32 @@ struct LessonsCommand: ShellCommand {
 struct LessonCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "lesson",
-    synopsis: "lesson [ID|NUMBER|retry|reset|quit]",
+    synopsis: "lesson [ID|NUMBER|retry|reset|quit|watch [off]]",
     summary: "start or resume a lesson; lesson alone resumes where you left off",
     example: "lesson bind",
     details: [
       "lesson retry takes the current step afresh: every socket is closed, the earlier steps' are made again from their solutions (the partner's side too), on free ports.",
       "lesson reset forgets your progress in the lesson and starts it over; lesson quit leaves it (lesson resumes it).",
+      "lesson watch, in a step that asks for your own program: tries it again each time you save its file (lesson watch off stops).",
     ],
     completion: [.lessons],
     group: .lessons
   )
 
   var word: String?
+  /// `lesson watch off`.
+  var off = false
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     word = arguments.isAtEnd ? nil : try arguments.word("ID")
+    if word == "watch", !arguments.isAtEnd {
+      let next = try arguments.word("off")
+      guard next == "off" else { throw arguments.error("lesson watch takes off, or nothing") }
+      off = true
+    }
   }
 
-  var arguments: [String] { word.map { [Lexer.quote(Array($0.utf8))] } ?? [] }
+  var arguments: [String] { (word.map { [Lexer.quote(Array($0.utf8))] } ?? []) + (off ? ["off"] : []) }
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
@@ -97,6 +105,19 @@ struct LessonCommand: ShellCommand {
       throw LessonsCommand.noLessons
     }
     switch word {
+    case "watch"?:
+      guard let run = host.lessonRun, !run.finished else {
+        throw CommandRefusal("no lesson step is being taken: lesson watch tries a step's program when its file changes")
+      }
+      if off {
+        run.stopWatching()
+        session.note("No longer watching the program's file.")
+        return .done
+      }
+      let path = try run.startWatching().get()
+      session.note(
+        "Watching \(path): each time it changes, your program is built and tried again (lesson watch off stops).")
+      return .done
     case "quit"?:
       guard let run = host.lessonRun else {
         session.note("No lesson is running.")
@@ -199,21 +220,15 @@ struct LessonCheckCommand: PlainCommand {
   static let spec = CommandSpec(
     name: "check",
     synopsis: "check",
-    summary: "run the step's checks against your sockets and say what is missing",
+    summary: "run the step's checks against your sockets (or build and try your program) and say what is missing",
     group: .lessons
   )
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let run = try LessonStepCommand.current(context)
-    let failures = run.failures()
-    if failures.isEmpty {
-      context.session.out.line("Every check holds.", .success)
-      return .done
-    }
-    for (line, why) in failures {
-      context.session.out.line("\(Glyphs.choose(ascii: false).notYet) \(line)", .error)
-      context.session.note(why)
-    }
+    // A step that asks for a program tries it again: the learner may have changed the file.
+    run.tryProgram()
+    run.showChecks()
     return .done
   }
 }

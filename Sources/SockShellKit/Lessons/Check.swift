@@ -50,6 +50,27 @@ public enum Check: Sendable, Equatable {
   /// `segment FROM > TO flags=S`, `segments flags=R >= 1`, `no segment flags=R`: the packets the
   /// wire showed in this step (see WireFilter).
   case segments(WireFilter, Comparison, Int)
+  /// `program socket ...`, `program sockets ... = N`, `program accepted >= N`...: what the kernel
+  /// showed of the learner's program in the step's last verification.
+  case program(ProgramClaim)
+
+  public enum ProgramClaim: Sendable, Equatable {
+    /// Among its sockets after the clients left.
+    case socket([Condition])
+    case noSocket([Condition])
+    case count([Condition], Comparison, Int)
+    /// Distinct connections it held while the clients ran.
+    case accepted(Comparison, Int)
+    /// The most connections it held at once.
+    case concurrent(Comparison, Int)
+    /// Still running when the verification stopped it.
+    case running
+    /// `clients served`: every client got back what it should (or `>= N` of them).
+    case served(Comparison?, Int?)
+  }
+
+  /// The keys a program's sockets are checked by (read with sock_diag: no options).
+  static let programKeys: Set<String> = ["family", "type", "state", "local", "peer", "backlog", "recvq", "sendq"]
 
   /// Which packets of the wire a check counts: from and to (names as the wire shows them; `*`
   /// any, `partner` any of the partner's), and what they are: `flags=S.` (TCP flags exactly, as
@@ -171,7 +192,49 @@ public enum Check: Sendable, Equatable {
       }
       return (nil, tokens)
     }
+    func comparisonAtEnd(_ what: String) throws(ParseError) -> (Comparison, Int) {
+      guard words.count >= 2, let last = Int(words[words.count - 1]),
+        let comparison = Comparison(rawValue: words[words.count - 2])
+      else { throw ParseError("write: \(what) = N (or >= N, <= N...)", column: first.column) }
+      return (comparison, last)
+    }
+    func programConditions(_ tokens: ArraySlice<Token>) throws(ParseError) -> [Condition] {
+      let found = try conditions(tokens)
+      if let other = found.first(where: { !programKeys.contains($0.key) }) {
+        throw ParseError(
+          "a program's sockets are read with sock_diag: keys are \(programKeys.sorted().joined(separator: ", ")), not \(other.key)"
+        )
+      }
+      return found
+    }
     switch words[0] {
+    case "program":
+      let usage =
+        "write: program socket KEY=VALUE..., program no socket ..., program sockets ... = N, program accepted >= N, program concurrent >= N or program running"
+      guard words.count >= 2 else { throw ParseError(usage, column: first.column) }
+      switch words[1] {
+      case "socket": return .program(.socket(try programConditions(tokens.dropFirst(2))))
+      case "no" where words.count >= 3 && words[2] == "socket":
+        return .program(.noSocket(try programConditions(tokens.dropFirst(3))))
+      case "sockets":
+        let (comparison, number) = try comparisonAtEnd("program sockets KEY=VALUE...")
+        return .program(.count(try programConditions(tokens.dropFirst(2).dropLast(2)), comparison, number))
+      case "accepted" where words.count == 4:
+        let (comparison, number) = try comparisonAtEnd("program accepted")
+        return .program(.accepted(comparison, number))
+      case "concurrent" where words.count == 4:
+        let (comparison, number) = try comparisonAtEnd("program concurrent")
+        return .program(.concurrent(comparison, number))
+      case "running" where words.count == 2: return .program(.running)
+      default: throw ParseError(usage, column: tokens[1].column)
+      }
+    case "clients":
+      guard words.count >= 2, words[1] == "served", words.count == 2 || words.count == 4 else {
+        throw ParseError("write: clients served (or clients served >= N)", column: first.column)
+      }
+      if words.count == 2 { return .program(.served(nil, nil)) }
+      let (comparison, number) = try comparisonAtEnd("clients served")
+      return .program(.served(comparison, number))
     case "socket":
       let (fd, rest) = fdAndRest(tokens.dropFirst())
       return .socket(fd, try conditions(rest))
@@ -253,7 +316,7 @@ public enum Check: Sendable, Equatable {
       return .kept(state)
     default:
       throw ParseError(
-        "unknown check '\(words[0])': use socket, no socket, sockets, called, received, sent, kept, partner, segment, segments or no segment",
+        "unknown check '\(words[0])': use socket, no socket, sockets, called, received, sent, kept, partner, segment, segments, no segment, program or clients",
         column: first.column)
     }
   }
@@ -288,6 +351,8 @@ struct CheckContext {
   let partnerStart: Int
   /// The wire's packet count when the step began; nil when the wire is off then.
   var wireStart: Int? = nil
+  /// The step's last verification of the learner's program (nil: not run yet).
+  var program: ProgramReport? = nil
 }
 
 extension Check {
@@ -403,6 +468,11 @@ extension Check {
         "expected the kernel to keep a connection in \(state.name) with no descriptor; "
           + (seen.isEmpty ? "it keeps none" : "it keeps: \(seen.joined(separator: ", "))")
       )
+    case .program(let claim):
+      guard let report = context.program else {
+        return (false, "your program has not been tried yet: type check to build it, run it and try it")
+      }
+      return claim.evaluate(report)
     case .partnerConnected:
       let ok = (context.partner?.records ?? []).contains {
         ($0.kind == .connect || $0.kind == .accept) && $0.errno == nil
@@ -512,5 +582,112 @@ extension Check.CallOutcome {
     case .errno(let errno): "fail with \(errno.name)"
     case .result(let value): "return \(value)"
     }
+  }
+}
+
+extension Check.ProgramClaim {
+  /// Whether the claim holds for a verification's report, and if not, what the kernel showed.
+  func evaluate(_ report: ProgramReport) -> (holds: Bool, why: String) {
+    if let problem = report.problem { return (false, problem) }
+    if report.interrupted { return (false, "the last try was interrupted: type check to try again") }
+    guard report.listenedAfter != nil else { return (false, "your program never listened on port \(report.port)") }
+    func sockets() -> [ProcessSocket]? { report.end?.sockets }
+    let gone = "your program was not running when the clients had left (it \(report.ending ?? "ended"))"
+    switch self {
+    case .socket(let conditions):
+      guard let sockets = sockets() else { return (false, gone) }
+      if sockets.contains(where: { Check.matches($0, conditions).isEmpty }) { return (true, "") }
+      let wanted = conditions.map { "\($0.key)\($0.comparison.rawValue)\($0.value)" }.joined(separator: ", ")
+      guard let closest = sockets.min(by: { Check.matches($0, conditions).count < Check.matches($1, conditions).count })
+      else { return (false, "expected a socket of your program with \(wanted); it had none open") }
+      return (
+        false,
+        "expected a socket of your program with \(wanted); the closest, its fd \(closest.fd), has "
+          + Check.matches(closest, conditions).joined(separator: ", ")
+      )
+    case .noSocket(let conditions):
+      guard let sockets = sockets() else { return (false, gone) }
+      if let found = sockets.first(where: { Check.matches($0, conditions).isEmpty }) {
+        return (false, "expected no such socket of your program; its fd \(found.fd) is one (\(found.state))")
+      }
+      return (true, "")
+    case .count(let conditions, let comparison, let number):
+      guard let sockets = sockets() else { return (false, gone) }
+      let matching = sockets.filter { Check.matches($0, conditions).isEmpty }
+      if comparison.holds(matching.count, number) { return (true, "") }
+      return (
+        false,
+        "expected \(comparison.rawValue) \(number) such sockets of your program after the clients left; it had \(matching.count)"
+          + (matching.isEmpty ? "" : " (fds " + matching.map { "\($0.fd)" }.joined(separator: ", ") + ")")
+      )
+    case .accepted(let comparison, let number):
+      return comparison.holds(report.accepted, number)
+        ? (true, "")
+        : (
+          false, "your program accepted \(report.accepted) connections; the step wants \(comparison.rawValue) \(number)"
+        )
+    case .concurrent(let comparison, let number):
+      return comparison.holds(report.mostHeld, number)
+        ? (true, "")
+        : (
+          false,
+          "your program held at most \(report.mostHeld) connection\(report.mostHeld == 1 ? "" : "s") at once; the step wants \(comparison.rawValue) \(number)"
+        )
+    case .running:
+      return report.running
+        ? (true, "")
+        : (false, "your program \(report.ending ?? "ended") \(report.endedDuring.map { "while \($0)" } ?? "")")
+    case .served(let comparison, let number):
+      let all = report.everyClient
+      let served = report.served
+      if let comparison, let number {
+        return comparison.holds(served, number)
+          ? (true, "")
+          : (false, "\(served) of \(all.count) clients were served; the step wants \(comparison.rawValue) \(number)")
+      }
+      if served == all.count && !all.isEmpty { return (true, "") }
+      return (false, "\(served) of \(all.count) clients got back what they should")
+    }
+  }
+}
+
+extension Check {
+  /// The conditions a program's socket misses, described; empty when all hold.
+  static func matches(_ socket: ProcessSocket, _ conditions: [Condition]) -> [String] {
+    var misses: [String] = []
+    for condition in conditions {
+      let value = condition.value
+      switch condition.key {
+      case "family":
+        let family = socket.kind.hasPrefix("unix") ? "unix" : socket.kind.hasSuffix("6") ? "ipv6" : "ipv4"
+        if family != value.lowercased() { misses.append("family \(family)") }
+      case "type":
+        let stream = socket.isTCP || socket.kind == "unix-stream"
+        let names = stream ? ["tcp", "stream"] : ["udp", "dgram", "datagram"]
+        if !names.contains(value.lowercased()) { misses.append("type \(socket.kind)") }
+      case "state":
+        let wanted = TCPState(name: value)?.name ?? value.uppercased()
+        if socket.state != wanted { misses.append("state \(socket.state)") }
+      case "local":
+        let address = socket.inet?.local
+        if !(address.map { addressMatches($0, pattern: value) } ?? (value == socket.local)) {
+          misses.append("local \(socket.local)")
+        }
+      case "peer":
+        let address = socket.inet.flatMap { $0.remote.port == 0 ? nil : $0.remote }
+        if !addressMatches(address, pattern: value) { misses.append("peer \(socket.peer)") }
+      case "backlog":
+        let backlog = socket.listening ? socket.sendQ ?? -1 : -1
+        if !condition.comparison.holds(backlog, Int(value) ?? 0) {
+          misses.append(socket.listening ? "backlog \(backlog)" : "no backlog (not listening)")
+        }
+      case "recvq", "sendq":
+        let actual = (condition.key == "recvq" ? socket.recvQ : socket.sendQ) ?? -1
+        if !condition.comparison.holds(actual, Int(value) ?? 0) { misses.append("\(condition.key) \(actual)") }
+      default:
+        misses.append("\(condition.key) (not read for a program)")
+      }
+    }
+    return misses
   }
 }

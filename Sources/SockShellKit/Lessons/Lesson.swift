@@ -21,6 +21,11 @@ public struct LessonStep: Sendable {
   public var hints: [String] = []
   public var solution: [LessonLine] = []
   public var partner: [LessonLine] = []
+  /// A step that asks for a program of the learner's: its `program` block (where it starts, and
+  /// its `key: value` lines), and the solution block's text as written (the reference program).
+  public var programLine: Int?
+  public var programLines: [LessonLine] = []
+  public var solutionSource = ""
   /// The step's examples that claim something (`= EXPECTED` on a line, or `# expect: CHECK`):
   /// `lesson test` runs each block in a session of its own and every claim must hold.
   public var examples: [[LessonLine]] = []
@@ -123,6 +128,7 @@ public struct Lesson: Sendable {
       step.checks = step.checks.map(fill)
       step.solution = step.solution.map(fill)
       step.partner = step.partner.map(fill)
+      step.programLines = step.programLines.map(fill)
       step.examples = step.examples.map { $0.map(fill) }
       return step
     }
@@ -138,7 +144,7 @@ public struct LessonError: Error, Sendable, CustomStringConvertible {
 
 /// Reads lesson files with libcmark (CommonMark) and libyaml (front matter).
 public enum LessonLoader {
-  static let blockKinds: Set<String> = ["sockshell", "check", "hint", "solution", "partner"]
+  static let blockKinds: Set<String> = ["sockshell", "check", "hint", "solution", "partner", "program"]
   /// Code blocks that are only shown (C or Python next to the shell commands, output).
   static let displayKinds: Set<String> = ["", "c", "python", "sh", "shell", "console", "text", "bash"]
   static let frontMatterKeys: Set<String> = ["id", "title", "summary", "requires"]
@@ -298,6 +304,14 @@ public enum LessonLoader {
           current!.hints.append(literal.trimmingTrailingNewlines)
         case "solution":
           current!.solution += blockLines
+          current!.solutionSource += literal
+        case "program":
+          if current!.programLine != nil {
+            problem(fileLine, "a step has at most one program block")
+          } else {
+            current!.programLine = fileLine
+            current!.programLines = blockLines
+          }
         case "partner":
           current!.partner += blockLines
         default:
@@ -306,7 +320,7 @@ public enum LessonLoader {
           } else {
             problem(
               fileLine,
-              "unknown block kind '\(kind)': use sockshell, check, hint, solution or partner (or c, python, text to show code)"
+              "unknown block kind '\(kind)': use sockshell, check, hint, solution, partner or program (or c, python, text to show code)"
             )
           }
         }

@@ -119,6 +119,9 @@ struct RunnableStep {
   var partner: [PartnerLine] = []
   /// The examples that claim results, each block in order: lines to run, and checks to hold.
   var examples: [[ExampleLine]] = []
+  /// The program the step asks the learner for, and the lesson's reference program (its solution).
+  var program: ProgramSpec?
+  var programSolution = ""
 
   enum ExampleLine {
     case command(ParsedLine, LessonLine)
@@ -150,7 +153,18 @@ struct RunnableStep {
         return nil
       }
     }
-    solution = step.solution.compactMap { unattended($0, "solution") }
+    if let line = step.programLine {
+      let (spec, found) = ProgramSpec.parse(step.programLines, at: line)
+      for (at, message) in found { problems.append("\(path):\(at): program: \(message)") }
+      program = spec
+      // The solution of a program step is the reference program, not lines of the shell.
+      programSolution = step.solutionSource
+      if step.solutionSource.isEmpty {
+        problems.append("\(path):\(line): program: the step needs a solution block with a reference program")
+      }
+    } else {
+      solution = step.solution.compactMap { unattended($0, "solution") }
+    }
     // Examples run in lesson test as solutions do: held to the same policy.
     for block in step.examples {
       var lines: [ExampleLine] = []
@@ -222,6 +236,7 @@ public final class LessonRun {
       }
     }
     portChanges = changed
+    programPort = UInt16(values["{port}"] ?? "") ?? LessonRun.freePort()
     ports = values.compactMapValues(Int.init).filter { $0.key.hasPrefix("{port") }
     // A folder of its own, made only for a lesson that names one.
     let folder = template.usesFolder ? LinePolicy.makeFolder() : nil
@@ -254,6 +269,13 @@ public final class LessonRun {
       })
   }
 
+  /// The port a step's program is given ({port}), and the step's last try of it.
+  let programPort: UInt16
+  var programReport: ProgramReport?
+  /// `lesson watch`: the program's file watched, with its last change seen.
+  var watchTimer: Int?
+  var watchedStamp: [Int] = []
+
   /// The ports of this run (saved with the progress) and what changed from the saved ones.
   let ports: [String: Int]
   let portChanges: [String]
@@ -285,6 +307,8 @@ public final class LessonRun {
     partnerStart = partner.session.records.count
     hintIndex = 0
     solutionAsked = false
+    programReport = nil
+    stopWatching()
     partner.start(current.partner)
     if verbose { show() }
     partner.advance(learner: session)
@@ -399,7 +423,7 @@ public final class LessonRun {
   func failures() -> [(String, String)] {
     let context = CheckContext(
       session: session, stepStart: stepStart, partner: partner.session, partnerStart: partnerStart,
-      wireStart: wireStart)
+      wireStart: wireStart, program: programReport)
     return current.checks.compactMap { check, text in
       let (holds, why) = check.evaluate(context)
       return holds ? nil : (text, why)
@@ -539,9 +563,117 @@ public final class LessonRun {
 
   /// Ends the lesson: the partner's descriptors are closed.
   func end() {
+    stopWatching()
     stopTurns()
     partner.stop()
     partner.session.closeAllBounded(seconds: LinePolicy.partnerWait)
     if let folder { LinePolicy.removeFolder(folder) }
+  }
+}
+
+extension LessonRun {
+  /// The learner's folder, where their program's file is.
+  static var workingFolder: String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buffer, buffer.count) != nil else { return "." }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// Builds, runs and tries the step's program (in `folder`, the learner's by default), keeps
+  /// the report for the checks, and shows what happened: the build's messages, a line for each
+  /// thing tried, why it failed (from the kernel), the program's own output (escaped).
+  @discardableResult
+  func tryProgram(in folder: String? = nil) -> ProgramReport? {
+    guard let spec = current.program else { return nil }
+    let out = session.out
+    if verbose {
+      out.line("Trying your program \(spec.file) on port \(programPort)...", .heading)
+      out.flush(force: true)
+    }
+    let report = ProgramVerifier.verify(
+      spec, folder: folder ?? LessonRun.workingFolder, port: programPort, loop: session.loop,
+      interrupt: InterruptWatch())
+    programReport = report
+    guard verbose else { return report }
+    if !report.buildOutput.isEmpty {
+      out.line("The compiler said:", .heading)
+      LessonRun.showOutput(report.buildOutput, dropped: 0, to: out)
+    }
+    for line in report.summary { out.field("  " + line, hanging: 4) }
+    if let problem = report.problem { out.line("  " + problem, .error) }
+    if report.interrupted { out.line("  interrupted: your program was stopped", .error) }
+    if !report.output.isEmpty {
+      out.line("Your program printed:", .heading)
+      LessonRun.showOutput(report.output, dropped: report.outputDropped, to: out)
+    }
+    return report
+  }
+
+  /// A program's output, each line escaped by the byte renderer (a control byte cannot reach the
+  /// terminal), at most 40 lines.
+  static func showOutput(_ bytes: [UInt8], dropped: Int, to out: Output) {
+    let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+    let shown = lines.count > 40 ? Array(lines.prefix(40)) : Array(lines)
+    for line in shown.last?.isEmpty == true ? Array(shown.dropLast()) : shown {
+      out.line("  | " + ByteText.escaped(line, keepQuotes: true), .plain)
+    }
+    let more = max(0, lines.count - 40)
+    if more > 0 || dropped > 0 {
+      var parts: [String] = []
+      if more > 0 { parts.append("\(more) more lines") }
+      if dropped > 0 { parts.append("\(dropped) bytes not kept") }
+      out.line("  | ... (" + parts.joined(separator: ", ") + ")", .note)
+    }
+  }
+
+  /// `lesson watch`: tries the program again each time its file changes (looked at every 0.5 s).
+  func startWatching() -> Result<String, CommandRefusal> {
+    guard let spec = current.program else {
+      return .failure(
+        CommandRefusal("this step asks for no program: lesson watch tries a step's program when its file changes"))
+    }
+    stopWatching()
+    let path = LessonRun.workingFolder + "/" + spec.file
+    watchedStamp = LessonRun.stamp(path)
+    watchTimer = session.loop.every(0.5) { [weak self] in
+      guard let self, !self.session.isRunningCommand else { return }
+      let now = LessonRun.stamp(path)
+      guard now != self.watchedStamp, !now.isEmpty else { return }
+      self.watchedStamp = now
+      self.session.out.line("\(spec.file) changed:", .heading)
+      self.tryProgram()
+      self.showChecks()
+      self.checkStep()
+    }
+    return .success(path)
+  }
+
+  func stopWatching() {
+    if let watchTimer { session.loop.cancel(watchTimer) }
+    watchTimer = nil
+  }
+
+  /// A file's modification time, size and inode (empty when it is not there).
+  static func stamp(_ path: String) -> [Int] {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return [] }
+    return [info.st_mtim.tv_sec, info.st_mtim.tv_nsec, Int(info.st_size), Int(info.st_ino)]
+  }
+
+  /// Each check, failing ones with why, and the explanations of the program's report.
+  func showChecks() {
+    let out = session.out
+    let failing = failures()
+    if failing.isEmpty {
+      out.line("Every check holds.", .success)
+      return
+    }
+    for (line, why) in failing {
+      out.line("\(Glyphs.choose(ascii: false).notYet) \(line)", .error)
+      session.note(why)
+    }
+    for line in programReport?.explanations ?? [] {
+      out.field("Why: " + line, hanging: 5)
+    }
   }
 }

@@ -55,10 +55,7 @@ public enum LessonTester {
       var replayed = true
       while run.stepIndex < index && !run.finished {
         let before = run.stepIndex
-        for line in run.current.solution {
-          session.executeBounded(line, seconds: 3)
-          run.tick()
-        }
+        solve(run, session)
         settle(run, until: { run.stepIndex != before }, interrupt: interrupt)
         if run.stepIndex == before {
           replayed = false
@@ -73,6 +70,11 @@ public enum LessonTester {
         session.closeAllBounded(seconds: 3)
         continue
       }
+      // A program step: tried first with no program written (its checks must fail then).
+      if run.current.program != nil, let empty = LinePolicy.makeFolder() {
+        run.tryProgram(in: empty)
+        LinePolicy.removeFolder(empty)
+      }
       let before = run.failures()
       if before.isEmpty {
         out.line(
@@ -80,10 +82,7 @@ public enum LessonTester {
         ok = false
       }
       // A solution line may fail on purpose (an error is the lesson); the checks decide.
-      for line in run.current.solution where EventLoop.now() - started <= fileLimit {
-        session.executeBounded(line, seconds: 3)
-        run.tick()
-      }
+      solve(run, session, until: started + fileLimit)
       settle(run, until: { run.stepIndex != index || run.finished }, interrupt: interrupt)
       if run.stepIndex == index && !run.finished {
         out.line(
@@ -103,6 +102,23 @@ public enum LessonTester {
       if !testExamples(lesson, step: index, out: out) { ok = false }
     }
     return ok
+  }
+
+  /// Runs the current step's solution: its lines, or for a program step the reference program,
+  /// written in a folder of its own and tried as a learner's would be.
+  static func solve(_ run: LessonRun, _ session: Session, until deadline: Double = .infinity) {
+    if let spec = run.current.program {
+      guard let folder = LinePolicy.makeFolder() else { return }
+      defer { LinePolicy.removeFolder(folder) }
+      _ = FileWriter.writeAtomically(Array(run.current.programSolution.utf8), to: folder + "/" + spec.file, mode: 0o600)
+      run.tryProgram(in: folder)
+      run.tick()
+      return
+    }
+    for line in run.current.solution where EventLoop.now() <= deadline {
+      session.executeBounded(line, seconds: 3)
+      run.tick()
+    }
   }
 
   /// Runs a step's claiming examples, each block in a fresh session with fresh ports; prints a

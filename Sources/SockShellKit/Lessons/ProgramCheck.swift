@@ -1,0 +1,409 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import SocketLayer
+
+/// What one verification of a learner's program found: the build, what the kernel showed of
+/// its sockets while the clients ran and after they left, what each client got back, and how
+/// the program ended. Checks (`program ...`, `clients served`) read it; a failing one is
+/// explained from it.
+struct ProgramReport {
+  var spec: ProgramSpec
+  var port: UInt16
+  /// Why nothing ran: the file is missing, the build failed, the program could not start.
+  var problem: String?
+  var buildCommand = ""
+  var buildOutput: [UInt8] = []
+  var buildSeconds = 0.0
+  var started = false
+  /// How long it took to listen on the lesson's port.
+  var listenedAfter: Double?
+  /// Its listeners on other addresses (a wrong port).
+  var otherListeners: [ProcessSocket] = []
+  /// Its sockets when it was last seen before listening (nothing listened in time).
+  var beforeListening: [ProcessSocket] = []
+  var clients: [ProgramClient] = []
+  var slow: ProgramClient?
+  var resetDone = false
+  var afterReset: ProgramClient?
+  /// The most connections it held at once, and the most waiting in its accept queue.
+  var mostHeld = 0
+  var mostWaiting = 0
+  /// Distinct connections it was seen holding.
+  var acceptedInodes: Set<UInt64> = []
+  /// Its sockets after the clients left.
+  var end: ProcessView?
+  /// How it ended by itself (nil: still running when stopped), and in which phase.
+  var ending: String?
+  var endedSignal: Int32?
+  var endedDuring: String?
+  var stopped: String?
+  var output: [UInt8] = []
+  var outputDropped = 0
+  var interrupted = false
+  var seconds = 0.0
+
+  var accepted: Int { acceptedInodes.count }
+  var running: Bool { started && ending == nil }
+  var everyClient: [ProgramClient] { clients + [slow, afterReset].compactMap { $0 } }
+  var served: Int { everyClient.filter(\.served).count }
+}
+
+/// Runs the verification of a program step: build, start under limits, wait until it listens,
+/// the clients (several at once, a slow reader, an abrupt reset, one after), then its sockets once
+/// they left; the program is always stopped, also on Ctrl-C.
+enum ProgramVerifier {
+  /// A sample of the program's sockets is taken this often while clients run.
+  static let sampleEvery = 0.01
+
+  static func verify(
+    _ spec: ProgramSpec, folder: String, port: UInt16, loop: EventLoop, interrupt: InterruptWatch
+  ) -> ProgramReport {
+    var report = ProgramReport(spec: spec, port: port)
+    let source = folder + "/" + spec.file
+    var info = stat()
+    guard stat(source, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      report.problem =
+        "\(spec.file) is not there yet (looked in \(folder)): write it"
+        + (spec.language == .c
+          ? ", or start from your session with: export c \(spec.file)"
+          : ", or start from your session with: export python \(spec.file)")
+      return report
+    }
+    guard let work = LinePolicy.makeFolder() else {
+      report.problem = "cannot make a folder to build in: \(Errno(errno).name)"
+      return report
+    }
+    defer { LinePolicy.removeFolder(work) }
+    // Build.
+    let started = EventLoop.now()
+    let program: String
+    var arguments: [String] = []
+    switch spec.language {
+    case .c:
+      guard let cc = ProgramProcess.find("cc") else {
+        report.problem = "no C compiler here (cc): Debian installs one with apt-get install gcc"
+        return report
+      }
+      let output = work + "/program"
+      report.buildCommand = "cc -Wall -Wextra -o program \(spec.file)"
+      let build = run(
+        cc, ["-Wall", "-Wextra", "-o", output, source], directory: work,
+        limits: .init(cpuSeconds: 60, openFiles: 256, memoryBytes: 2 << 30, fileBytes: 64 << 20), seconds: 60,
+        loop: loop, interrupt: interrupt)
+      report.buildOutput = build.output
+      report.buildSeconds = EventLoop.now() - started
+      if interrupt.pressed {
+        report.interrupted = true
+        return report
+      }
+      guard build.ending == "exited with status 0" else {
+        report.problem = "the build failed (\(build.ending ?? "it took over 60 s")): the compiler's messages are above"
+        return report
+      }
+      program = output
+    case .python:
+      guard let python = ProgramProcess.find("python3") else {
+        report.problem = "no python3 here: Debian installs it with apt-get install python3"
+        return report
+      }
+      report.buildCommand = "python3 \(spec.file)"
+      program = python
+      arguments = ["-B", source]
+    }
+    arguments.append("\(port)")
+    let environment = ["PORT=\(port)", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1"]
+    let process: ProgramProcess
+    switch ProgramProcess.start(
+      program, arguments: arguments, environment: environment, directory: work, limits: .init())
+    {
+    case .success(let running): process = running
+    case .failure(let refusal):
+      report.problem = refusal.message
+      return report
+    }
+    report.started = true
+    let runStart = EventLoop.now()
+    exercise(process, &report, port: port, runStart: runStart, loop: loop, interrupt: interrupt)
+    report.stopped = process.stop()
+    report.output = process.output
+    report.outputDropped = process.outputDropped
+    report.seconds = EventLoop.now() - runStart
+    return report
+  }
+
+  /// The clients against the running program, and what the kernel showed meanwhile.
+  static func exercise(
+    _ process: ProgramProcess, _ report: inout ProgramReport, port: UInt16, runStart: Double, loop: EventLoop,
+    interrupt: InterruptWatch
+  ) {
+    let spec = report.spec
+    // One tick: the clients moved on, the program's output read, its sockets sampled.
+    var lastSample = 0.0
+    var pairs: Set<String> = []
+    var phase = "starting"
+    func tick(_ active: [ProgramClient]) -> Bool {
+      for client in active { client.step() }
+      process.poll()
+      if process.status != nil, report.ending == nil {
+        report.ending = process.ending
+        report.endedSignal = process.signal
+        report.endedDuring = phase
+      }
+      let now = EventLoop.now()
+      if now - lastSample >= sampleEvery, case .success(let view) = ProcessView.read(process.pid, pairs: pairs) {
+        lastSample = now
+        pairs.formUnion(view.pairs)
+        let connections = view.sockets.filter { $0.isConnection && $0.inet?.local.port == port }
+        report.mostHeld = max(report.mostHeld, connections.filter { $0.state == "ESTABLISHED" }.count)
+        report.acceptedInodes.formUnion(connections.map(\.inode))
+        if let listener = view.sockets.first(where: { listens($0, on: port) }) {
+          report.mostWaiting = max(report.mostWaiting, listener.recvQ ?? 0)
+        }
+      }
+      if interrupt.pressed { report.interrupted = true }
+      return !report.interrupted
+    }
+    func waitUntil(_ seconds: Double, _ active: [ProgramClient], _ done: () -> Bool) {
+      let deadline = EventLoop.now() + seconds
+      while tick(active), !done(), EventLoop.now() < deadline {
+        _ = loop.wait(for: nil, deadline: EventLoop.now() + 0.003, interrupt: interrupt)
+      }
+    }
+    // Started: wait until it listens on the lesson's port (not a fixed sleep).
+    var listenedElsewhereAt: Double?
+    waitUntil(5, []) {
+      guard process.status == nil, case .success(let view) = ProcessView.read(process.pid) else { return true }
+      report.beforeListening = view.sockets
+      if view.sockets.contains(where: { listens($0, on: port) }) {
+        report.listenedAfter = EventLoop.now() - runStart
+        return true
+      }
+      report.otherListeners = view.sockets.filter(\.listening)
+      if !report.otherListeners.isEmpty {
+        listenedElsewhereAt = listenedElsewhereAt ?? EventLoop.now()
+        return EventLoop.now() - listenedElsewhereAt! > 0.3
+      }
+      return false
+    }
+    guard report.listenedAfter != nil, !report.interrupted else { return }
+    report.otherListeners = []
+    // Several clients at once.
+    phase = "serving \(spec.clients) clients at once"
+    report.clients = (1...spec.clients).compactMap { number in
+      ProgramClient(port: port, number: number, sending: spec.message(for: number), expecting: spec.reply(for: number))
+    }
+    waitUntil(2, report.clients) { report.clients.allSatisfy(\.done) || report.ending != nil }
+    lastSample = 0
+    _ = tick([])
+    for client in report.clients { client.close() }
+    // A slow reader: a small receive buffer, 128 KiB sent, read back 4 KiB a tick.
+    if spec.slowReader && report.running && !report.interrupted {
+      phase = "serving a slow reader"
+      let big = (0..<131072).map { UInt8(truncatingIfNeeded: 0x61 + $0 % 26) }
+      let expected = spec.reply == nil ? big : spec.reply(for: 0)
+      report.slow = ProgramClient(
+        port: port, number: spec.clients + 1, sending: big, expecting: expected, receiveBuffer: 4096, readPerTick: 4096)
+      if let slow = report.slow {
+        waitUntil(4, [slow]) { slow.done || report.ending != nil }
+        slow.close()
+      }
+    }
+    // An abrupt reset, then a client after it.
+    if spec.reset && report.running && !report.interrupted {
+      phase = "a client reset its connection"
+      let number = spec.clients + 2
+      if let client = ProgramClient(
+        port: port, number: number, sending: spec.message(for: number), expecting: spec.reply(for: number))
+      {
+        waitUntil(0.5, [client]) { client.connected && client.written == client.sent.count }
+        client.close(reset: true)
+        report.resetDone = true
+        waitUntil(0.2, []) { report.ending != nil }
+      }
+      if report.running && !report.interrupted {
+        phase = "serving a client after the reset"
+        let number = spec.clients + 3
+        report.afterReset = ProgramClient(
+          port: port, number: number, sending: spec.message(for: number), expecting: spec.reply(for: number))
+        if let after = report.afterReset {
+          waitUntil(1, [after]) { after.done || report.ending != nil }
+          after.close()
+        }
+      }
+    }
+    // The clients left: its sockets once they settle (no connection of the port but in CLOSE_WAIT).
+    phase = "after the clients left"
+    var end: ProcessView?
+    waitUntil(0.5, []) {
+      guard case .success(let view) = ProcessView.read(process.pid, pairs: pairs) else { return true }
+      end = view
+      return !view.sockets.contains { $0.isConnection && $0.state != "CLOSE_WAIT" && $0.inet?.local.port == port }
+    }
+    report.end = report.ending == nil ? end : nil
+  }
+
+  /// Whether a socket listens where the clients connect: 127.0.0.1:PORT, or every address.
+  static func listens(_ socket: ProcessSocket, on port: UInt16) -> Bool {
+    guard socket.listening, socket.isTCP, let local = socket.inet?.local, local.port == port else { return false }
+    return local.isWildcard || local.host == "127.0.0.1"
+  }
+
+  /// Runs a build step to its end (or `seconds`): its output and how it ended.
+  static func run(
+    _ path: String, _ arguments: [String], directory: String, limits: ProgramProcess.Limits, seconds: Double,
+    loop: EventLoop, interrupt: InterruptWatch
+  ) -> (output: [UInt8], ending: String?) {
+    let environment = ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "TMPDIR=\(directory)"]
+    guard
+      case .success(let process) = ProgramProcess.start(
+        path, arguments: arguments, environment: environment, directory: directory, limits: limits)
+    else { return (Array("cannot start \(path)".utf8), nil) }
+    let deadline = EventLoop.now() + seconds
+    while process.running && EventLoop.now() < deadline && !interrupt.pressed {
+      _ = loop.wait(
+        for: process.outputFD, events: Int16(POLLIN), deadline: min(deadline, EventLoop.now() + 0.05),
+        interrupt: interrupt)
+    }
+    let ending = process.ending
+    process.stop(grace: 0.1)
+    return (process.output, ending)
+  }
+}
+
+extension ProgramReport {
+  /// Seconds with two decimals: "0.84".
+  static func seconds(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+  }
+
+  /// What the try showed, a line each: the build, the start, each kind of client, the sockets at
+  /// the end, how it was stopped.
+  var summary: [String] {
+    var lines: [String] = []
+    let name = spec.file
+    if !buildCommand.isEmpty {
+      lines.append(
+        spec.language == .c
+          ? "built: \(buildCommand) (\(ProgramReport.seconds(buildSeconds)) s)" : "run: \(buildCommand) \(port)")
+    }
+    guard started else { return lines }
+    if let after = listenedAfter {
+      let listener = end?.sockets.first { ProgramVerifier.listens($0, on: port) }
+      lines.append(
+        "listening on port \(port) after \(Int((after * 1000).rounded())) ms"
+          + (listener.map { " (its fd \($0.fd), \($0.local), backlog \($0.sendQ ?? 0))" } ?? ""))
+    } else if !otherListeners.isEmpty {
+      lines.append("it listened on " + otherListeners.map(\.local).joined(separator: ", ") + ", not on port \(port)")
+    } else {
+      lines.append("\(name) did not listen on port \(port)")
+    }
+    if !clients.isEmpty {
+      lines.append(
+        "\(clients.count) clients at once: \(clients.filter(\.served).count) served; at most \(mostHeld) connection\(mostHeld == 1 ? "" : "s") held at once, at most \(mostWaiting) waiting in the accept queue"
+      )
+      for client in clients.filter({ !$0.served }).prefix(3) {
+        lines.append("  client \(client.number) sent \(ByteText.quoted(client.sent, limit: 30)) and \(client.outcome)")
+      }
+    }
+    if let slow {
+      lines.append(
+        "a slow reader (\(slow.sent.count) bytes, read 4 KiB at a time): "
+          + (slow.served
+            ? "all \(slow.received.count) bytes back" : "\(slow.received.count) of \(slow.expected.count) bytes back"))
+    }
+    if resetDone {
+      lines.append(
+        "a client that reset its connection: "
+          + (endedDuring == "a client reset its connection"
+            ? "your program \(ending ?? "ended")"
+            : afterReset.map {
+              $0.served ? "your program went on, and served the next client" : "the next client \($0.outcome)"
+            }
+              ?? "your program \(ending ?? "ended")"))
+    }
+    if let end {
+      let connections = end.sockets.filter(\.isConnection)
+      let closeWait = connections.filter { $0.state == "CLOSE_WAIT" }.count
+      lines.append(
+        "after the clients left: \(end.sockets.count) socket\(end.sockets.count == 1 ? "" : "s") open"
+          + (connections.isEmpty ? "" : ", \(connections.count) connection\(connections.count == 1 ? "" : "s")")
+          + (closeWait > 0 ? " (\(closeWait) in CLOSE_WAIT)" : "") + "; \(accepted) connections accepted in all")
+    }
+    if let ending {
+      lines.append("your program \(ending)" + (endedDuring.map { " while \($0)" } ?? ""))
+    } else if let stopped {
+      lines.append("stopped at the end: \(stopped) (\(ProgramReport.seconds(seconds)) s of trying)")
+    }
+    return lines
+  }
+
+  /// Why the checks failed, from what the kernel showed (the most telling first).
+  var explanations: [String] {
+    var lines: [String] = []
+    guard problem == nil, started, !interrupted else { return lines }
+    if listenedAfter == nil {
+      if !otherListeners.isEmpty {
+        lines.append(
+          "Your program listens on \(otherListeners.map(\.local).joined(separator: ", ")), but the lesson's clients connect to 127.0.0.1:\(port): take the port from the first argument (argv[1] in C, sys.argv[1] in Python), or from the PORT environment variable."
+        )
+      } else if let ending {
+        lines.append("Your program \(ending) before it listened: its output is below.")
+      } else if let bound = beforeListening.first(where: { $0.isTCP && $0.inet?.local.port == port }) {
+        lines.append("Its fd \(bound.fd) is bound to \(bound.local) but \(bound.state), not LISTEN: call listen on it.")
+      } else {
+        lines.append(
+          "No socket of your program listened on port \(port) within 5 s"
+            + (beforeListening.isEmpty
+              ? " (it had no socket open)."
+              : " (its sockets: "
+                + beforeListening.map { "fd \($0.fd) \($0.state) \($0.local)" }.joined(separator: ", ") + ")."))
+      }
+      return lines
+    }
+    let unserved = clients.filter { !$0.served }
+    if !unserved.isEmpty && mostWaiting > 0 && mostHeld <= 1 {
+      lines.append(
+        "\(mostWaiting) connection\(mostWaiting == 1 ? " was" : "s were") waiting in your server's accept queue while it served one (it never held more than \(mostHeld) at once): it accepts one client at a time. Serve them together: poll, threads or fork."
+      )
+    }
+    if let endedSignal, endedSignal == SIGPIPE {
+      lines.append(
+        "Your program was killed by SIGPIPE: it sent on a connection the client had reset. Ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, then treat EPIPE and ECONNRESET as the end of that connection."
+      )
+    } else if let ending,
+      endedDuring == "a client reset its connection" || endedDuring == "serving a client after the reset"
+    {
+      lines.append(
+        "Your program \(ending) when a client reset its connection: recv or send on it fails with ECONNRESET (or EPIPE). Treat that as the end of that one connection (close it), and go on serving the others."
+      )
+    } else if let ending {
+      lines.append("Your program \(ending) while \(endedDuring ?? "running"): its output is below.")
+    }
+    if let end {
+      let closeWait = end.sockets.filter { $0.isTCP && $0.state == "CLOSE_WAIT" }
+      if !closeWait.isEmpty {
+        lines.append(
+          "\(closeWait.count) of your program's connections are in CLOSE_WAIT after the clients closed (fds \(closeWait.prefix(8).map { "\($0.fd)" }.joined(separator: ", "))): recv returned 0 and the program did not close them. Each is a descriptor lost; close a connection when recv returns 0."
+        )
+      }
+    }
+    if let slow, !slow.served, running {
+      lines.append(
+        "The slow client got \(slow.received.count) of \(slow.expected.count) bytes back: when a client reads slowly, send may write less than asked (and a non-blocking send fails with EAGAIN); send the rest when the socket is writable again."
+      )
+    }
+    if let after = afterReset, !after.served, running, ending == nil {
+      lines.append(
+        "After a client reset its connection, the next client \(after.outcome): the program stopped serving.")
+    }
+    let wrong = clients.filter { !$0.served && !$0.received.isEmpty && $0.received.count >= $0.expected.count }
+    if let client = wrong.first {
+      lines.append(
+        "Client \(client.number) sent \(ByteText.quoted(client.sent, limit: 30)) and got \(ByteText.quoted(client.received, limit: 30)) back, not \(ByteText.quoted(client.expected, limit: 30))."
+      )
+    }
+    return lines
+  }
+}

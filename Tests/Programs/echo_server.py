@@ -1,0 +1,27 @@
+# A correct echo server: a thread per client; a connection ends when recv returns b"" or fails.
+import socket
+import sys
+import threading
+
+port = int(sys.argv[1])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(16)
+
+
+def serve(conn):
+    with conn:
+        while True:
+            try:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                conn.sendall(data)
+            except ConnectionError:
+                return
+
+
+while True:
+    conn, _ = srv.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
