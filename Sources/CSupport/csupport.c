@@ -43,6 +43,10 @@ int csupport_open_pty(char *name, size_t size) {
 
 short csupport_spawn_setsid(void) { return POSIX_SPAWN_SETSID; }
 
+int csupport_spawn_chdir(void *actions, const char *path) {
+  return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
+}
+
 int csupport_spawn_closefrom(void *actions, int low) {
   return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, low);
 }

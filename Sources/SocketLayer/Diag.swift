@@ -137,7 +137,18 @@ public enum ProcessSockets {
   }
 
   /// Whether process `pid` exists (its /proc folder is there).
-  public static func exists(_ pid: Int32) -> Bool { access("/proc/\(pid)", F_OK) == 0 }
+  /// A zombie (ended, not yet waited for) does not count: it has no descriptors left.
+  public static func exists(_ pid: Int32) -> Bool {
+    guard let file = fopen("/proc/\(pid)/stat", "r") else { return false }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 512)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return false }
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // "PID (name) S ...": the state follows the last ')'.
+    guard let close = text.lastIndex(of: ")") else { return false }
+    let state = text[text.index(after: close)...].drop { $0 == " " }.first
+    return state != "Z" && state != "X"
+  }
 
   /// Descriptor `fd` of process `pid`, copied into this process (pidfd_getfd): the same socket,
   /// for getsockopt. The caller closes it at once: while the copy is open, the process's own

@@ -13,7 +13,7 @@ final class TerminalSession {
   let pid: pid_t
   private(set) var screen = ""
 
-  init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+  init(arguments: [String] = [], environment: [String: String] = [:], directory: String? = nil) throws {
     var name = [CChar](repeating: 0, count: 128)
     master = csupport_open_pty(&name, name.count)
     guard master >= 0 else {
@@ -31,6 +31,7 @@ final class TerminalSession {
     posix_spawn_file_actions_adddup2(&actions, 0, 1)
     posix_spawn_file_actions_adddup2(&actions, 0, 2)
     posix_spawn_file_actions_addclose(&actions, master)
+    if let directory { csupport_spawn_chdir(&actions, directory) }
     // The test process holds many descriptors (other tests' sockets): the shell inherits none,
     // so that its first socket is 3, as for a person.
     csupport_spawn_closefrom(&actions, 3)

@@ -12,6 +12,9 @@ int csupport_open_pty(char *name, size_t size);
 
 /// Adds "close every descriptor from `low` up" to spawn file actions (glibc's
 /// posix_spawn_file_actions_addclosefrom_np), so that a child inherits none of ours.
+/* Adds a change of folder to posix_spawn file actions (glibc's _np call). */
+int csupport_spawn_chdir(void *actions, const char *path);
+
 int csupport_spawn_closefrom(void *actions, int low);
 
 /// POSIX_SPAWN_SETSID (a GNU extension, hidden from Swift).

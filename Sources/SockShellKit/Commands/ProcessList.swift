@@ -21,6 +21,8 @@ struct ProcessSocket: Equatable {
   let unix: DiagUnixSocket?
 
   var listening: Bool { state == "LISTEN" }
+  /// States after the peer's FIN: sock_diag's RECV-Q counts it as 1 until recv returns 0.
+  static let finCounted: Set<String> = ["CLOSE_WAIT", "LAST_ACK", "CLOSING"]
   var isTCP: Bool { kind.hasPrefix("tcp") }
   /// A TCP connection (not a listener): one the program accepted or made.
   var isConnection: Bool { isTCP && !listening && state != "CLOSED" && state != "SYN_SENT" }
@@ -111,8 +113,12 @@ struct ProcessView {
     // Leftovers: on a local address of one of its TCP sockets (a listener's port, also when the
     // listener is bound to every address), or a pair it was seen holding.
     let mine = sockets.compactMap { $0.isTCP ? $0.inet : nil }
+    // A connection with no descriptor in the accept queue (ESTABLISHED, SYN_RECV, or CLOSE_WAIT
+    // when its client left) is not a leftover: accept will still return it.
+    let kept: Set<TCPState> = [.timeWait, .finWait1, .finWait2, .lastAck, .closing]
     let leftovers = orphans.filter { orphan in
-      pairs.contains("\(orphan.local)>\(orphan.remote)")
+      guard let state = orphan.state, kept.contains(state) else { return false }
+      return pairs.contains("\(orphan.local)>\(orphan.remote)")
         || mine.contains { socket in
           socket.local.port == orphan.local.port
             && (socket.local == orphan.local || (socket.state == .listen && socket.local.isWildcard))
@@ -135,6 +141,11 @@ struct ProcessView {
       if sockets.contains(where: \.listening) {
         session.note(
           "For a listener, RECV-Q counts connections waiting for accept and SEND-Q is its backlog (Linux lets one more wait)."
+        )
+      }
+      if sockets.contains(where: { ProcessSocket.finCounted.contains($0.state) && ($0.recvQ ?? 0) > 0 }) {
+        session.note(
+          "After the peer's FIN (CLOSE_WAIT, LAST_ACK, CLOSING), RECV-Q counts 1 for the FIN until the program's recv returns 0, as ss shows it: inspect PID:FD gives the unread bytes."
         )
       }
       if sockets.contains(where: { $0.kind == "socket" }) {

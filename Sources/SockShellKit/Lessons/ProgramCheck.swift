@@ -16,6 +16,8 @@ struct ProgramReport {
   var buildOutput: [UInt8] = []
   var buildSeconds = 0.0
   var started = false
+  /// The program's process (and process group).
+  var pid: Int32?
   /// How long it took to listen on the lesson's port.
   var listenedAfter: Double?
   /// Its listeners on other addresses (a wrong port).
@@ -123,6 +125,7 @@ enum ProgramVerifier {
       return report
     }
     report.started = true
+    report.pid = process.pid
     let runStart = EventLoop.now()
     exercise(process, &report, port: port, runStart: runStart, loop: loop, interrupt: interrupt)
     report.stopped = process.stop()

@@ -58,7 +58,9 @@ final class ProcessWatcher {
   /// One reading of every watched process: each change printed, under the process's number.
   func tick(_ session: Session) {
     for (pid, old) in watched.sorted(by: { $0.key < $1.key }) {
-      switch ProcessView.read(pid, pairs: pairs(of: pid)) {
+      switch ProcessSockets.exists(pid)
+        ? ProcessView.read(pid, pairs: pairs(of: pid)) : .failure(CommandRefusal("ended"))
+      {
       case .success(let new):
         saw(new)
         watched[pid] = new
@@ -116,7 +118,11 @@ final class ProcessWatcher {
           var parts: [String] = []
           if was.recvQ != socket.recvQ { parts.append("RECV-Q \(was.recvQ ?? 0) → \(socket.recvQ ?? 0)") }
           if was.sendQ != socket.sendQ { parts.append("SEND-Q \(was.sendQ ?? 0) → \(socket.sendQ ?? 0)") }
-          let unread = (socket.recvQ ?? 0) > 0 && socket.isTCP ? " (bytes the program has not read)" : ""
+          let unread =
+            (socket.recvQ ?? 0) > 0 && socket.isTCP
+            ? (ProcessSocket.finCounted.contains(socket.state)
+              ? " (RECV-Q counts 1 for the peer's FIN until the program's recv returns 0)"
+              : " (bytes the program has not read)") : ""
           lines.append("fd \(socket.fd): " + parts.joined(separator: ", ") + unread)
         }
       }
