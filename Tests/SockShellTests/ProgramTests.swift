@@ -131,6 +131,24 @@ func groupIsGone(_ group: Int32) -> Bool {
     #expect(!run.failures().isEmpty)
   }
 
+  /// The program block Lessons/README.md shows parses, with the values it says.
+  @Test func theReadmesProgramBlockParses() throws {
+    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Lessons/README.md").path
+    let text = try String(contentsOfFile: readme, encoding: .utf8)
+    let start = try #require(text.range(of: "```program\n"))
+    let end = try #require(text.range(of: "```", range: start.upperBound..<text.endIndex))
+    let lines = text[start.upperBound..<end.lowerBound].split(separator: "\n").enumerated().map {
+      LessonLine(text: $0.element.trimmingCharacters(in: .whitespaces), line: $0.offset + 1)
+    }
+    let (spec, problems) = ProgramSpec.parse(lines, at: 1)
+    #expect(problems.isEmpty, "\(problems)")
+    #expect(spec?.file == "echo_server.c")
+    #expect(spec?.clients == 10)
+    #expect(spec?.message == Array("hello {n}\n".utf8))
+    #expect(spec?.reply == nil && spec?.slowReader == true && spec?.reset == true)
+  }
+
   /// A program block's file is a plain name in the learner's folder: a lesson cannot point at
   /// another file.
   @Test(arguments: ["../etc/passwd.c", "/etc/x.py", ".hidden.c", "server.sh", "a/b.c"])

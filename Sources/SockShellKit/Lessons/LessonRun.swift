@@ -62,9 +62,21 @@ public final class LessonLibrary {
   /// file name (`01-sockets`, `01-sockets.md`).
   public func lesson(named word: String) -> Lesson? {
     if let found = lesson(word) { return found }
-    if let number = Int(word), (1...lessons.count).contains(number) { return lessons[number - 1] }
+    if let number = Int(word) {
+      // Numbered files (16-your-server.md): the number in the name. Otherwise the place in the list.
+      let numbered = lessons.filter { fileNumber($0) != nil }
+      if !numbered.isEmpty { return numbered.first { fileNumber($0) == number } }
+      if (1...lessons.count).contains(number) { return lessons[number - 1] }
+    }
     let stem = word.hasSuffix(".md") ? String(word.dropLast(3)) : word
     return lessons.first { $0.path.split(separator: "/").last.map { $0.dropLast(3) == stem[...] } == true }
+  }
+
+  /// The number a lesson's file name starts with (16 for 16-your-server.md).
+  func fileNumber(_ lesson: Lesson) -> Int? {
+    let name = lesson.path.split(separator: "/").last ?? ""
+    let digits = name.prefix { $0.isASCIIDigitCharacter }
+    return digits.isEmpty || name.dropFirst(digits.count).first != "-" ? nil : Int(digits)
   }
 
   public func save() -> String? { progressPath.flatMap { progress.save(path: $0) } }
@@ -327,6 +339,8 @@ public final class LessonRun {
     session.addressPolicy = unattendedPolicy
     defer { session.addressPolicy = policy }
     for index in 0..<step {
+      // A program step leaves no socket of the shell's behind: nothing to make again.
+      if runnable[index].program != nil { continue }
       stepIndex = index
       stepStart = session.records.count
       wireStart = session.host.wire?.shownCount ?? 0

@@ -35,21 +35,22 @@ public struct ProgramSpec: Sendable, Equatable {
   static func parse(_ lines: [LessonLine], at line: Int) -> (ProgramSpec?, [(Int, String)]) {
     var spec = ProgramSpec(file: "", line: line)
     var problems: [(Int, String)] = []
-    for entry in lines {
+    for entry in lines where !entry.text.allSatisfy({ $0 == " " }) {
       guard let colon = entry.text.firstIndex(of: ":") else {
         problems.append((entry.line, "a program block has KEY: VALUE lines (\(keys.joined(separator: ", ")))"))
         continue
       }
       let key = entry.text[..<colon].trimmingCharacters(in: " ").lowercased()
-      let value = entry.text[entry.text.index(after: colon)...].trimmingCharacters(in: " ")
+      // One word or one quoted text; a `#` word after it starts a comment.
+      let tokens = (try? Lexer.tokenize(String(entry.text[entry.text.index(after: colon)...]))) ?? []
+      let words = Array(tokens.prefix { !($0.isBare && $0.text.hasPrefix("#")) })
+      let value = words.count == 1 ? words[0].text : words.isEmpty ? "" : "\u{0}"
       func yes() -> Bool? {
         ["yes", "on", "true"].contains(value) ? true : ["no", "off", "false"].contains(value) ? false : nil
       }
       func bytes() -> [UInt8]? {
-        guard let tokens = try? Lexer.tokenize(value), tokens.count == 1, !tokens[0].bytes.isEmpty,
-          tokens[0].bytes.count <= 4096
-        else { return nil }
-        return tokens[0].bytes
+        guard words.count == 1, !words[0].bytes.isEmpty, words[0].bytes.count <= 4096 else { return nil }
+        return words[0].bytes
       }
       switch key {
       case "file":
