@@ -125,6 +125,9 @@ public enum ProcessSockets {
       }
       guard let fd = Int32(name) else { continue }
       let length = readlink(folder + "/" + name, &target, target.count - 1)
+      // Listing the folder may be allowed where reading its links is not (the same user, in
+      // another group): that is not "no socket".
+      if length < 0 && (errno == EACCES || errno == EPERM) { return .failure(Errno(errno)) }
       guard length > 0 else { continue }
       // "socket:[12345]"
       let text = String(decoding: target.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -134,6 +137,29 @@ public enum ProcessSockets {
       found.append((fd, inode))
     }
     return .success(found.sorted { $0.fd < $1.fd })
+  }
+
+  /// Every process with its parent and process group, from /proc/PID/stat.
+  public static func processes() -> [(pid: Int32, parent: Int32, group: Int32)] {
+    guard let handle = opendir("/proc") else { return [] }
+    defer { closedir(handle) }
+    var found: [(pid: Int32, parent: Int32, group: Int32)] = []
+    var buffer = [CChar](repeating: 0, count: 512)
+    while let entry = readdir(handle) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      guard let pid = Int32(name), let file = fopen("/proc/\(name)/stat", "r") else { continue }
+      defer { fclose(file) }
+      guard fgets(&buffer, Int32(buffer.count), file) != nil else { continue }
+      let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      // "PID (name) STATE PPID PGRP ...": the fields after the last ')'.
+      guard let close = text.lastIndex(of: ")") else { continue }
+      let fields = text[text.index(after: close)...].split(separator: " ")
+      guard fields.count > 2, let parent = Int32(fields[1]), let group = Int32(fields[2]) else { continue }
+      found.append((pid, parent, group))
+    }
+    return found
   }
 
   /// Whether process `pid` exists (its /proc folder is there).

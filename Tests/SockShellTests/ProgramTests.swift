@@ -44,7 +44,7 @@ func groupIsGone(_ group: Int32) -> Bool {
     return (report, run.failures(), report.explanations)
   }
 
-  @Test(arguments: [("echo_server.c", 0), ("echo_server.py", 1)])
+  @Test(arguments: [("echo_server.c", 0), ("fork_server.c", 0), ("echo_server.py", 1)])
   func aCorrectServerPasses(fixture: String, step: Int) throws {
     guard which("cc") != nil, which("python3") != nil else {
       print("skipped: needs cc and python3")

@@ -120,8 +120,9 @@ struct ProcessView {
       guard let state = orphan.state, kept.contains(state) else { return false }
       return pairs.contains("\(orphan.local)>\(orphan.remote)")
         || mine.contains { socket in
-          socket.local.port == orphan.local.port
-            && (socket.local == orphan.local || (socket.state == .listen && socket.local.isWildcard))
+          // A listener's port: a client's ephemeral port is soon another program's.
+          socket.state == .listen && socket.local.port == orphan.local.port
+            && (socket.local == orphan.local || socket.local.isWildcard)
         }
     }
     return .success(ProcessView(pid: pid, sockets: sockets, leftovers: leftovers))
@@ -150,7 +151,7 @@ struct ProcessView {
       }
       if sockets.contains(where: { $0.kind == "socket" }) {
         session.note(
-          "KIND socket, STATE ?: a socket sock_diag does not list here (another network namespace's, or netlink or packet)."
+          "KIND socket, STATE ?: a socket sock_diag does not list: a TCP socket that is closed (reset, or never bound), an unbound UDP socket, another network namespace's, or netlink or packet; inspect PID:FD reads it."
         )
       }
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import SocketLayer
 
 /// `tcp FD [--ascii]`: the TCP state diagram with the descriptor's state and path marked.
@@ -125,9 +128,19 @@ struct TCPDiagramCommand: ShellCommand {
       guard let socket = view.sockets.first(where: { $0.fd == fd }) else {
         throw CommandRefusal("process \(pid) has no socket at fd \(fd) (ls \(pid) lists its sockets)")
       }
-      guard socket.isTCP, let state = socket.inet?.state else {
+      // A TCP socket sock_diag does not list (closed: reset, or never bound) is read on a copy.
+      var state = socket.inet?.state
+      if state == nil, socket.kind == "socket", case .success(let copy) = ProcessSockets.borrow(fd, of: pid) {
+        if (try? Sys.getsockopt(copy, level: SOL_SOCKET, name: SO_PROTOCOL).get()) == Int32(IPPROTO_TCP) {
+          state = try? Sys.tcpInfo(copy).get().state
+        }
+        _ = Glibc.close(copy)
+      }
+      guard let state, socket.isTCP || socket.kind == "socket" else {
         throw CommandRefusal(
-          "fd \(fd) of process \(pid) is a \(socket.kind) socket, not TCP: only TCP has connection states")
+          "fd \(fd) of process \(pid) is "
+            + (socket.kind == "socket" ? "a socket that is not TCP" : "a \(socket.kind) socket, not TCP")
+            + ": only TCP has connection states")
       }
       label = "\(fd) of process \(pid)"
       foreign = true

@@ -592,7 +592,8 @@ extension Check.ProgramClaim {
     if report.interrupted { return (false, "the last try was interrupted: type check to try again") }
     guard report.listenedAfter != nil else { return (false, "your program never listened on port \(report.port)") }
     func sockets() -> [ProcessSocket]? { report.end?.sockets }
-    let gone = "your program was not running when the clients had left (it \(report.ending ?? "ended"))"
+    let ended = report.ending.map { $0.hasPrefix("killed") ? "was " + $0 : $0 } ?? "ended"
+    let gone = "your program was not running when the clients had left (it \(ended))"
     switch self {
     case .socket(let conditions):
       guard let sockets = sockets() else { return (false, gone) }
@@ -636,7 +637,7 @@ extension Check.ProgramClaim {
     case .running:
       return report.running
         ? (true, "")
-        : (false, "your program \(report.ending ?? "ended") \(report.endedDuring.map { "while \($0)" } ?? "")")
+        : (false, "your program \(ended)" + (report.endedDuring.map { " while \($0)" } ?? ""))
     case .served(let comparison, let number):
       let all = report.everyClient
       let served = report.served

@@ -472,6 +472,10 @@ public final class LessonRun {
 
   func complete() {
     let out = session.out
+    if watchTimer != nil {
+      stopWatching()
+      if verbose { session.note("lesson watch stops: the step is done.") }
+    }
     passedSteps.insert(stepIndex)
     if verbose { out.line("\(Glyphs.choose(ascii: false).done) Step \(stepIndex + 1) done: \(step.title)", .success) }
     partner.stop()

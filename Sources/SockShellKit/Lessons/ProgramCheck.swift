@@ -16,6 +16,8 @@ struct ProgramReport {
   var buildOutput: [UInt8] = []
   var buildSeconds = 0.0
   var started = false
+  /// The program's processes seen (it and what it started: a fork per client).
+  var family: Set<Int32> = []
   /// The program's process (and process group).
   var pid: Int32?
   /// How long it took to listen on the lesson's port.
@@ -115,6 +117,15 @@ enum ProgramVerifier {
     }
     arguments.append("\(port)")
     let environment = ["PORT=\(port)", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1"]
+    // Something that already listens on the port (a program of an earlier try that left itself
+    // running) would take the clients: said before anything runs.
+    if let holder = ProgramVerifier.holder(of: port) {
+      report.problem =
+        holder == 0
+        ? "port \(port) is already taken: another user's program listens there; check again when it is free"
+        : "port \(port) is already taken: process \(holder) listens there (a program from an earlier try that went on by itself?); stop it (kill \(holder)) and check again"
+      return report
+    }
     let process: ProgramProcess
     switch ProgramProcess.start(
       program, arguments: arguments, environment: environment, directory: work, limits: .init())
@@ -127,8 +138,11 @@ enum ProgramVerifier {
     report.started = true
     report.pid = process.pid
     let runStart = EventLoop.now()
+    report.family = [process.pid]
     exercise(process, &report, port: port, runStart: runStart, loop: loop, interrupt: interrupt)
     report.stopped = process.stop()
+    // What it started outside its group (setsid), seen while it ran: stopped too.
+    for member in report.family where member != process.pid { kill(member, SIGKILL) }
     report.output = process.output
     report.outputDropped = process.outputDropped
     report.seconds = EventLoop.now() - runStart
@@ -143,6 +157,7 @@ enum ProgramVerifier {
     let spec = report.spec
     // One tick: the clients moved on, the program's output read, its sockets sampled.
     var lastSample = 0.0
+    var lastFamily = 0.0
     var pairs: Set<String> = []
     var phase = "starting"
     func tick(_ active: [ProgramClient]) -> Bool {
@@ -154,13 +169,26 @@ enum ProgramVerifier {
         report.endedDuring = phase
       }
       let now = EventLoop.now()
-      if now - lastSample >= sampleEvery, case .success(let view) = ProcessView.read(process.pid, pairs: pairs) {
+      if now - lastFamily >= sampleEvery {
+        lastFamily = now
+        report.family = family(of: process.pid, known: report.family)
+      }
+      if now - lastSample >= sampleEvery {
         lastSample = now
-        pairs.formUnion(view.pairs)
-        let connections = view.sockets.filter { $0.isConnection && $0.inet?.local.port == port }
+        // Its sockets and its children's (a server that forks per client), each counted once.
+        var seen: Set<UInt64> = []
+        var sockets: [ProcessSocket] = []
+        for member in report.family.sorted() {
+          guard case .success(let view) = ProcessView.read(member, pairs: pairs) else { continue }
+          pairs.formUnion(view.pairs)
+          for socket in view.sockets where seen.insert(socket.inode).inserted { sockets.append(socket) }
+        }
+        let connections = sockets.filter { $0.isConnection && $0.inet?.local.port == port }
         report.mostHeld = max(report.mostHeld, connections.filter { $0.state == "ESTABLISHED" }.count)
+        // A connection reset and not yet closed is no longer in sock_diag (KIND socket): counted too.
         report.acceptedInodes.formUnion(connections.map(\.inode))
-        if let listener = view.sockets.first(where: { listens($0, on: port) }) {
+        report.acceptedInodes.formUnion(sockets.filter { $0.kind == "socket" }.map(\.inode))
+        if let listener = sockets.first(where: { listens($0, on: port) }) {
           report.mostWaiting = max(report.mostWaiting, listener.recvQ ?? 0)
         }
       }
@@ -198,6 +226,7 @@ enum ProgramVerifier {
     }
     waitUntil(2, report.clients) { report.clients.allSatisfy(\.done) || report.ending != nil }
     lastSample = 0
+    lastFamily = 0
     _ = tick([])
     for client in report.clients { client.close() }
     // A slow reader: a small receive buffer, 128 KiB sent, read back 4 KiB a tick.
@@ -241,9 +270,48 @@ enum ProgramVerifier {
     waitUntil(0.5, []) {
       guard case .success(let view) = ProcessView.read(process.pid, pairs: pairs) else { return true }
       end = view
-      return !view.sockets.contains { $0.isConnection && $0.state != "CLOSE_WAIT" && $0.inet?.local.port == port }
+      // A CLOSE_WAIT still there after 0.5 s is one the program does not close.
+      return !view.sockets.contains { $0.isConnection && $0.inet?.local.port == port }
     }
     report.end = report.ending == nil ? end : nil
+  }
+
+  /// The program's processes: `known`, and those whose parent is one of them or that are in its
+  /// process group.
+  static func family(of pid: Int32, known: Set<Int32>) -> Set<Int32> {
+    let all = ProcessSockets.processes()
+    var family = known.filter { member in all.contains { $0.pid == member } }
+    family.insert(pid)
+    var grew = true
+    while grew {
+      grew = false
+      for process in all
+      where !family.contains(process.pid) && (process.group == pid || family.contains(process.parent)) {
+        family.insert(process.pid)
+        grew = true
+      }
+    }
+    return family
+  }
+
+  /// A process that listens on 127.0.0.1:PORT (or every address) now, if any.
+  static func holder(of port: UInt16) -> Int32? {
+    var listening: Set<UInt64> = []
+    for family in [SocketFamily.ipv4, .ipv6] {
+      for row in (try? SockDiag.dump(.tcp, family: family).get()) ?? []
+      where row.state == .listen && row.local.port == port && (row.local.isWildcard || row.local.host == "127.0.0.1") {
+        listening.insert(row.inode)
+      }
+    }
+    guard !listening.isEmpty else { return nil }
+    for process in ProcessSockets.processes() {
+      if case .success(let fds) = ProcessSockets.descriptors(of: process.pid),
+        fds.contains(where: { listening.contains($0.inode) })
+      {
+        return process.pid
+      }
+    }
+    return 0
   }
 
   /// Whether a socket listens where the clients connect: 127.0.0.1:PORT, or every address.
@@ -286,7 +354,7 @@ extension ProgramReport {
   var summary: [String] {
     var lines: [String] = []
     let name = spec.file
-    if !buildCommand.isEmpty {
+    if !buildCommand.isEmpty && !(spec.language == .c && !started) {
       lines.append(
         spec.language == .c
           ? "built: \(buildCommand) (\(ProgramReport.seconds(buildSeconds)) s)" : "run: \(buildCommand) \(port)")
@@ -347,12 +415,18 @@ extension ProgramReport {
     var lines: [String] = []
     guard problem == nil, started, !interrupted else { return lines }
     if listenedAfter == nil {
-      if !otherListeners.isEmpty {
+      if let wrongAddress = otherListeners.first(where: { $0.inet?.local.port == port }) {
+        lines.append(
+          "Your program listens on \(wrongAddress.local): the right port, but the lesson's clients connect to 127.0.0.1:\(port), which that socket does not take. Bind 127.0.0.1 (or every address)."
+        )
+      } else if !otherListeners.isEmpty {
         lines.append(
           "Your program listens on \(otherListeners.map(\.local).joined(separator: ", ")), but the lesson's clients connect to 127.0.0.1:\(port): take the port from the first argument (argv[1] in C, sys.argv[1] in Python), or from the PORT environment variable."
         )
       } else if let ending {
-        lines.append("Your program \(ending) before it listened: its output is below.")
+        lines.append(
+          "Your program \(ending) before it listened"
+            + (output.isEmpty ? " (it printed nothing)." : ": its output is above."))
       } else if let bound = beforeListening.first(where: { $0.isTCP && $0.inet?.local.port == port }) {
         lines.append("Its fd \(bound.fd) is bound to \(bound.local) but \(bound.state), not LISTEN: call listen on it.")
       } else {
@@ -382,7 +456,8 @@ extension ProgramReport {
         "Your program \(ending) when a client reset its connection: recv or send on it fails with ECONNRESET (or EPIPE). Treat that as the end of that one connection (close it), and go on serving the others."
       )
     } else if let ending {
-      lines.append("Your program \(ending) while \(endedDuring ?? "running"): its output is below.")
+      lines.append(
+        "Your program \(ending) while \(endedDuring ?? "running")" + (output.isEmpty ? "." : ": its output is above."))
     }
     if let end {
       let closeWait = end.sockets.filter { $0.isTCP && $0.state == "CLOSE_WAIT" }

@@ -48,6 +48,14 @@ public enum Signals {
     case SIGTERM: "SIGTERM"
     case SIGHUP: "SIGHUP (the terminal went away)"
     case SIGQUIT: "SIGQUIT"
+    case SIGPIPE: "SIGPIPE"
+    case SIGKILL: "SIGKILL"
+    case SIGSEGV: "SIGSEGV (a bad memory access)"
+    case SIGABRT: "SIGABRT (abort)"
+    case SIGXCPU: "SIGXCPU (its CPU time limit)"
+    case SIGINT: "SIGINT"
+    case SIGBUS: "SIGBUS"
+    case SIGFPE: "SIGFPE"
     default: "signal \(number)"
     }
   }
