@@ -162,6 +162,22 @@ public enum ProcessSockets {
     return found
   }
 
+  /// A process's environment (NUL-separated, as /proc/PID/environ has it); nil when it is not
+  /// ours to read.
+  public static func environment(of pid: Int32) -> [UInt8]? {
+    let fd = open("/proc/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 8192)
+    while bytes.count < 1 << 20 {
+      let count = read(fd, &buffer, buffer.count)
+      guard count > 0 else { break }
+      bytes += buffer.prefix(count)
+    }
+    return bytes
+  }
+
   /// Whether process `pid` exists (its /proc folder is there).
   /// A zombie (ended, not yet waited for) does not count: it has no descriptors left.
   public static func exists(_ pid: Int32) -> Bool {

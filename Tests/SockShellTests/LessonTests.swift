@@ -793,7 +793,10 @@ extension PartnerTurnTests {
         runAll(session, "lesson \(lesson.id)")
         let run = try #require(session.lessonRun)
         #expect(run.stepIndex == step, "\(lesson.id) resumed at step \(step + 1)")
-        #expect(session.out.captured.contains("Resuming at step \(step + 1)"))
+        // Said when there is something to make again (program steps leave no socket).
+        if run.runnable.prefix(step).contains(where: { $0.program == nil }) {
+          #expect(session.out.captured.contains("Resuming at step \(step + 1)"))
+        }
         LessonTester.solve(run, session)
         let deadline = EventLoop.now() + 5
         while run.stepIndex == step && !run.finished && EventLoop.now() < deadline {

@@ -94,6 +94,28 @@ func groupIsGone(_ group: Int32) -> Bool {
     #expect(closeWait == 12, "\(leaky.summary)")
   }
 
+  /// A program that puts itself in the background (fork, setsid, fork) is found by its mark
+  /// and stopped, and the step says why it could not be tried.
+  @Test func aDaemonIsStoppedToo() throws {
+    guard which("python3") != nil else {
+      print("skipped: needs python3")
+      return
+    }
+    let (report, failures, explanations) = try attempt("daemon.py", step: 1)
+    #expect(!failures.isEmpty)
+    #expect(report.stragglers >= 1, "\(report.summary)")
+    #expect(explanations.contains { $0.contains("it puts itself in the background") }, "\(explanations)")
+    let printed = String(decoding: report.output, as: UTF8.self)
+    let range = try #require(printed.range(of: "daemon pid "), "\(printed)")
+    let pid = try #require(Int32(printed[range.upperBound...].prefix { $0.isNumber }))
+    var gone = false
+    for _ in 0..<50 where !gone {
+      gone = kill(pid, 0) != 0 || !ProcessSockets.exists(pid)
+      usleep(20_000)
+    }
+    #expect(gone, "the daemon \(pid) is stopped")
+  }
+
   /// A program that ignores SIGTERM is killed; its children with it.
   @Test func aProgramThatIgnoresSigtermIsStillStopped() throws {
     guard which("python3") != nil else {

@@ -30,10 +30,13 @@ struct ListCommand: ShellCommand {
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     var flags: [String] = []
     while let token = arguments.peek {
-      if token.text == "--pid" || Int32(token.text) != nil {
+      // A word that starts like a number is meant as a PID (1.5, 0x10, -1 and +1 are not ones).
+      let looksNumeric = token.text.drop { $0 == "-" || $0 == "+" }.first?.isASCIIDigitCharacter == true
+      if token.text == "--pid" || looksNumeric {
         if token.text == "--pid" { arguments.index += 1 }
         let number = try arguments.next("PID (a process's number: ps lists them)")
-        guard pid == nil, let value = Int32(number.text), value > 0 else {
+        guard pid == nil, number.text.allSatisfy(\.isASCIIDigitCharacter), let value = Int32(number.text), value > 0
+        else {
           throw arguments.error(
             "'\(number.shown)' is not a process number: ls PID lists that process's sockets", at: number)
         }

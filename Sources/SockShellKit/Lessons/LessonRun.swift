@@ -331,7 +331,8 @@ public final class LessonRun {
   /// part (said first): a resumed step starts from the sockets it needs. Each line is held to the
   /// policy for lines from elsewhere, and bounded.
   func replay(upTo step: Int) {
-    guard step > 0 else { return }
+    // Program steps leave nothing of the shell's to make again.
+    guard step > 0, runnable.prefix(step).contains(where: { $0.program == nil }) else { return }
     session.note(
       "Resuming at step \(step + 1): steps 1 to \(step) are made again from their solutions, with the partner, so that the sockets this step needs are there."
     )

@@ -18,6 +18,9 @@ struct ProgramReport {
   var started = false
   /// The program's processes seen (it and what it started: a fork per client).
   var family: Set<Int32> = []
+  /// Processes it started that were still running after it was stopped (they had left its
+  /// process group), stopped then.
+  var stragglers = 0
   /// The program's process (and process group).
   var pid: Int32?
   /// How long it took to listen on the lesson's port.
@@ -116,7 +119,12 @@ enum ProgramVerifier {
       arguments = ["-B", source]
     }
     arguments.append("\(port)")
-    let environment = ["PORT=\(port)", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1"]
+    // SOCKSHELL_PROGRAM marks every process of this try (its children inherit it): what is left
+    // of them at the end, however they left its process group, is found by it and stopped.
+    let mark = "SOCKSHELL_PROGRAM=\(work)"
+    let environment = [
+      "PORT=\(port)", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", mark,
+    ]
     // Something that already listens on the port (a program of an earlier try that left itself
     // running) would take the clients: said before anything runs.
     if let holder = ProgramVerifier.holder(of: port) {
@@ -141,8 +149,9 @@ enum ProgramVerifier {
     report.family = [process.pid]
     exercise(process, &report, port: port, runStart: runStart, loop: loop, interrupt: interrupt)
     report.stopped = process.stop()
-    // What it started outside its group (setsid), seen while it ran: stopped too.
+    // What it started outside its group (setsid, a daemon's double fork): stopped too.
     for member in report.family where member != process.pid { kill(member, SIGKILL) }
+    report.stragglers = ProgramVerifier.stopMarked(mark)
     report.output = process.output
     report.outputDropped = process.outputDropped
     report.seconds = EventLoop.now() - runStart
@@ -294,6 +303,27 @@ enum ProgramVerifier {
     return family
   }
 
+  /// Kills every process of this user whose environment holds `mark` (a try's processes, and
+  /// whatever they started); how many there were.
+  static func stopMarked(_ mark: String) -> Int {
+    let wanted = Array(mark.utf8)
+    var stopped = 0
+    for round in 0..<3 {
+      var found = 0
+      for process in ProcessSockets.processes() where process.pid != getpid() {
+        guard let environment = ProcessSockets.environment(of: process.pid),
+          environment.split(separator: 0).contains(where: { $0.elementsEqual(wanted) })
+        else { continue }
+        kill(process.pid, SIGKILL)
+        found += 1
+      }
+      if round == 0 { stopped = found }
+      if found == 0 { break }
+      usleep(10_000)
+    }
+    return stopped
+  }
+
   /// A process that listens on 127.0.0.1:PORT (or every address) now, if any.
   static func holder(of port: UInt16) -> Int32? {
     var listening: Set<UInt64> = []
@@ -367,6 +397,8 @@ extension ProgramReport {
           + (listener.map { " (its fd \($0.fd), \($0.local), backlog \($0.sendQ ?? 0))" } ?? ""))
     } else if !otherListeners.isEmpty {
       lines.append("it listened on " + otherListeners.map(\.local).joined(separator: ", ") + ", not on port \(port)")
+    } else if interrupted {
+      lines.append("interrupted before it listened")
     } else {
       lines.append("\(name) did not listen on port \(port)")
     }
@@ -402,6 +434,11 @@ extension ProgramReport {
           + (connections.isEmpty ? "" : ", \(connections.count) connection\(connections.count == 1 ? "" : "s")")
           + (closeWait > 0 ? " (\(closeWait) in CLOSE_WAIT)" : "") + "; \(accepted) connections accepted in all")
     }
+    if stragglers > 0 {
+      lines.append(
+        "\(stragglers) process\(stragglers == 1 ? "" : "es") it started had left its process group (setsid): stopped too"
+      )
+    }
     if let ending {
       lines.append("your program \(ending)" + (endedDuring.map { " while \($0)" } ?? ""))
     } else if let stopped {
@@ -422,6 +459,10 @@ extension ProgramReport {
       } else if !otherListeners.isEmpty {
         lines.append(
           "Your program listens on \(otherListeners.map(\.local).joined(separator: ", ")), but the lesson's clients connect to 127.0.0.1:\(port): take the port from the first argument (argv[1] in C, sys.argv[1] in Python), or from the PORT environment variable."
+        )
+      } else if let ending, stragglers > 0 {
+        lines.append(
+          "Your program \(ending) before it listened, and left \(stragglers) process\(stragglers == 1 ? "" : "es") running outside its process group (stopped now): it puts itself in the background (fork and setsid). Serve in the foreground: the lesson starts and stops your program itself."
         )
       } else if let ending {
         lines.append(
