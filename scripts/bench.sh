@@ -118,6 +118,40 @@ read -r big_plain big_wire wire_plain wire_on < <(wire_figures)
 class_json=$("$python" scripts/class-load.py "$bin" 200 50 2> /dev/null || echo '{}')
 class_figure() { "$python" -c "import json, sys; print(json.loads(sys.argv[1]).get(sys.argv[2], '-'))" "$class_json" "$1"; }
 
+# Another process's sockets (issue 14): ls PID of a python3 process holding 5,000 sockets (2,500
+# TCP listeners, 2,500 bound UDP sockets), against start-up alone and ss -tuanp (which reads every
+# process's descriptors).
+"$python" -c "
+import socket, time, resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (12000, 12000))
+keep = []
+for i in range(2500):
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1); keep.append(s)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 0)); keep.append(u)
+print('ready', flush=True)
+time.sleep(600)
+" > "$work/holder.out" &
+holder=$!
+for _ in $(seq 300); do grep -q ready "$work/holder.out" 2> /dev/null && break; sleep 0.1; done
+read -r pid_base pid_ls pid_json pid_ss < <(run pid "$bin run $work/empty.ss" "$bin ls $holder" "$bin ls --json $holder" "ss -tuanp")
+kill "$holder"
+# A program tried by lesson 16 (issue 14): the correct C server, ten clients at once, a slow
+# reader, a reset and one more; the seconds from its start to its stop, and the build's, over 5 tries.
+verify_figures() {
+  local dir
+  dir=$(mktemp -d)
+  cp Tests/Programs/echo_server.c "$dir/"
+  (cd "$dir" && for _ in 1 2 3 4 5; do printf 'lesson your-server\ncheck\n' | HOME="$dir" "$OLDPWD/$bin" --lessons "$OLDPWD/Lessons"; done) 2>&1 \
+    | "$python" -c '
+import re, statistics, sys
+text = sys.stdin.read()
+trying = [float(x) for x in re.findall(r"\(([0-9.]+) s of\s+trying\)", text)]
+build = [float(x) for x in re.findall(r"echo_server.c \(([0-9.]+) s\)", text)]
+print("%.2f %.2f %d" % (statistics.median(trying), statistics.median(build), len(trying)))'
+  rm -rf "$dir"
+}
+read -r verify_seconds build_seconds verify_runs < <(verify_figures)
+
 calc() { "$python" -c "print('%.2f' % ($1))"; }
 per_cmd=$(calc "($cmds) * 1000 / 20000")
 floor_cmd=$(calc "($floor) * 1000 / 20000")
@@ -136,6 +170,8 @@ table=$(cat <<TABLE
 | 2,000 send/recv lines, wire on | $wire_on ms | the same, wire off: $wire_plain ms | $(calc "($wire_on - $wire_plain) * 1000 / 2000") µs more a line | < 1 ms more a command |
 | peak memory, 100 MiB sent to a peer, wire on | $big_wire MB | wire off: $big_plain MB | $(calc "$big_wire - $big_plain") MB more | within 10 MB |
 | peak memory, 5,000 descriptors and ls | $big MB | | | |
+| ls PID, another process with 5,000 sockets | $(calc "$pid_ls - $pid_base") ms (--json: $(calc "$pid_json - $pid_base") ms) | ss -tuanp: $pid_ss ms | | < 50 ms |
+| lesson 16's try of a correct C server: 10 clients at once, a slow reader (128 KiB), a reset, one more | $verify_seconds s from start to stop (median of $verify_runs), build $build_seconds s | | | < 2 s beyond the build |
 | a class of 200 students: the instructor's Enter to the command at the last student (50 commands) | p99 $(class_figure last_student_ms_p99) ms (p50 $(class_figure last_student_ms_p50), max $(class_figure last_student_ms_max)) | | | p99 < 200 ms |
 | the instructor's memory per joined student | $(class_figure kb_per_student) KB ($(class_figure rss_kb_before) KB before, $(class_figure rss_kb_after) KB with 200) | | | < 64 KB |
 | the instructor's shell idle for 10 s, 200 students joined | $(class_figure idle_cpu_seconds_10s) s CPU, $(class_figure idle_wakeups_10s) wake-ups | | | no periodic work |

@@ -224,12 +224,19 @@ static int diag_dump(void *request, size_t size, size_t minimum, void (*each)(vo
     errno = error;
     return -1;
   }
-  static long answer[8192];
+  // One buffer per dump: dumps may run on several threads at once (the tests' do).
+  long *answer = malloc(65536);
+  if (answer == NULL) {
+    close(fd);
+    errno = ENOMEM;
+    return -1;
+  }
   for (;;) {
-    ssize_t length = recv(fd, answer, sizeof answer, 0);
+    ssize_t length = recv(fd, answer, 65536, 0);
     if (length < 0) {
       if (errno == EINTR) continue;
       int error = errno;
+      free(answer);
       close(fd);
       errno = error;
       return -1;
@@ -238,19 +245,23 @@ static int diag_dump(void *request, size_t size, size_t minimum, void (*each)(vo
     for (struct nlmsghdr *header = (struct nlmsghdr *)answer; NLMSG_OK(header, (size_t)length);
          header = NLMSG_NEXT(header, length)) {
       if (header->nlmsg_type == NLMSG_DONE) {
+        free(answer);
         close(fd);
         return 0;
       }
       if (header->nlmsg_type == NLMSG_ERROR) {
         struct nlmsgerr *failure = NLMSG_DATA(header);
+        int error = failure->error ? -failure->error : EIO;
+        free(answer);
         close(fd);
-        errno = failure->error ? -failure->error : EIO;
+        errno = error;
         return -1;
       }
       if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY || header->nlmsg_len < NLMSG_LENGTH(minimum)) continue;
       each(context, NLMSG_DATA(header), (int)(header->nlmsg_len - NLMSG_LENGTH(minimum)));
     }
   }
+  free(answer);
   close(fd);
   return 0;
 }
@@ -302,7 +313,7 @@ static void inet_dump_each(void *context, void *message, int attributes) {
   }
 }
 
-int csupport_inet_dump(int family, int protocol, struct csupport_inet_socket *rows, int capacity) {
+int csupport_inet_dump(int family, int protocol, int with_info, struct csupport_inet_socket *rows, int capacity) {
   struct {
     struct nlmsghdr header;
     struct inet_diag_req_v2 request;
@@ -311,7 +322,7 @@ int csupport_inet_dump(int family, int protocol, struct csupport_inet_socket *ro
   message.request.sdiag_family = (unsigned char)family;
   message.request.sdiag_protocol = (unsigned char)protocol;
   message.request.idiag_states = ~0U;
-  message.request.idiag_ext = (unsigned char)(1 << (INET_DIAG_INFO - 1));
+  message.request.idiag_ext = with_info ? (unsigned char)(1 << (INET_DIAG_INFO - 1)) : 0;
   struct dump_context dump = { rows, sizeof *rows, capacity, 0 };
   if (diag_dump(&message, sizeof message, sizeof(struct inet_diag_msg), inet_dump_each, &dump) != 0) return -1;
   return dump.count;

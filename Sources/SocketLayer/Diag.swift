@@ -43,10 +43,12 @@ public struct DiagUnixSocket: Sendable {
 
 extension SockDiag {
   /// Every TCP or UDP socket of `family` (`.ipv4`, `.ipv6`) in this network namespace.
-  public static func dump(_ transport: Transport, family: SocketFamily) -> SysResult<[DiagSocket]> {
+  /// `info`: with TCP_INFO for each TCP socket (the kernel's work for every socket: left out when
+  /// only states and queues are wanted).
+  public static func dump(_ transport: Transport, family: SocketFamily, info: Bool = true) -> SysResult<[DiagSocket]> {
     let domain = family == .ipv6 ? AF_INET6 : AF_INET
     let protocolNumber = transport == .tcp ? Int32(IPPROTO_TCP) : Int32(IPPROTO_UDP)
-    return rows(csupport_inet_socket()) { csupport_inet_dump(domain, protocolNumber, $0, $1) }
+    return rows(csupport_inet_socket()) { csupport_inet_dump(domain, protocolNumber, info ? 1 : 0, $0, $1) }
       .map { $0.map { DiagSocket($0, transport: transport) } }
   }
 
@@ -124,7 +126,8 @@ public enum ProcessSockets {
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
       guard let fd = Int32(name) else { continue }
-      let length = readlink(folder + "/" + name, &target, target.count - 1)
+      // Relative to the open folder: no path walked again for each of thousands of descriptors.
+      let length = readlinkat(dirfd(handle), name, &target, target.count - 1)
       // Listing the folder may be allowed where reading its links is not (the same user, in
       // another group): that is not "no socket".
       if length < 0 && (errno == EACCES || errno == EPERM) { return .failure(Errno(errno)) }

@@ -221,6 +221,37 @@ func groupIsGone(_ group: Int32) -> Bool {
     #expect(shell.waitFor("No descriptors open"))
   }
 
+  /// lesson watch tries the program each time its file is saved, and stops when the step is done.
+  @Test func lessonWatchTriesEachSave() throws {
+    guard which("python3") != nil else {
+      print("skipped: needs python3")
+      return
+    }
+    let folder = temporary("watch")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let lessons = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Lessons").path
+    let shell = try TerminalSession(
+      arguments: ["--lessons", lessons], environment: ["HOME": folder, "XDG_STATE_HOME": folder],
+      directory: folder)
+    #expect(shell.waitFor("sockshell>"))
+    shell.type("lesson 16\r")
+    #expect(shell.waitFor("[your-server 1/2]"))
+    shell.type("next\r")
+    #expect(shell.waitFor("[your-server 2/2]"))
+    shell.type("lesson watch\r")
+    #expect(shell.waitFor("Watching"))
+    let file = folder + "/echo_server.py"
+    try FileManager.default.copyItem(atPath: programsFolder + "/no_close.py", toPath: file)
+    #expect(shell.waitFor("echo_server.py changed:"), "\(shell.screen)")
+    #expect(shell.waitFor("in CLOSE_WAIT after the clients closed"), "\(shell.screen)")
+    try FileManager.default.removeItem(atPath: file)
+    try FileManager.default.copyItem(atPath: programsFolder + "/echo_server.py", toPath: file)
+    #expect(shell.waitFor("Every check holds"), "\(shell.screen)")
+    #expect(shell.waitFor("lesson watch stops: the step is done"), "\(shell.screen)")
+  }
+
   /// watch PID prints, at the prompt, what a process does with its sockets as it does it.
   @Test func watchShowsAnotherProcessStepByStep() throws {
     guard let python = which("python3") else {

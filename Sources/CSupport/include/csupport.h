@@ -78,7 +78,7 @@ struct csupport_inet_socket {
 
 /* Fills up to `capacity` rows; returns how many sockets there are (more than `capacity`: call
    again with room for them), or -1 with errno. */
-int csupport_inet_dump(int family, int protocol, struct csupport_inet_socket *rows, int capacity);
+int csupport_inet_dump(int family, int protocol, int with_info, struct csupport_inet_socket *rows, int capacity);
 
 /* Every Unix socket of this network namespace (unix_diag): its type, state, inode, its peer's
    inode, its queues (for a listener: connections waiting, and the backlog) and its path. */

@@ -70,7 +70,7 @@ struct InspectCommand: ShellCommand {
       }
       show(Inspected(descriptor: descriptor, label: descriptor.label, shownFD: descriptor.fd, bound: bound), session)
     case .process(let pid, let fd):
-      let view = try ProcessView.read(pid, pairs: context.host.processes.pairs(of: pid)).get()
+      let view = try ProcessView.read(pid, pairs: context.host.processes.pairs(of: pid), info: true).get()
       context.host.processes.saw(view)
       guard let socket = view.sockets.first(where: { $0.fd == fd }) else {
         let theirs = view.sockets.map { "\($0.fd)" }.joined(separator: ", ")

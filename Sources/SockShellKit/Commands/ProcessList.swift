@@ -51,7 +51,8 @@ struct ProcessView {
 
   /// `pid`'s sockets now; `pairs`: address pairs ("local>peer") seen among its connections
   /// before, whose leftovers are its too.
-  static func read(_ pid: Int32, pairs: Set<String> = []) -> Result<ProcessView, CommandRefusal> {
+  /// `info`: TCP_INFO for each TCP socket too (inspect's view where the descriptor cannot be copied).
+  static func read(_ pid: Int32, pairs: Set<String> = [], info: Bool = false) -> Result<ProcessView, CommandRefusal> {
     let descriptors: [(fd: Int32, inode: UInt64)]
     switch ProcessSockets.descriptors(of: pid) {
     case .success(let found): descriptors = found
@@ -67,9 +68,11 @@ struct ProcessView {
     }
     var inet: [UInt64: (DiagSocket, String)] = [:]
     var orphans: [DiagSocket] = []
-    for (transport, name) in [(SockDiag.Transport.tcp, "tcp"), (.udp, "udp")] {
+    // No socket, nothing to look up; UDP only for sockets TCP's dump did not have.
+    for (transport, name) in descriptors.isEmpty ? [] : [(SockDiag.Transport.tcp, "tcp"), (.udp, "udp")] {
+      if transport == .udp && !descriptors.contains(where: { inet[$0.inode] == nil }) { continue }
       for family in [SocketFamily.ipv4, .ipv6] {
-        for row in (try? SockDiag.dump(transport, family: family).get()) ?? [] {
+        for row in (try? SockDiag.dump(transport, family: family, info: info).get()) ?? [] {
           if row.inode != 0 {
             inet[row.inode] = (row, name + (family == .ipv6 ? "6" : "4"))
           } else if transport == .tcp {
