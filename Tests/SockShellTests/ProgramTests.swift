@@ -179,6 +179,20 @@ func groupIsGone(_ group: Int32) -> Bool {
   }
 }
 
+/// A shell at a pseudo-terminal in `folder` (the learner's), at lesson 16's Python step.
+func shellAtThePythonStep(in folder: String) throws -> TerminalSession {
+  let lessons = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Lessons").path
+  let shell = try TerminalSession(
+    arguments: ["--lessons", lessons], environment: ["HOME": folder, "XDG_STATE_HOME": folder], directory: folder)
+  #expect(shell.waitFor("sockshell>"))
+  shell.type("lesson 16\r")
+  #expect(shell.waitFor("[your-server 1/2]"))
+  shell.type("next\r")
+  #expect(shell.waitFor("[your-server 2/2]"))
+  return shell
+}
+
 /// Ctrl-C while a program is tried stops it, at once; the shell stays.
 @Suite struct ProgramTerminalTests {
   @Test func ctrlCDuringACheckStopsTheProgram() throws {
@@ -195,16 +209,7 @@ func groupIsGone(_ group: Int32) -> Bool {
     open(\(String(reflecting: folder + "/pid")), "w").write(str(os.getpid()))
     time.sleep(60)
     """.write(toFile: folder + "/echo_server.py", atomically: true, encoding: .utf8)
-    let lessons = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().appendingPathComponent("Lessons").path
-    let shell = try TerminalSession(
-      arguments: ["--lessons", lessons], environment: ["HOME": folder, "XDG_STATE_HOME": folder],
-      directory: folder)
-    #expect(shell.waitFor("sockshell>"))
-    shell.type("lesson your-server\r")
-    #expect(shell.waitFor("[your-server 1/2]"))
-    shell.type("next\r")
-    #expect(shell.waitFor("[your-server 2/2]"))
+    let shell = try shellAtThePythonStep(in: folder)
     shell.type("check\r")
     #expect(shell.waitFor("Trying your program"))
     var pid: Int32?
@@ -230,16 +235,7 @@ func groupIsGone(_ group: Int32) -> Bool {
     let folder = temporary("watch")
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let lessons = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().appendingPathComponent("Lessons").path
-    let shell = try TerminalSession(
-      arguments: ["--lessons", lessons], environment: ["HOME": folder, "XDG_STATE_HOME": folder],
-      directory: folder)
-    #expect(shell.waitFor("sockshell>"))
-    shell.type("lesson 16\r")
-    #expect(shell.waitFor("[your-server 1/2]"))
-    shell.type("next\r")
-    #expect(shell.waitFor("[your-server 2/2]"))
+    let shell = try shellAtThePythonStep(in: folder)
     shell.type("lesson watch\r")
     #expect(shell.waitFor("Watching"))
     let file = folder + "/echo_server.py"
