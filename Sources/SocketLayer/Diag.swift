@@ -181,6 +181,16 @@ public enum ProcessSockets {
     return bytes
   }
 
+  /// A process's command name (/proc/PID/comm).
+  public static func command(of pid: Int32) -> String? {
+    guard let file = fopen("/proc/\(pid)/comm", "r") else { return nil }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 64)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+    let text = String(decoding: buffer.prefix { $0 != 0 && $0 != 0x0A }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return ByteText.sanitized(text)
+  }
+
   /// Whether process `pid` exists (its /proc folder is there).
   /// A zombie (ended, not yet waited for) does not count: it has no descriptors left.
   public static func exists(_ pid: Int32) -> Bool {

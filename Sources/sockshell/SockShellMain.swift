@@ -188,7 +188,7 @@ struct ListProcess: ParsableCommand {
     abstract: "List another process's sockets (your own program's), as ls PID does in the shell.")
 
   @Argument(help: "The process's number (ps or pgrep NAME gives it).")
-  var pid: Int32
+  var pid: String
 
   @Flag(name: .long, help: "Print the sockets as JSON (numbers as numbers).")
   var json = false
@@ -199,10 +199,12 @@ struct ListProcess: ParsableCommand {
   @OptionGroup var display: DisplayOptions
 
   func validate() throws {
-    guard pid > 0 else { throw ValidationError("the PID is a process's number, 1 or more") }
+    guard pid.allSatisfy(\.isASCII), pid.allSatisfy(\.isNumber), !pid.hasPrefix("0"), Int32(pid) != nil else {
+      throw ValidationError("'\(pid)' is not a process number (ps or pgrep NAME gives one)")
+    }
   }
 
   func run() throws {
-    throw ExitCode(SockShell.listProcess(pid: pid, json: json, wide: wide, color: display.color))
+    throw ExitCode(SockShell.listProcess(pid: Int32(pid) ?? 0, json: json, wide: wide, color: display.color))
   }
 }

@@ -10,7 +10,8 @@ if os.fork() > 0:
 os.setsid()
 if os.fork() > 0:
     os._exit(0)
-print("daemon pid", os.getpid(), flush=True)
+with open("/tmp/sockshell-test-daemon-%d" % port, "w") as f:
+    f.write(str(os.getpid()))
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", port))

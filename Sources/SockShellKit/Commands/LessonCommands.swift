@@ -110,6 +110,10 @@ struct LessonCommand: ShellCommand {
         throw CommandRefusal("no lesson step is being taken: lesson watch tries a step's program when its file changes")
       }
       if off {
+        guard run.watchTimer != nil else {
+          session.note("lesson watch is not on.")
+          return .done
+        }
         run.stopWatching()
         session.note("No longer watching the program's file.")
         return .done

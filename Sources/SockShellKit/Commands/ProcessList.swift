@@ -6,6 +6,8 @@ import SocketLayer
 /// One socket of another process, as `ls PID`, `watch PID` and a lesson's program checks see
 /// it: read from /proc/PID/fd and sock_diag (what ss reads), without stopping the process.
 struct ProcessSocket: Equatable {
+  /// The process that holds it (for a program's family: it, or one of its children).
+  var pid: Int32 = 0
   let fd: Int32
   let inode: UInt64
   /// tcp4, udp6, unix-stream, unix-dgram; "socket" for one sock_diag does not list.
@@ -52,19 +54,26 @@ struct ProcessView {
   /// `pid`'s sockets now; `pairs`: address pairs ("local>peer") seen among its connections
   /// before, whose leftovers are its too.
   /// `info`: TCP_INFO for each TCP socket too (inspect's view where the descriptor cannot be copied).
-  static func read(_ pid: Int32, pairs: Set<String> = [], info: Bool = false) -> Result<ProcessView, CommandRefusal> {
-    let descriptors: [(fd: Int32, inode: UInt64)]
+  /// `alsoOf`: other processes whose sockets count as its own (a program's children), read with
+  /// the same dumps; a socket several of them share is listed once.
+  static func read(_ pid: Int32, pairs: Set<String> = [], info: Bool = false, alsoOf others: [Int32] = [])
+    -> Result<ProcessView, CommandRefusal>
+  {
+    var descriptors: [(pid: Int32, fd: Int32, inode: UInt64)]
     switch ProcessSockets.descriptors(of: pid) {
-    case .success(let found): descriptors = found
+    case .success(let found): descriptors = found.map { (pid, $0.fd, $0.inode) }
     case .failure(let errno) where errno.code == ENOENT:
       return .failure(CommandRefusal("no process \(pid) (ps lists the processes)"))
     case .failure(let errno) where errno.code == EACCES || errno.code == EPERM:
-      return .failure(
-        CommandRefusal(
-          "process \(pid) is another user's: its descriptors (/proc/\(pid)/fd) are not yours to read (\(errno.name)); run sockshell as that user, or as root"
-        ))
+      return .failure(CommandRefusal(ProcessView.whyNotReadable(pid, errno)))
     case .failure(let errno):
       return .failure(CommandRefusal("cannot read /proc/\(pid)/fd: \(errno.name) (\(errno.message))"))
+    }
+    var held = Set(descriptors.map(\.inode))
+    for other in others where other != pid {
+      for found in (try? ProcessSockets.descriptors(of: other).get()) ?? [] where held.insert(found.inode).inserted {
+        descriptors.append((other, found.fd, found.inode))
+      }
     }
     var inet: [UInt64: (DiagSocket, String)] = [:]
     var orphans: [DiagSocket] = []
@@ -87,7 +96,9 @@ struct ProcessView {
     }
     let fdOfInode = Dictionary(descriptors.map { ($0.inode, $0.fd) }, uniquingKeysWith: { first, _ in first })
     var sockets: [ProcessSocket] = []
-    for (fd, inode) in descriptors {
+    for (owner, fd, inode) in descriptors {
+      let before = sockets.count
+      defer { if sockets.count > before { sockets[sockets.count - 1].pid = owner } }
       if let (row, kind) = inet[inode] {
         let state = row.state?.name ?? (row.remote.port == 0 ? "UNCONN" : "CONNECTED")
         sockets.append(
@@ -129,6 +140,17 @@ struct ProcessView {
         }
     }
     return .success(ProcessView(pid: pid, sockets: sockets, leftovers: leftovers))
+  }
+
+  /// Why another process's descriptors cannot be read, in words.
+  static func whyNotReadable(_ pid: Int32, _ errno: Errno) -> String {
+    let what = "process \(pid)'s descriptors (/proc/\(pid)/fd) cannot be read (\(errno.name))"
+    if getuid() == 0 {
+      return what
+        + ": the kernel refuses even root here (the process is not dumpable, or belongs to another user namespace)"
+    }
+    return what
+      + ": Linux lets only a process with the same user and group IDs as its own, or root, read them; run sockshell as its user and group, or as root"
   }
 
   /// The address pairs of its connections now, to find their leftovers later.

@@ -109,6 +109,7 @@ struct TCPDiagramCommand: ShellCommand {
     let session = context.session
     let label: String
     var foreign = false
+    var fromCopy = false
     let current: TCPState?
     let seen: [TCPState]
     switch target {
@@ -131,6 +132,7 @@ struct TCPDiagramCommand: ShellCommand {
       // A TCP socket sock_diag does not list (closed: reset, or never bound) is read on a copy.
       var state = socket.inet?.state
       if state == nil, socket.kind == "socket", case .success(let copy) = ProcessSockets.borrow(fd, of: pid) {
+        fromCopy = true
         if (try? Sys.getsockopt(copy, level: SOL_SOCKET, name: SO_PROTOCOL).get()) == Int32(IPPROTO_TCP) {
           state = try? Sys.tcpInfo(copy).get().state
         }
@@ -161,7 +163,8 @@ struct TCPDiagramCommand: ShellCommand {
     }
     let unicode = glyphs.horizontal == "─"
     session.note(
-      (unicode ? "▶NOW◀" : ">NOW<") + " is the state now (\(foreign ? "sock_diag" : "TCP_INFO")); "
+      (unicode ? "▶NOW◀" : ">NOW<")
+        + " is the state now (\(fromCopy ? "TCP_INFO of a copy of the descriptor" : foreign ? "sock_diag" : "TCP_INFO")); "
         + (unicode ? "•SEEN•" : "*SEEN*")
         + (foreign
           ? " were seen when ls, inspect, tcp or watch read this process (watch PID sees every state it stays in for 0.1 s)."

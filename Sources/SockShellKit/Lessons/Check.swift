@@ -590,7 +590,9 @@ extension Check.ProgramClaim {
   func evaluate(_ report: ProgramReport) -> (holds: Bool, why: String) {
     if let problem = report.problem { return (false, problem) }
     if report.interrupted { return (false, "the last try was interrupted: type check to try again") }
-    guard report.listenedAfter != nil else { return (false, "your program never listened on port \(report.port)") }
+    guard report.listenedAfter != nil else {
+      return (false, "your program never listened on 127.0.0.1:\(report.port) (nor on every address)")
+    }
     func sockets() -> [ProcessSocket]? { report.end?.sockets }
     let ended = report.ending.map { $0.hasPrefix("killed") ? "was " + $0 : $0 } ?? "ended"
     let gone = "your program was not running when the clients had left (it \(ended))"
@@ -625,7 +627,8 @@ extension Check.ProgramClaim {
       return comparison.holds(report.accepted, number)
         ? (true, "")
         : (
-          false, "your program accepted \(report.accepted) connections; the step wants \(comparison.rawValue) \(number)"
+          false,
+          "your program was seen holding \(report.accepted) connections (read every 10 ms); the step wants \(comparison.rawValue) \(number)"
         )
     case .concurrent(let comparison, let number):
       return comparison.holds(report.mostHeld, number)

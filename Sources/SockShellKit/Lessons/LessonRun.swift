@@ -320,7 +320,10 @@ public final class LessonRun {
     hintIndex = 0
     solutionAsked = false
     programReport = nil
-    stopWatching()
+    if watchTimer != nil {
+      stopWatching()
+      if verbose { session.note("lesson watch stops with the step you left (lesson watch starts it again here).") }
+    }
     partner.start(current.partner)
     if verbose { show() }
     partner.advance(learner: session)

@@ -263,6 +263,10 @@ final class ProgramClient {
   private(set) var peerClosed = false
   /// At most this many bytes read per tick (the slow reader); nil: all there is.
   let readPerTick: Int?
+  /// Reset the connection right after the first send, in the same step (the reset client): the
+  /// server then has most of it still to read.
+  var resetOnceWritten = false
+  private(set) var closed = false
 
   init?(
     port: UInt16, number: Int, sending: [UInt8], expecting: [UInt8], receiveBuffer: Int? = nil, readPerTick: Int? = nil
@@ -291,7 +295,7 @@ final class ProgramClient {
 
   /// Moves the client on without waiting: finish connecting, send what is left, read what came.
   func step() {
-    guard error == nil, !peerClosed else { return }
+    guard error == nil, !peerClosed, !closed else { return }
     if !connected {
       guard case .success(let events) = Sys.poll([fd], events: Int16(POLLOUT), timeoutMilliseconds: 0),
         events[0] != 0
@@ -313,6 +317,10 @@ final class ProgramClient {
       }
       if written < sent.count { break }
     }
+    if resetOnceWritten && written > 0 {
+      close(reset: true)
+      return
+    }
     var budget = readPerTick ?? Int.max
     while budget > 0 && received.count < expected.count {
       switch Sys.recv(fd, maxLength: min(budget, 65536), flags: 0) {
@@ -333,6 +341,8 @@ final class ProgramClient {
 
   /// Closes it: with a FIN, or (`reset`) with SO_LINGER 0, a RST.
   func close(reset: Bool = false) {
+    guard !closed else { return }
+    closed = true
     if reset {
       var value = linger(l_onoff: 1, l_linger: 0)
       let bytes = withUnsafeBytes(of: &value) { Array($0) }

@@ -21,6 +21,10 @@ struct ProgramReport {
   /// Processes it started that were still running after it was stopped (they had left its
   /// process group), stopped then.
   var stragglers = 0
+  /// Processes of earlier tries whose shell had ended, stopped before this one started.
+  var orphansStopped = 0
+  /// Who held the port when the program ended before it listened (it could not bind, likely).
+  var portHeld: String?
   /// The program's process (and process group).
   var pid: Int32?
   /// How long it took to listen on the lesson's port.
@@ -62,6 +66,9 @@ struct ProgramReport {
 enum ProgramVerifier {
   /// A sample of the program's sockets is taken this often while clients run.
   static let sampleEvery = 0.01
+  /// Its family (children, and theirs) is looked for this often, and before each reading that
+  /// decides something.
+  static let familyEvery = 0.05
 
   static func verify(
     _ spec: ProgramSpec, folder: String, port: UInt16, loop: EventLoop, interrupt: InterruptWatch
@@ -121,17 +128,17 @@ enum ProgramVerifier {
     arguments.append("\(port)")
     // SOCKSHELL_PROGRAM marks every process of this try (its children inherit it): what is left
     // of them at the end, however they left its process group, is found by it and stopped.
-    let mark = "SOCKSHELL_PROGRAM=\(work)"
+    // With the shell's pid: a try whose shell was killed (SIGKILL, so that nothing could stop what
+    // its program started outside its group) is found by the next try and stopped then.
+    let mark = "SOCKSHELL_PROGRAM=\(work) \(getpid())"
+    report.orphansStopped = ProgramVerifier.stopOrphans()
     let environment = [
       "PORT=\(port)", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", mark,
     ]
     // Something that already listens on the port (a program of an earlier try that left itself
     // running) would take the clients: said before anything runs.
     if let holder = ProgramVerifier.holder(of: port) {
-      report.problem =
-        holder == 0
-        ? "port \(port) is already taken: another user's program listens there; check again when it is free"
-        : "port \(port) is already taken: process \(holder) listens there (a program from an earlier try that went on by itself?); stop it (kill \(holder)) and check again"
+      report.problem = "port \(port) is already taken: " + holder
       return report
     }
     let process: ProgramProcess
@@ -149,9 +156,15 @@ enum ProgramVerifier {
     report.family = [process.pid]
     exercise(process, &report, port: port, runStart: runStart, loop: loop, interrupt: interrupt)
     report.stopped = process.stop()
-    // What it started outside its group (setsid, a daemon's double fork): stopped too.
-    for member in report.family where member != process.pid { kill(member, SIGKILL) }
-    report.stragglers = ProgramVerifier.stopMarked(mark)
+    if report.listenedAfter == nil && report.ending != nil { report.portHeld = ProgramVerifier.whoHolds(port) }
+    // What it started outside its group (setsid, a daemon's double fork), seen as its family or
+    // found by its mark: stopped too, and counted.
+    var left = 0
+    for member in report.family where member != process.pid && ProcessSockets.exists(member) {
+      kill(member, SIGKILL)
+      left += 1
+    }
+    report.stragglers = left + ProgramVerifier.stopMarked(mark)
     report.output = process.output
     report.outputDropped = process.outputDropped
     report.seconds = EventLoop.now() - runStart
@@ -169,6 +182,15 @@ enum ProgramVerifier {
     var lastFamily = 0.0
     var pairs: Set<String> = []
     var phase = "starting"
+    /// The sockets of the program and its family (a server that forks per client, or pre-forks
+    /// workers and closes its own listener), read with one set of dumps, each socket once.
+    func familyView() -> ProcessView? {
+      let members = report.family.sorted()
+      for lead in [process.pid] + members where ProcessSockets.exists(lead) {
+        if case .success(let view) = ProcessView.read(lead, pairs: pairs, alsoOf: members) { return view }
+      }
+      return nil
+    }
     func tick(_ active: [ProgramClient]) -> Bool {
       for client in active { client.step() }
       process.poll()
@@ -178,20 +200,15 @@ enum ProgramVerifier {
         report.endedDuring = phase
       }
       let now = EventLoop.now()
-      if now - lastFamily >= sampleEvery {
+      if now - lastFamily >= familyEvery {
         lastFamily = now
         report.family = family(of: process.pid, known: report.family)
       }
       if now - lastSample >= sampleEvery {
         lastSample = now
-        // Its sockets and its children's (a server that forks per client), each counted once.
-        var seen: Set<UInt64> = []
-        var sockets: [ProcessSocket] = []
-        for member in report.family.sorted() {
-          guard case .success(let view) = ProcessView.read(member, pairs: pairs) else { continue }
-          pairs.formUnion(view.pairs)
-          for socket in view.sockets where seen.insert(socket.inode).inserted { sockets.append(socket) }
-        }
+        let view = familyView()
+        let sockets = view?.sockets ?? []
+        if let view { pairs.formUnion(view.pairs) }
         let connections = sockets.filter { $0.isConnection && $0.inet?.local.port == port }
         report.mostHeld = max(report.mostHeld, connections.filter { $0.state == "ESTABLISHED" }.count)
         // A connection reset and not yet closed is no longer in sock_diag (KIND socket): counted too.
@@ -213,7 +230,7 @@ enum ProgramVerifier {
     // Started: wait until it listens on the lesson's port (not a fixed sleep).
     var listenedElsewhereAt: Double?
     waitUntil(5, []) {
-      guard process.status == nil, case .success(let view) = ProcessView.read(process.pid) else { return true }
+      guard process.status == nil, let view = familyView() else { return true }
       report.beforeListening = view.sockets
       if view.sockets.contains(where: { listens($0, on: port) }) {
         report.listenedAfter = EventLoop.now() - runStart
@@ -253,11 +270,15 @@ enum ProgramVerifier {
     // An abrupt reset, then a client after it.
     if spec.reset && report.running && !report.interrupted {
       phase = "a client reset its connection"
+      // 64 KiB of its message in one send, and the RST right after it: the server still has most
+      // of it to read after the RST, and each send of an answer to it fails (ECONNRESET, then
+      // EPIPE, and SIGPIPE for a program that does not ignore it).
       let number = spec.clients + 2
-      if let client = ProgramClient(
-        port: port, number: number, sending: spec.message(for: number), expecting: spec.reply(for: number))
-      {
-        waitUntil(0.5, [client]) { client.connected && client.written == client.sent.count }
+      let one = spec.message(for: number)
+      let many = Array((0..<max(1, 65536 / one.count)).map { _ in one }.joined())
+      if let client = ProgramClient(port: port, number: number, sending: many, expecting: many) {
+        client.resetOnceWritten = true
+        waitUntil(0.5, [client]) { client.closed || client.error != nil }
         client.close(reset: true)
         report.resetDone = true
         waitUntil(0.2, []) { report.ending != nil }
@@ -277,7 +298,7 @@ enum ProgramVerifier {
     phase = "after the clients left"
     var end: ProcessView?
     waitUntil(0.5, []) {
-      guard case .success(let view) = ProcessView.read(process.pid, pairs: pairs) else { return true }
+      guard let view = familyView() else { return true }
       end = view
       // A CLOSE_WAIT still there after 0.5 s is one the program does not close.
       return !view.sockets.contains { $0.isConnection && $0.inet?.local.port == port }
@@ -324,24 +345,69 @@ enum ProgramVerifier {
     return stopped
   }
 
-  /// A process that listens on 127.0.0.1:PORT (or every address) now, if any.
-  static func holder(of port: UInt16) -> Int32? {
-    var listening: Set<UInt64> = []
-    for family in [SocketFamily.ipv4, .ipv6] {
-      for row in (try? SockDiag.dump(.tcp, family: family).get()) ?? []
-      where row.state == .listen && row.local.port == port && (row.local.isWildcard || row.local.host == "127.0.0.1") {
-        listening.insert(row.inode)
+  /// Stops what is left of tries whose shell has ended (it was killed before it could stop them),
+  /// and removes their folders; how many processes there were.
+  static func stopOrphans() -> Int {
+    let prefix = Array("SOCKSHELL_PROGRAM=".utf8)
+    var stopped = 0
+    var folders: Set<String> = []
+    for process in ProcessSockets.processes() where process.pid != getpid() {
+      guard let environment = ProcessSockets.environment(of: process.pid),
+        let entry = environment.split(separator: 0).first(where: { $0.starts(with: prefix) })
+      else { continue }
+      let words = String(decoding: entry.dropFirst(prefix.count), as: UTF8.self).split(separator: " ")
+      guard words.count == 2, let shell = Int32(words[1]), shell != getpid(), !ProcessSockets.exists(shell) else {
+        continue
       }
+      kill(process.pid, SIGKILL)
+      stopped += 1
+      folders.insert(String(words[0]))
+    }
+    for folder in folders where folder.split(separator: "/").last?.hasPrefix("sockshell-lesson-") == true {
+      LinePolicy.removeFolder(folder)
+    }
+    return stopped
+  }
+
+  /// A process that listens on 127.0.0.1:PORT (or every address) now, if any.
+  static func holder(of port: UInt16) -> String? {
+    let rows = [SocketFamily.ipv4, .ipv6].flatMap { (try? SockDiag.dump(.tcp, family: $0, info: false).get()) ?? [] }
+    let listening = rows.filter {
+      $0.state == .listen && $0.local.port == port && ($0.local.isWildcard || $0.local.host == "127.0.0.1")
     }
     guard !listening.isEmpty else { return nil }
-    for process in ProcessSockets.processes() {
-      if case .success(let fds) = ProcessSockets.descriptors(of: process.pid),
-        fds.contains(where: { listening.contains($0.inode) })
-      {
-        return process.pid
-      }
+    return owner(of: Set(listening.map(\.inode))).map {
+      "process \($0.pid) (\($0.name)) listens there: stop it (kill \($0.pid)) and check again"
     }
-    return 0
+      ?? "another user's program listens there: check again when it is free"
+  }
+
+  /// Who holds the port, when the program could not bind it: a socket of another process (bound,
+  /// listening or connected), or connections in TIME_WAIT. Nil when nothing holds it now.
+  static func whoHolds(_ port: UInt16) -> String? {
+    let rows = [SocketFamily.ipv4, .ipv6].flatMap { (try? SockDiag.dump(.tcp, family: $0, info: false).get()) ?? [] }
+      .filter { $0.local.port == port }
+    if let live = rows.first(where: { $0.inode != 0 && $0.state != .timeWait }) {
+      let who = owner(of: [live.inode]).map { "process \($0.pid) (\($0.name))" } ?? "another user's process"
+      return "port \(port) is held by \(who): its socket on \(live.local) is \(live.state?.name ?? "open")"
+    }
+    let waiting = rows.filter { $0.state == .timeWait }.count
+    if waiting > 0 {
+      return
+        "\(waiting) connection\(waiting == 1 ? "" : "s") of an earlier try in TIME_WAIT hold port \(port): set SO_REUSEADDR on the listener before bind (lesson 11), and a server binds past them"
+    }
+    return nil
+  }
+
+  /// The first process holding one of these socket inodes, with its command name.
+  static func owner(of inodes: Set<UInt64>) -> (pid: Int32, name: String)? {
+    for process in ProcessSockets.processes() where process.pid != getpid() {
+      guard case .success(let fds) = ProcessSockets.descriptors(of: process.pid),
+        fds.contains(where: { inodes.contains($0.inode) })
+      else { continue }
+      return (process.pid, ProcessSockets.command(of: process.pid) ?? "?")
+    }
+    return nil
   }
 
   /// Whether a socket listens where the clients connect: 127.0.0.1:PORT, or every address.
@@ -373,6 +439,13 @@ enum ProgramVerifier {
 }
 
 extension ProgramReport {
+  /// How it ended, as the rest of a sentence that starts "your program": "exited with status 1",
+  /// "was killed by SIGPIPE".
+  var endedText: String {
+    guard let ending else { return "ended" }
+    return ending.hasPrefix("killed") ? "was " + ending : ending
+  }
+
   /// Seconds with two decimals: "0.84".
   static func seconds(_ value: Double) -> String {
     let hundredths = Int((value * 100).rounded())
@@ -396,7 +469,9 @@ extension ProgramReport {
         "listening on port \(port) after \(Int((after * 1000).rounded())) ms"
           + (listener.map { " (its fd \($0.fd), \($0.local), backlog \($0.sendQ ?? 0))" } ?? ""))
     } else if !otherListeners.isEmpty {
-      lines.append("it listened on " + otherListeners.map(\.local).joined(separator: ", ") + ", not on port \(port)")
+      lines.append(
+        "it listened on " + otherListeners.map(\.local).joined(separator: ", ")
+          + ", not on 127.0.0.1:\(port) (nor on every address)")
     } else if interrupted {
       lines.append("interrupted before it listened")
     } else {
@@ -406,9 +481,11 @@ extension ProgramReport {
       lines.append(
         "\(clients.count) clients at once: \(clients.filter(\.served).count) served; at most \(mostHeld) connection\(mostHeld == 1 ? "" : "s") held at once, at most \(mostWaiting) waiting in the accept queue"
       )
-      for client in clients.filter({ !$0.served }).prefix(3) {
+      let unserved = clients.filter { !$0.served }
+      for client in unserved.prefix(3) {
         lines.append("  client \(client.number) sent \(ByteText.quoted(client.sent, limit: 30)) and \(client.outcome)")
       }
+      if unserved.count > 3 { lines.append("  and \(unserved.count - 3) more clients not served") }
     }
     if let slow {
       lines.append(
@@ -420,11 +497,11 @@ extension ProgramReport {
       lines.append(
         "a client that reset its connection: "
           + (endedDuring == "a client reset its connection"
-            ? "your program \(ending ?? "ended")"
+            ? "your program \(endedText)"
             : afterReset.map {
               $0.served ? "your program went on, and served the next client" : "the next client \($0.outcome)"
             }
-              ?? "your program \(ending ?? "ended")"))
+              ?? "your program \(endedText)"))
     }
     if let end {
       let connections = end.sockets.filter(\.isConnection)
@@ -432,7 +509,14 @@ extension ProgramReport {
       lines.append(
         "after the clients left: \(end.sockets.count) socket\(end.sockets.count == 1 ? "" : "s") open"
           + (connections.isEmpty ? "" : ", \(connections.count) connection\(connections.count == 1 ? "" : "s")")
-          + (closeWait > 0 ? " (\(closeWait) in CLOSE_WAIT)" : "") + "; \(accepted) connections accepted in all")
+          + (closeWait > 0 ? " (\(closeWait) in CLOSE_WAIT)" : "")
+          + "; \(accepted) connections seen in all (it was read every 10 ms: one accepted and closed in between is not seen)"
+      )
+    }
+    if orphansStopped > 0 {
+      lines.append(
+        "first, \(orphansStopped) process\(orphansStopped == 1 ? "" : "es") of an earlier try whose sockshell had been killed \(orphansStopped == 1 ? "was" : "were") stopped"
+      )
     }
     if stragglers > 0 {
       lines.append(
@@ -440,7 +524,7 @@ extension ProgramReport {
       )
     }
     if let ending {
-      lines.append("your program \(ending)" + (endedDuring.map { " while \($0)" } ?? ""))
+      lines.append("your program \(endedText)" + (endedDuring.map { " while \($0)" } ?? ""))
     } else if let stopped {
       lines.append("stopped at the end: \(stopped) (\(ProgramReport.seconds(seconds)) s of trying)")
     }
@@ -462,11 +546,13 @@ extension ProgramReport {
         )
       } else if let ending, stragglers > 0 {
         lines.append(
-          "Your program \(ending) before it listened, and left \(stragglers) process\(stragglers == 1 ? "" : "es") running outside its process group (stopped now): it puts itself in the background (fork and setsid). Serve in the foreground: the lesson starts and stops your program itself."
+          "Your program \(endedText) before it listened, and left \(stragglers) process\(stragglers == 1 ? "" : "es") running outside its process group (stopped now): it puts itself in the background (fork and setsid). Serve in the foreground: the lesson starts and stops your program itself."
         )
+      } else if let ending, let portHeld {
+        lines.append("Your program \(endedText) before it listened, and \(portHeld).")
       } else if let ending {
         lines.append(
-          "Your program \(ending) before it listened"
+          "Your program \(endedText) before it listened"
             + (output.isEmpty ? " (it printed nothing)." : ": its output is above."))
       } else if let bound = beforeListening.first(where: { $0.isTCP && $0.inet?.local.port == port }) {
         lines.append("Its fd \(bound.fd) is bound to \(bound.local) but \(bound.state), not LISTEN: call listen on it.")
@@ -494,17 +580,18 @@ extension ProgramReport {
       endedDuring == "a client reset its connection" || endedDuring == "serving a client after the reset"
     {
       lines.append(
-        "Your program \(ending) when a client reset its connection: recv or send on it fails with ECONNRESET (or EPIPE). Treat that as the end of that one connection (close it), and go on serving the others."
+        "Your program \(endedText) when a client reset its connection: recv or send on it fails with ECONNRESET (or EPIPE). Treat that as the end of that one connection (close it), and go on serving the others."
       )
     } else if let ending {
       lines.append(
-        "Your program \(ending) while \(endedDuring ?? "running")" + (output.isEmpty ? "." : ": its output is above."))
+        "Your program \(endedText) while \(endedDuring ?? "running")"
+          + (output.isEmpty ? "." : ": its output is above."))
     }
     if let end {
       let closeWait = end.sockets.filter { $0.isTCP && $0.state == "CLOSE_WAIT" }
       if !closeWait.isEmpty {
         lines.append(
-          "\(closeWait.count) of your program's connections are in CLOSE_WAIT after the clients closed (fds \(closeWait.prefix(8).map { "\($0.fd)" }.joined(separator: ", "))): recv returned 0 and the program did not close them. Each is a descriptor lost; close a connection when recv returns 0."
+          "\(closeWait.count) of your program's connections are in CLOSE_WAIT after the clients closed (fds \(closeWait.prefix(8).map { "\($0.fd)" }.joined(separator: ", "))\(closeWait.count > 8 ? ", ..." : "")): the clients closed their side, and a descriptor of your program still holds each one. Close a connection when recv returns 0; a server that forks also closes the parent's copy of each connection after fork."
         )
       }
     }

@@ -12,8 +12,10 @@ final class ProcessWatcher {
   /// The processes watched, with what was last seen of them.
   private(set) var watched: [Int32: ProcessView] = [:]
   private var timer: Int?
-  /// How often a watched process is read.
+  /// How often a watched process is read: every 0.1 s, or less often when a reading takes long
+  /// (a process with thousands of sockets), so that watching takes at most a fifth of the CPU.
   static let interval = 0.1
+  private(set) var currentInterval = ProcessWatcher.interval
   /// At most this many changes printed per read; the rest are counted.
   static let maxLinesPerRead = 20
 
@@ -37,9 +39,26 @@ final class ProcessWatcher {
     watched[view.pid] = view
     saw(view)
     guard timer == nil else { return }
-    timer = session.loop.every(ProcessWatcher.interval) { [weak self, weak session] in
+    schedule(ProcessWatcher.interval, session: session)
+  }
+
+  private func schedule(_ seconds: Double, session: Session) {
+    if let timer { session.loop.cancel(timer) }
+    currentInterval = seconds
+    timer = session.loop.every(seconds) { [weak self, weak session] in
       guard let self, let session else { return }
+      let started = EventLoop.now()
       self.tick(session)
+      guard self.timer != nil else { return }
+      let wanted = max(ProcessWatcher.interval, (EventLoop.now() - started) * 5)
+      if abs(wanted - self.currentInterval) > self.currentInterval / 2 {
+        if wanted > self.currentInterval {
+          session.out.line(
+            "watch> a reading takes \(Int(((EventLoop.now() - started) * 1000).rounded())) ms: now read every \(Int((wanted * 1000).rounded())) ms (a change shorter than that may not be seen)",
+            .note)
+        }
+        self.schedule(wanted, session: session)
+      }
     }
   }
 
