@@ -240,6 +240,16 @@ TABLE
   ClassConnection, its buffers while something waits, and a roster entry). The idle figures are
   read from /proc (utime+stime, voluntary_ctxt_switches) over 10 s with nothing typed: the hello
   timer runs only while a connection has not said hello, so an idle class does no work.
+- Another process's sockets (issue 14): `ls PID` of a process with 5,000 sockets costs about what
+  `ss -tuanp` does, and misses the 50 ms goal on this machine. `strace -c` counts 5,005
+  `readlinkat` (each descriptor of /proc/PID/fd, to its socket inode: 65 % of the system time),
+  then the sock_diag dumps of every TCP and UDP socket of the namespace (24 %); `perf` puts 20 % of
+  the whole run in building and printing the 5,000-row table. Dumps without TCP_INFO (only inspect's
+  fallback asks for it), no UDP dump when TCP had every socket, and links read relative to the open
+  folder did not move the figure measurably (116.2 against 114.6 ms in hyperfine means).
+- Lesson 16's try of a program reads its sockets every 10 ms while clients run (its family every
+  50 ms), so a try keeps one core busy for its second or so; the figure is from the program's start
+  to its stop, the build's is apart.
 - Timings on this shared 2-core machine move by 10 to 30 % from one run to the next (start-up
   8.24 ms then 6.70 ms, python3 22.35 ms then 15.86 ms, in two runs a minute apart); the ratios
   against python3 and the C floor, measured in the same run, move much less.

@@ -18,7 +18,10 @@ import Testing
       c = socket tcp
       connect c srv = 0
       conn = accept srv
+      poll conn --in = 0
+      poll conn --out = 1
       send c "hello\\n\\x00\\x01?\\"\\\\" = 11
+      poll conn c --in --timeout 100 = 1
       recv conn 11 waitall = 11
       setsockopt conn nodelay 1
       send conn --size 300 = 300

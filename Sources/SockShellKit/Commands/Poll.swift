@@ -7,12 +7,15 @@ import SocketLayer
 struct PollCommand: ShellCommand {
   static let spec = CommandSpec(
     name: "poll",
-    synopsis: "poll FD... [--timeout MS]",
+    synopsis: "poll FD... [--in|--out] [--timeout MS]",
     summary: "which descriptors are ready: readable, writable, hung up, in error (default: look now, timeout 0)",
     prototype: "int poll(struct pollfd *fds, nfds_t nfds, int timeout);",
     example: "poll srv c --timeout 1000",
     manPage: "poll(2)",
-    details: ["--timeout -1 waits until one is ready (Ctrl-C stops it)."],
+    details: [
+      "--timeout -1 waits until one is ready (Ctrl-C stops it).",
+      "By default poll asks for POLLIN|POLLOUT|POLLPRI|POLLRDHUP; --in asks only for reading (POLLIN|POLLPRI|POLLRDHUP), --out only for writing (POLLOUT): a connected socket is nearly always writable, so a server that waits for data polls --in.",
+    ],
     completion: [.descriptor],
     repeatsLast: true,
     returnsValue: true,
@@ -24,6 +27,24 @@ struct PollCommand: ShellCommand {
 
   var fds: [DescriptorRef] = []
   var timeout: Int32 = 0
+  /// `--in` or `--out`: the events asked for; nil for all of them.
+  var only: String?
+
+  /// The events asked for, as a number and as C writes them.
+  var events: Int16 {
+    switch only {
+    case "--in": Int16(POLLIN) | Int16(POLLPRI) | PollCommand.pollRDHUP
+    case "--out": Int16(POLLOUT)
+    default: PollCommand.requested
+    }
+  }
+  var eventsC: String {
+    switch only {
+    case "--in": "POLLIN | POLLPRI | POLLRDHUP"
+    case "--out": "POLLOUT"
+    default: "POLLIN | POLLOUT | POLLPRI | POLLRDHUP"
+    }
+  }
 
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     while let token = arguments.peek {
@@ -32,12 +53,22 @@ struct PollCommand: ShellCommand {
         timeout = Int32(try arguments.integer("timeout in milliseconds", in: -1...86_400_000))
         continue
       }
+      if token.isBare && (token.text == "--in" || token.text == "--out") {
+        guard only == nil || only == token.text else {
+          throw arguments.error("give --in or --out, not both", at: token)
+        }
+        only = token.text
+        arguments.index += 1
+        continue
+      }
       fds.append(try arguments.descriptor())
     }
     if fds.isEmpty { throw arguments.error("missing FD: name at least one descriptor") }
   }
 
-  var arguments: [String] { fds.map(\.description) + (timeout != 0 ? ["--timeout", "\(timeout)"] : []) }
+  var arguments: [String] {
+    fds.map(\.description) + (only.map { [$0] } ?? []) + (timeout != 0 ? ["--timeout", "\(timeout)"] : [])
+  }
 
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
@@ -49,10 +80,11 @@ struct PollCommand: ShellCommand {
     let numbers = descriptors.map(\.fd)
     // With a timeout, the wait goes through the event loop (a lesson's partner acts meanwhile).
     let result = session.blocking(
-      fds: numbers, events: PollCommand.requested, waitingFor: "a descriptor to become ready", canWait: timeout != 0,
+      fds: numbers, events: events, waitingFor: "a descriptor to become ready", canWait: timeout != 0,
       callTimeout: timeout < 0 ? nil : Double(timeout) / 1000
-    ) { waited in Sys.poll(numbers, events: PollCommand.requested, timeoutMilliseconds: waited ? 0 : self.timeout) }
-    let entries = numbers.map { "{fd=\($0), events=POLLIN|POLLOUT|POLLPRI|POLLRDHUP}" }.joined(separator: ", ")
+    ) { waited in Sys.poll(numbers, events: self.events, timeoutMilliseconds: waited ? 0 : self.timeout) }
+    let shownEvents = eventsC.replacing(" ", with: "")
+    let entries = numbers.map { "{fd=\($0), events=\(shownEvents)}" }.joined(separator: ", ")
     let ready = (try? result.get())?.filter { $0 != 0 }.count ?? 0
     let outcome = session.report(
       .poll, fd: nil, [.value("[\(entries)]"), .number(numbers.count), .number(Int(timeout))],
@@ -101,7 +133,7 @@ extension PollCommand {
   static var capabilities: Capabilities { [.syscall, .blocks] }
 
   func exportC(_ writer: inout CExport) -> [String] {
-    let entries = fds.map { "{ \(writer.fd($0)), POLLIN | POLLOUT | POLLPRI | POLLRDHUP, 0 }" }.joined(separator: ", ")
+    let entries = fds.map { "{ \(writer.fd($0)), \(eventsC), 0 }" }.joined(separator: ", ")
     return ["  {", "    struct pollfd fds[] = { \(entries) };"]
       + writer.check(
         "poll",
@@ -112,7 +144,8 @@ extension PollCommand {
   func exportPython(_ writer: inout PythonExport) -> [String] {
     writer.check(
       "poll",
-      "poll_ready([\(fds.map(writer.fd).joined(separator: ", "))], \(timeout < 0 ? "WAIT_LIMIT_SECONDS * 1000" : "\(timeout)"))"
+      "poll_ready([\(fds.map(writer.fd).joined(separator: ", "))], \(timeout < 0 ? "WAIT_LIMIT_SECONDS * 1000" : "\(timeout)")"
+        + (only == nil ? "" : ", \(eventsC.replacing("POLL", with: "select.POLL"))") + ")"
     )
   }
 }

@@ -97,10 +97,10 @@ enum PythonFrame {
         with open(path, 'rb') as file:
             return file.read()
 
-    def poll_ready(socks, timeout):
+    def poll_ready(socks, timeout, events=select.POLLIN | select.POLLOUT | select.POLLPRI | select.POLLRDHUP):
         poller = select.poll()
         for sock in socks:
-            poller.register(sock, select.POLLIN | select.POLLOUT | select.POLLPRI | select.POLLRDHUP)
+            poller.register(sock, events)
         return len(poller.poll(timeout))
 
     def on_alarm(number, frame):
