@@ -66,7 +66,6 @@ func groupIsGone(_ group: Int32) -> Bool {
     ("wrong_port.c", 0, "but the lesson's clients connect to 127.0.0.1:", "clients served"),
     ("no_close.py", 1, "in CLOSE_WAIT after the clients closed", "program sockets state=CLOSE_WAIT = 0"),
     ("crash_on_reset.py", 1, "when a client reset its connection", "program running"),
-    ("no_sigpipe.c", 0, "killed by SIGPIPE", "program running"),
   ])
   func aWrongServerFailsWithTheReason(fixture: String, step: Int, because: String, failing: String) throws {
     guard which("cc") != nil, which("python3") != nil else {

@@ -33,6 +33,9 @@ public enum Check: Sendable, Equatable {
     case errno(Errno)
     /// `result=N`: returned exactly N (recv returning 0 at end of stream).
     case result(Int)
+    /// `result<N`, `result>=N`...: returned a number that compares so (a send that sent less
+    /// than it was asked to).
+    case resultCompared(Comparison, Int)
   }
 
   case socket(DescriptorRef?, [Condition])
@@ -285,9 +288,14 @@ public enum Check: Sendable, Equatable {
         if word.hasPrefix("result="), let value = Int(word.dropFirst(7)) {
           return .called(syscall, .result(value), address: address)
         }
+        if word.hasPrefix("result"), let condition = condition(word), condition.key == "result",
+          let value = Int(condition.value)
+        {
+          return .called(syscall, .resultCompared(condition.comparison, value), address: address)
+        }
         guard word.hasPrefix("errno="), let errno = Errno(named: String(word.dropFirst(6))) else {
           throw ParseError(
-            "after called \(words[1]): ok, failed, errno=NAME or result=N, then address=PATTERN",
+            "after called \(words[1]): ok, failed, errno=NAME, result=N (or result<N, result>=N...), then address=PATTERN",
             column: tokens[2].column)
         }
         return .called(syscall, .errno(errno), address: address)
@@ -412,6 +420,7 @@ extension Check {
         case .failed: record.errno != nil
         case .errno(let errno): record.errno == errno
         case .result(let value): record.errno == nil && record.result == value
+        case .resultCompared(let comparison, let value): record.errno == nil && comparison.holds(record.result, value)
         }
       }
       if found { return (true, "") }
@@ -581,6 +590,7 @@ extension Check.CallOutcome {
     case .failed: "fail"
     case .errno(let errno): "fail with \(errno.name)"
     case .result(let value): "return \(value)"
+    case .resultCompared(let comparison, let value): "return \(comparison.rawValue) \(value)"
     }
   }
 }

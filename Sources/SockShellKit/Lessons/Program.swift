@@ -307,15 +307,15 @@ final class ProgramClient {
       }
       connected = true
     }
-    while written < sent.count {
+    // As much as the kernel takes now (up to EAGAIN), 64 KiB a call.
+    sending: while written < sent.count {
       switch Sys.send(fd, Array(sent[written...].prefix(65536)), flags: Int32(MSG_NOSIGNAL)) {
       case .success(let count): written += count
-      case .failure(let errno) where errno.code == EAGAIN: break
+      case .failure(let errno) where errno.code == EAGAIN: break sending
       case .failure(let errno):
         error = "send failed: \(errno.name)"
         return
       }
-      if written < sent.count { break }
     }
     if resetOnceWritten && written > 0 {
       close(reset: true)

@@ -159,12 +159,13 @@ enum ProgramVerifier {
     if report.listenedAfter == nil && report.ending != nil { report.portHeld = ProgramVerifier.whoHolds(port) }
     // What it started outside its group (setsid, a daemon's double fork), seen as its family or
     // found by its mark: stopped too, and counted.
-    var left = 0
+    var left: Set<Int32> = []
     for member in report.family where member != process.pid && ProcessSockets.exists(member) {
       kill(member, SIGKILL)
-      left += 1
+      left.insert(member)
     }
-    report.stragglers = left + ProgramVerifier.stopMarked(mark)
+    // A process killed a moment ago may still be listed (a zombie not yet waited for): counted once.
+    report.stragglers = max(left.count, ProgramVerifier.stopMarked(mark))
     report.output = process.output
     report.outputDropped = process.outputDropped
     report.seconds = EventLoop.now() - runStart
@@ -270,9 +271,10 @@ enum ProgramVerifier {
     // An abrupt reset, then a client after it.
     if spec.reset && report.running && !report.interrupted {
       phase = "a client reset its connection"
-      // 64 KiB of its message in one send, and the RST right after it: the server still has most
-      // of it to read after the RST, and each send of an answer to it fails (ECONNRESET, then
-      // EPIPE, and SIGPIPE for a program that does not ignore it).
+      // 64 KiB of its message in one send, and the RST right after it (in the same step): the
+      // server often still has some of it to read after the RST, and then each send of an answer
+      // fails (ECONNRESET, then EPIPE, and SIGPIPE for a program that does not ignore it). Often,
+      // not always: a server quick enough to read it all first meets only ECONNRESET.
       let number = spec.clients + 2
       let one = spec.message(for: number)
       let many = Array((0..<max(1, 65536 / one.count)).map { _ in one }.joined())
@@ -328,21 +330,20 @@ enum ProgramVerifier {
   /// whatever they started); how many there were.
   static func stopMarked(_ mark: String) -> Int {
     let wanted = Array(mark.utf8)
-    var stopped = 0
-    for round in 0..<3 {
-      var found = 0
-      for process in ProcessSockets.processes() where process.pid != getpid() {
+    var stopped: Set<Int32> = []
+    // Several rounds over 0.1 s: a process in the middle of putting itself in the background
+    // (setsid, then fork) may start its last child just after a round looked.
+    for _ in 0..<5 {
+      for process in ProcessSockets.processes() where process.pid != getpid() && !stopped.contains(process.pid) {
         guard let environment = ProcessSockets.environment(of: process.pid),
           environment.split(separator: 0).contains(where: { $0.elementsEqual(wanted) })
         else { continue }
         kill(process.pid, SIGKILL)
-        found += 1
+        stopped.insert(process.pid)
       }
-      if round == 0 { stopped = found }
-      if found == 0 { break }
-      usleep(10_000)
+      usleep(20_000)
     }
-    return stopped
+    return stopped.count
   }
 
   /// Stops what is left of tries whose shell has ended (it was killed before it could stop them),
