@@ -198,9 +198,9 @@ struct ProcessView {
 
   /// The JSON of `ls --json PID`: numbers as numbers, "-" as null.
   var json: JSON {
+    let keys = ProcessSocket.header.map { $0.lowercased().replacing("-", with: "_") }
     func socket(_ socket: ProcessSocket) -> JSON {
-      let keys = ProcessSocket.header.map { $0.lowercased().replacing("-", with: "_") }
-      return JSON.object(
+      JSON.object(
         zip(keys, socket.row).map { key, value in
           (key, Int(value).map(JSON.integer) ?? (value == "-" ? .null : .string(value)))
         })
