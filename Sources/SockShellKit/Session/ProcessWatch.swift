@@ -16,6 +16,8 @@ final class ProcessWatcher {
   /// (a process with thousands of sockets), so that watching takes at most a fifth of the CPU.
   static let interval = 0.1
   private(set) var currentInterval = ProcessWatcher.interval
+  /// Whether the slower reading was said (once).
+  private var saidSlower = false
   /// At most this many changes printed per read; the rest are counted.
   static let maxLinesPerRead = 20
 
@@ -52,7 +54,8 @@ final class ProcessWatcher {
       guard self.timer != nil else { return }
       let wanted = max(ProcessWatcher.interval, (EventLoop.now() - started) * 5)
       if abs(wanted - self.currentInterval) > self.currentInterval / 2 {
-        if wanted > self.currentInterval {
+        if wanted > self.currentInterval && !self.saidSlower {
+          self.saidSlower = true
           session.out.line(
             "watch> a reading takes \(Int(((EventLoop.now() - started) * 1000).rounded())) ms: now read every \(Int((wanted * 1000).rounded())) ms (a change shorter than that may not be seen)",
             .note)
