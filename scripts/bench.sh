@@ -123,7 +123,7 @@ class_figure() { "$python" -c "import json, sys; print(json.loads(sys.argv[1]).g
 # process's descriptors).
 "$python" -c "
 import socket, time, resource
-resource.setrlimit(resource.RLIMIT_NOFILE, (12000, 12000))
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]; resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 keep = []
 for i in range(2500):
     s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1); keep.append(s)

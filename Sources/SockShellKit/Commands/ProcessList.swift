@@ -144,7 +144,11 @@ struct ProcessView {
 
   /// Why another process's descriptors cannot be read, in words.
   static func whyNotReadable(_ pid: Int32, _ errno: Errno) -> String {
-    let what = "process \(pid)'s descriptors (/proc/\(pid)/fd) cannot be read (\(errno.name))"
+    var info = stat()
+    let owner =
+      stat("/proc/\(pid)", &info) == 0
+      ? " (it runs as uid \(info.st_uid), gid \(info.st_gid); you are uid \(geteuid()), gid \(getegid()))" : ""
+    let what = "process \(pid)'s descriptors (/proc/\(pid)/fd) cannot be read (\(errno.name))" + owner
     if getuid() == 0 {
       return what
         + ": the kernel refuses even root here (the process is not dumpable, or belongs to another user namespace)"

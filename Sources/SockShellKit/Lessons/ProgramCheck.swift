@@ -154,7 +154,7 @@ enum ProgramVerifier {
     report.pid = process.pid
     let runStart = EventLoop.now()
     report.family = [process.pid]
-    exercise(process, &report, port: port, runStart: runStart, loop: loop, interrupt: interrupt)
+    exercise(process, &report, port: port, mark: mark, runStart: runStart, loop: loop, interrupt: interrupt)
     report.stopped = process.stop()
     if report.listenedAfter == nil && report.ending != nil { report.portHeld = ProgramVerifier.whoHolds(port) }
     // What it started outside its group (setsid, a daemon's double fork), seen as its family or
@@ -174,8 +174,8 @@ enum ProgramVerifier {
 
   /// The clients against the running program, and what the kernel showed meanwhile.
   static func exercise(
-    _ process: ProgramProcess, _ report: inout ProgramReport, port: UInt16, runStart: Double, loop: EventLoop,
-    interrupt: InterruptWatch
+    _ process: ProgramProcess, _ report: inout ProgramReport, port: UInt16, mark: String, runStart: Double,
+    loop: EventLoop, interrupt: InterruptWatch
   ) {
     let spec = report.spec
     // One tick: the clients moved on, the program's output read, its sockets sampled.
@@ -183,6 +183,15 @@ enum ProgramVerifier {
     var lastFamily = 0.0
     var pairs: Set<String> = []
     var phase = "starting"
+    // However the phases ended: an end seen only now (it exited between two looks) is said.
+    defer {
+      process.poll()
+      if process.status != nil, report.ending == nil {
+        report.ending = process.ending
+        report.endedSignal = process.signal
+        report.endedDuring = phase
+      }
+    }
     /// The sockets of the program and its family (a server that forks per client, or pre-forks
     /// workers and closes its own listener), read with one set of dumps, each socket once.
     func familyView() -> ProcessView? {
@@ -204,6 +213,8 @@ enum ProgramVerifier {
       if now - lastFamily >= familyEvery {
         lastFamily = now
         report.family = family(of: process.pid, known: report.family)
+        // Once it has exited, what it left running (in the background: setsid) is found by its mark.
+        if process.status != nil { report.family.formUnion(marked(mark)) }
       }
       if now - lastSample >= sampleEvery {
         lastSample = now
@@ -230,8 +241,16 @@ enum ProgramVerifier {
     }
     // Started: wait until it listens on the lesson's port (not a fixed sleep).
     var listenedElsewhereAt: Double?
+    var exitedAt: Double?
     waitUntil(5, []) {
-      guard process.status == nil, let view = familyView() else { return true }
+      // A program that exits may have left a background copy that will listen (fork, setsid,
+      // fork): it is given 0.3 s to appear, found by its mark.
+      if process.status != nil && exitedAt == nil { exitedAt = EventLoop.now() }
+      let others = report.family.contains { $0 != process.pid && ProcessSockets.exists($0) }
+      let alive = process.status == nil || others || EventLoop.now() - (exitedAt ?? 0) < 0.3
+      if process.status != nil && !others { lastFamily = 0 }
+      guard alive else { return true }
+      guard let view = familyView() else { return false }
       report.beforeListening = view.sockets
       if view.sockets.contains(where: { listens($0, on: port) }) {
         report.listenedAfter = EventLoop.now() - runStart
@@ -324,6 +343,20 @@ enum ProgramVerifier {
       }
     }
     return family
+  }
+
+  /// The processes whose environment holds `mark` (a try's processes, and what they started).
+  static func marked(_ mark: String) -> Set<Int32> {
+    let wanted = Array(mark.utf8)
+    var found: Set<Int32> = []
+    for process in ProcessSockets.processes() where process.pid != getpid() {
+      if let environment = ProcessSockets.environment(of: process.pid),
+        environment.split(separator: 0).contains(where: { $0.elementsEqual(wanted) })
+      {
+        found.insert(process.pid)
+      }
+    }
+    return found
   }
 
   /// Kills every process of this user whose environment holds `mark` (a try's processes, and
@@ -565,6 +598,12 @@ extension ProgramReport {
               : " (its sockets: "
                 + beforeListening.map { "fd \($0.fd) \($0.state) \($0.local)" }.joined(separator: ", ") + ")."))
       }
+      return lines
+    }
+    if ending != nil, stragglers > 0 {
+      lines.append(
+        "Your program \(endedText) while \(endedDuring ?? "starting"), and left \(stragglers) process\(stragglers == 1 ? "" : "es") running outside its process group that did the serving (stopped now): it puts itself in the background (fork and setsid). Serve in the foreground: the lesson starts and stops your program itself."
+      )
       return lines
     }
     let unserved = clients.filter { !$0.served }

@@ -123,6 +123,15 @@ final class ProcessWatcher {
         }
         continue
       }
+      if socket.kind == "socket" && was.kind != "socket" {
+        // Gone from sock_diag while the descriptor stays: a TCP connection that ended (a reset).
+        lines.append(
+          "fd \(socket.fd): \(was.state) → no longer listed by sock_diag"
+            + (was.isTCP
+              ? ": the connection ended (a reset, most likely) and the descriptor is still open (inspect \(new.pid):\(socket.fd) reads it)"
+              : ""))
+        continue
+      }
       if was.state != socket.state {
         lines.append("fd \(socket.fd): \(was.state) → \(socket.state)" + meaning(of: socket))
       } else if was.local != socket.local || was.peer != socket.peer {
