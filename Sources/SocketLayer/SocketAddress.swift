@@ -319,3 +319,72 @@ extension SocketAddress {
     return .success(found)
   }
 }
+
+/// One entry of getaddrinfo's list, as a C program walks it.
+public struct AddressInfo: Sendable {
+  public let family: SocketFamily
+  public let type: SocketType?
+  /// ai_socktype and ai_protocol as the list gives them (SOCK_RAW is 3; 0 is "any").
+  public let rawType: Int32
+  public let protocolNumber: Int32
+  public let address: SocketAddress
+
+  /// ai_socktype as C names it.
+  public var typeCName: String {
+    switch rawType {
+    case 1: "SOCK_STREAM"
+    case 2: "SOCK_DGRAM"
+    case 3: "SOCK_RAW"
+    case 5: "SOCK_SEQPACKET"
+    default: "\(rawType)"
+    }
+  }
+
+  /// ai_protocol as C names it.
+  public var protocolCName: String {
+    switch protocolNumber {
+    case 0: "0"
+    case 6: "IPPROTO_TCP"
+    case 17: "IPPROTO_UDP"
+    case 132: "IPPROTO_SCTP"
+    case 136: "IPPROTO_UDPLITE"
+    default: "\(protocolNumber)"
+    }
+  }
+}
+
+extension SocketAddress {
+  /// getaddrinfo(3) with the hints given (nil: AF_UNSPEC, any type): every entry of the list in
+  /// its order, repeats kept; or the EAI error's name and message.
+  public static func lookup(host: String, service: String?, family: SocketFamily?, type: SocketType?)
+    -> Result<[AddressInfo], ResolveError>
+  {
+    var hints = addrinfo()
+    hints.ai_family = family?.rawDomain ?? AF_UNSPEC
+    hints.ai_socktype = type?.rawType ?? 0
+    var list: UnsafeMutablePointer<addrinfo>?
+    let status = getaddrinfo(host, service, &hints, &list)
+    guard status == 0 else {
+      return .failure(ResolveError(host: host, message: String(cString: gai_strerror(status))))
+    }
+    defer { freeaddrinfo(list) }
+    var found: [AddressInfo] = []
+    var entry = list
+    while let info = entry {
+      if let addr = info.pointee.ai_addr {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { raw in
+          raw.copyMemory(from: UnsafeRawBufferPointer(start: addr, count: Int(info.pointee.ai_addrlen)))
+        }
+        if let address = SocketAddress(storage: storage, length: info.pointee.ai_addrlen) {
+          found.append(
+            AddressInfo(
+              family: address.family, type: SocketType(rawType: info.pointee.ai_socktype),
+              rawType: info.pointee.ai_socktype, protocolNumber: info.pointee.ai_protocol, address: address))
+        }
+      }
+      entry = info.pointee.ai_next
+    }
+    return .success(found)
+  }
+}

@@ -34,6 +34,7 @@ import Testing
     ("leaves-loopback.md", 17, "partner: a lesson's Unix socket paths are inside the folder its run owns"),
     ("leaves-loopback.md", 18, "partner: wait listening 192.0.2.1:80"),
     ("leaves-loopback.md", 27, "solution: 198.51.100.7 is not a loopback address"),
+    ("leaves-loopback.md", 28, "solution: 'example.org' is a name to look up"),
     ("changes-the-shell.md", 9, "partner: lesson writes a file and changes the shell"),
     ("changes-the-shell.md", 10, "partner: quit changes the shell"),
     ("changes-the-shell.md", 19, "solution: lessons changes the shell"),

@@ -12,6 +12,7 @@ public enum Registry {
     LessonSolutionCommand.self, LessonNextCommand.self, LessonPrevCommand.self,
     HelpCommand.self, ExplainCommand.self, HistoryCommand.self, QuitCommand.self, ClearCommand.self, WireCommand.self,
     GotoCommand.self, WhereCommand.self, ClassCommand.self, HandCommand.self, FollowCommand.self, WatchCommand.self,
+    GetAddrInfoCommand.self,
   ]
 
   static let byName: [String: any ShellCommand.Type] = {
