@@ -290,33 +290,14 @@ public struct ResolveError: Error, Sendable, CustomStringConvertible {
 }
 
 extension SocketAddress {
-  /// Resolves a host name with getaddrinfo to the addresses of one family.
+  /// Resolves a host name with getaddrinfo to the addresses of one family (each once).
   public static func resolve(host: String, port: UInt16, family: SocketFamily) -> Result<[SocketAddress], ResolveError>
   {
-    var hints = addrinfo()
-    hints.ai_family = family.rawDomain
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    var list: UnsafeMutablePointer<addrinfo>?
-    let status = getaddrinfo(host, String(port), &hints, &list)
-    guard status == 0 else {
-      return .failure(ResolveError(host: host, message: String(cString: gai_strerror(status))))
+    lookup(host: host, service: String(port), family: family, type: .stream).map { entries in
+      var found: [SocketAddress] = []
+      for entry in entries where !found.contains(entry.address) { found.append(entry.address) }
+      return found
     }
-    defer { freeaddrinfo(list) }
-    var found: [SocketAddress] = []
-    var entry = list
-    while let info = entry {
-      if let addr = info.pointee.ai_addr {
-        var storage = sockaddr_storage()
-        withUnsafeMutableBytes(of: &storage) { raw in
-          raw.copyMemory(from: UnsafeRawBufferPointer(start: addr, count: Int(info.pointee.ai_addrlen)))
-        }
-        if let address = SocketAddress(storage: storage, length: info.pointee.ai_addrlen), !found.contains(address) {
-          found.append(address)
-        }
-      }
-      entry = info.pointee.ai_next
-    }
-    return .success(found)
   }
 }
 
