@@ -147,22 +147,28 @@ public enum ProcessSockets {
     guard let handle = opendir("/proc") else { return [] }
     defer { closedir(handle) }
     var found: [(pid: Int32, parent: Int32, group: Int32)] = []
-    var buffer = [CChar](repeating: 0, count: 512)
     while let entry = readdir(handle) {
       let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
-      guard let pid = Int32(name), let file = fopen("/proc/\(name)/stat", "r") else { continue }
-      defer { fclose(file) }
-      guard fgets(&buffer, Int32(buffer.count), file) != nil else { continue }
-      let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      // "PID (name) STATE PPID PGRP ...": the fields after the last ')'.
-      guard let close = text.lastIndex(of: ")") else { continue }
-      let fields = text[text.index(after: close)...].split(separator: " ")
-      guard fields.count > 2, let parent = Int32(fields[1]), let group = Int32(fields[2]) else { continue }
+      guard let pid = Int32(name), let fields = statFields(of: pid), fields.count > 2,
+        let parent = Int32(fields[1]), let group = Int32(fields[2])
+      else { continue }
       found.append((pid, parent, group))
     }
     return found
+  }
+
+  /// The fields of /proc/PID/stat after the command name ("PID (name) STATE PPID PGRP ..."): the
+  /// state first. The name may hold spaces and parentheses, so the fields start after the last ')'.
+  static func statFields(of pid: Int32) -> [Substring]? {
+    guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 512)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    guard let close = text.lastIndex(of: ")") else { return nil }
+    return text[text.index(after: close)...].split(separator: " ")
   }
 
   /// A process's environment (NUL-separated, as /proc/PID/environ has it); nil when it is not
@@ -194,14 +200,7 @@ public enum ProcessSockets {
   /// Whether process `pid` exists (its /proc folder is there).
   /// A zombie (ended, not yet waited for) does not count: it has no descriptors left.
   public static func exists(_ pid: Int32) -> Bool {
-    guard let file = fopen("/proc/\(pid)/stat", "r") else { return false }
-    defer { fclose(file) }
-    var buffer = [CChar](repeating: 0, count: 512)
-    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return false }
-    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    // "PID (name) S ...": the state follows the last ')'.
-    guard let close = text.lastIndex(of: ")") else { return false }
-    let state = text[text.index(after: close)...].drop { $0 == " " }.first
+    guard let state = statFields(of: pid)?.first else { return false }
     return state != "Z" && state != "X"
   }
 

@@ -192,14 +192,17 @@ import Testing
     #expect(result.stdout.contains("\"state\":\"CLOSE_WAIT\""), "\(result.stdout)")
   }
 
-  @Test func anotherUsersProcessIsRefusedWithTheReason() throws {
+  /// As another user (setpriv), ls PID and inspect PID:FD of root's process are refused with the
+  /// reason.
+  @Test(arguments: ["ls 1", "inspect 1:3"])
+  func anotherUsersProcessIsRefusedWithTheReason(line: String) throws {
     guard getuid() == 0, let setpriv = which("setpriv") else {
       print("skipped: needs root and setpriv to be another user")
       return
     }
     let result = try runProgram(
       setpriv, ["--reuid", "65534", "--regid", "65534", "--clear-groups", sockshellPath, "run", "-"],
-      input: "ls 1\n")
+      input: line + "\n")
     #expect(result.status != 0)
     #expect(
       result.stdout.contains("process 1's descriptors (/proc/1/fd) cannot be read (EACCES)"),

@@ -439,19 +439,4 @@ func shellAtThePythonStep(in folder: String) throws -> TerminalSession {
     #expect(missing.status == 1)
     #expect(missing.stdout.contains("no process 999999999"))
   }
-
-  /// As another user (setpriv), inspect PID:FD of root's process is refused with the reason.
-  @Test func anotherUsersSocketIsNotInspected() throws {
-    guard getuid() == 0, let setpriv = which("setpriv") else {
-      print("skipped: needs root and setpriv to be another user")
-      return
-    }
-    let result = try runProgram(
-      setpriv, ["--reuid", "65534", "--regid", "65534", "--clear-groups", sockshellPath, "run", "-"],
-      input: "inspect 1:3\n")
-    #expect(result.status != 0)
-    #expect(
-      result.stdout.contains("process 1's descriptors (/proc/1/fd) cannot be read (EACCES)"),
-      "\(result.stdout)\(result.stderr)")
-  }
 }

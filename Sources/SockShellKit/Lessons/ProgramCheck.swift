@@ -362,17 +362,13 @@ enum ProgramVerifier {
   /// Kills every process of this user whose environment holds `mark` (a try's processes, and
   /// whatever they started); how many there were.
   static func stopMarked(_ mark: String) -> Int {
-    let wanted = Array(mark.utf8)
     var stopped: Set<Int32> = []
     // Several rounds over 0.1 s: a process in the middle of putting itself in the background
     // (setsid, then fork) may start its last child just after a round looked.
     for _ in 0..<5 {
-      for process in ProcessSockets.processes() where process.pid != getpid() && !stopped.contains(process.pid) {
-        guard let environment = ProcessSockets.environment(of: process.pid),
-          environment.split(separator: 0).contains(where: { $0.elementsEqual(wanted) })
-        else { continue }
-        kill(process.pid, SIGKILL)
-        stopped.insert(process.pid)
+      for pid in marked(mark).subtracting(stopped) {
+        kill(pid, SIGKILL)
+        stopped.insert(pid)
       }
       usleep(20_000)
     }
