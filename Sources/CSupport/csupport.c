@@ -408,6 +408,26 @@ static int write_file(const char *path, const char *text) {
   return written == (ssize_t)length ? 0 : -1;
 }
 
+/* Brings this network namespace's loopback up: 0, or -1 with errno. */
+static int loopback_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  int up = ioctl(fd, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags |= IFF_UP | IFF_RUNNING, 1) &&
+           ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  int error = errno;
+  close(fd);
+  errno = error;
+  return up ? 0 : -1;
+}
+
+int csupport_thread_private_network(void) {
+  if (unshare(CLONE_NEWNET) != 0) return -1;
+  return loopback_up();
+}
+
 /* The set-up itself: the step that failed, or 0. */
 static int sandbox_steps(void) {
   uid_t uid = getuid();
@@ -419,17 +439,7 @@ static int sandbox_steps(void) {
   if (write_file("/proc/self/uid_map", map) != 0) return 3;
   snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
   if (write_file("/proc/self/gid_map", map) != 0) return 4;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 5;
-  struct ifreq request;
-  memset(&request, 0, sizeof request);
-  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
-  int up = ioctl(fd, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags |= IFF_UP | IFF_RUNNING, 1) &&
-           ioctl(fd, SIOCSIFFLAGS, &request) == 0;
-  int error = errno;
-  close(fd);
-  errno = error;
-  if (!up) return 5;
+  if (loopback_up() != 0) return 5;
   int capture = csupport_packet_open("lo");
   if (capture < 0) return 6;
   close(capture);

@@ -131,7 +131,6 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
       : .ipv4([127, 0, 0, 1], port: port)
   }
 
-  /// True for 0.0.0.0 and ::.
   /// 127.0.0.0/8, ::1, or an IPv4 loopback address written as IPv6 (::ffff:127.x.x.x).
   public var isLoopback: Bool {
     switch self {
@@ -143,6 +142,16 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// A multicast group: 224.0.0.0/4, ff00::/8.
+  public var isMulticast: Bool {
+    switch self {
+    case .ipv4(let bytes, _): return (224...239).contains(bytes.first ?? 0)
+    case .ipv6(let bytes, _, _): return bytes.first == 0xFF
+    default: return false
+    }
+  }
+
+  /// True for 0.0.0.0 and ::.
   /// (And ::ffff:0.0.0.0, IPv4's every address written as IPv6, which binds it too.)
   public var isWildcard: Bool {
     switch self {

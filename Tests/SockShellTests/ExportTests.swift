@@ -98,6 +98,39 @@ import Testing
         """
     ),
     (
+      // On loopback only: every group datagram leaves by 127.0.0.1 or lo.
+      "multicast",
+      """
+      r = socket udp
+      setsockopt r reuseaddr 1
+      bind r *:MCPORT
+      setsockopt r add_membership 239.1.2.3 127.0.0.1 = 0
+      setsockopt r multicast_all 0 = 0
+      getsockopt r multicast_all = 0
+      s = socket udp
+      setsockopt s multicast_if 127.0.0.1 = 0
+      getsockopt s multicast_if = 0
+      setsockopt s multicast_ttl 0 = 0
+      setsockopt s multicast_loop 1 = 0
+      sendto s 239.1.2.3:MCPORT "group" = 5
+      recvfrom r 100 = 5
+      setsockopt r drop_membership 239.1.2.3 127.0.0.1 = 0
+      setsockopt r drop_membership 239.1.2.3 127.0.0.1 = -1 EADDRNOTAVAIL
+      setsockopt r add_membership 239.1.2.4 lo = 0
+      b = socket udp
+      sendto b 127.255.255.255:MCPORT "x" = -1 EACCES
+      setsockopt b broadcast 1 = 0
+      v = socket udp ipv6
+      setsockopt v v6only 1
+      bind v [::]:MCPORT
+      setsockopt v add_membership ff12::1:2:3 lo = 0
+      setsockopt v multicast_if lo = 0
+      getsockopt v multicast_if = 0
+      setsockopt v multicast_ttl 0 = 0
+      sendto v [ff12::1:2:3]:MCPORT "six" = -1 ENETUNREACH
+      """
+    ),
+    (
       "refused",
       """
       probe = socket tcp
@@ -127,6 +160,7 @@ import Testing
     try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) }).write(to: URL(fileURLWithPath: dataFile))
     defer { unlink(dataFile) }
     let script = script.replacing("SOCKETPATH", with: socketPath).replacing("DATAFILE", with: dataFile)
+      .replacing("MCPORT", with: String(freePort()))
     let result = try runScript(
       script + "\nsave \(saved)\nexport c \(c)\nexport python \(python)\ntrace\n",
       arguments: ["--timeout", "1"] + (name == "cut-short" ? ["--keep-going"] : []))

@@ -35,6 +35,12 @@ import Testing
     ("leaves-loopback.md", 18, "partner: wait listening 192.0.2.1:80"),
     ("leaves-loopback.md", 27, "solution: 198.51.100.7 is not a loopback address"),
     ("leaves-loopback.md", 28, "solution: 'example.org' is a name to look up"),
+    ("multicast-elsewhere.md", 10, "partner: setsockopt: a lesson joins groups on loopback only"),
+    ("multicast-elsewhere.md", 11, "partner: setsockopt: a lesson's multicast leaves by loopback only"),
+    ("multicast-elsewhere.md", 13, "partner: setsockopt: a lesson joins groups on loopback only"),
+    ("multicast-elsewhere.md", 14, "partner: setsockopt: a lesson's multicast leaves by loopback only"),
+    ("multicast-elsewhere.md", 23, "solution: setsockopt: a lesson joins groups on loopback only"),
+    ("multicast-elsewhere.md", 24, "solution: 8.8.8.8 is not a loopback address"),
     ("changes-the-shell.md", 9, "partner: lesson writes a file and changes the shell"),
     ("changes-the-shell.md", 10, "partner: quit changes the shell"),
     ("changes-the-shell.md", 19, "solution: lessons changes the shell"),
@@ -112,6 +118,59 @@ import Testing
     #expect(access(folder + "/server.sock", F_OK) == 0)
     session.closeAll()
     #expect(access(folder, F_OK) != 0, "the run's folder is removed when the lesson ends")
+  }
+
+  /// A line from elsewhere sends to a multicast group only from a socket whose multicast leaves by
+  /// loopback (IP_MULTICAST_IF read back from the kernel when the line runs), and only to a port a
+  /// socket of the lesson is bound to; binding a group address sends nothing and is allowed. In a
+  /// network namespace of its own when the machine allows it, so that a bug sends nothing away.
+  @Test func aGroupDatagramFromElsewhereLeavesByLoopbackOnly() throws {
+    guard getuid() == 0 else {
+      print("skipped: a private network namespace for this test needs root")
+      return
+    }
+    let seen = inPrivateNetwork { () -> [String: String] in
+      let session = Session(output: .capture(), options: .init(interactive: false, waitLimit: 3))
+      defer { session.closeAll() }
+      session.addressPolicy = .linesFromElsewhere(
+        folder: nil, reachable: { [unowned session] address in session.hasBound(address) })
+      func line(_ text: String) -> String { session.execute(text).failure ?? "ok" }
+      var seen: [String: String] = [:]
+      _ = line("r = socket udp")
+      _ = line("bind r *:0")
+      seen["join"] = line("setsockopt r add_membership 239.1.2.3 127.0.0.1")
+      let port = (try? Sys.getsockname(session.openDescriptors[0].fd).get().port) ?? 0
+      _ = line("s = socket udp")
+      // No multicast_if: the kernel's route decides, which may be a network card. Refused.
+      seen["no interface"] = line("sendto s 239.1.2.3:\(port) \"x\"")
+      seen["calls"] = session.records.contains { $0.syscall == "sendto" } ? "made" : "none"
+      // Through loopback: the call is made; to a port no socket of the lesson holds, refused.
+      seen["set"] = line("setsockopt s multicast_if 127.0.0.1")
+      seen["loopback"] = line("sendto s 239.1.2.3:\(port) \"x\"")
+      seen["received"] = line("recvfrom r 10 dontwait")
+      seen["other port"] = line("sendto s 239.1.2.3:\(port == 65535 ? 1 : port + 1) \"x\"")
+      // IPv6: only with multicast_if lo, and loopback carries no IPv6 multicast.
+      _ = line("v = socket udp ipv6")
+      _ = line("setsockopt v v6only 1")
+      seen["bind v"] = line("bind v [::]:\(port)")
+      seen["six, no interface"] = line("sendto v [ff12::1:2:3]:\(port) \"x\"")
+      _ = line("setsockopt v multicast_if lo")
+      seen["six by lo"] = line("sendto v [ff12::1:2:3]:\(port) \"x\"")
+      // Binding a group address sends nothing.
+      _ = line("g = socket udp")
+      seen["bind group"] = line("bind g 239.1.2.3:0")
+      return seen
+    }
+    guard let seen else { return }
+    #expect(seen["no interface"]?.contains("is a multicast group") == true, "\(seen)")
+    #expect(seen["calls"] == "none", "the refused sendto never reached the kernel")
+    #expect(
+      seen["join"] == "ok" && seen["set"] == "ok" && seen["loopback"] == "ok" && seen["received"] == "ok", "\(seen)")
+    #expect(seen["other port"]?.contains("not a socket of this lesson") == true, "\(seen)")
+    #expect(seen["bind v"] == "ok", "\(seen)")
+    #expect(seen["six, no interface"]?.contains("is a multicast group") == true, "\(seen)")
+    #expect(seen["six by lo"]?.contains("ENETUNREACH") == true, "\(seen)")
+    #expect(seen["bind group"] == "ok", "\(seen)")
   }
 
   /// Whatever a line from elsewhere says, what it resolves to is held to the policy.

@@ -1,3 +1,4 @@
+import CSupport
 import SockShellKit
 import SocketLayer
 import Testing
@@ -47,3 +48,41 @@ let connectedPair = """
   conn = accept srv
 
   """
+
+/// Runs `body` on a thread of its own moved into a new network namespace with only loopback (as
+/// root), for a test of what must never reach another address; its value, or nil (with the reason
+/// printed) where the machine cannot make one. Sockets made in `body` belong to that namespace.
+func inPrivateNetwork<T>(_ body: @escaping () -> T) -> T? {
+  nonisolated(unsafe) var value: T?
+  nonisolated(unsafe) var failure: Int32 = 0
+  nonisolated(unsafe) let work = body
+  var thread = pthread_t()
+  let box = ThreadWork {
+    if csupport_thread_private_network() != 0 {
+      failure = errno
+      return
+    }
+    value = work()
+  }
+  let started = pthread_create(
+    &thread, nil,
+    { raw in
+      Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
+      return nil
+    }, Unmanaged.passRetained(box).toOpaque())
+  guard started == 0 else {
+    print("skipped: no thread for a private network namespace (\(Errno(started).name))")
+    return nil
+  }
+  pthread_join(thread, nil)
+  if failure != 0 {
+    print("skipped: this machine gives no private network namespace (unshare: \(Errno(failure).name); needs root)")
+  }
+  return value
+}
+
+/// What a thread of `inPrivateNetwork` runs.
+final class ThreadWork {
+  let run: () -> Void
+  init(_ run: @escaping () -> Void) { self.run = run }
+}

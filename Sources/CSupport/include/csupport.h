@@ -111,6 +111,9 @@ int csupport_packet_open(const char *name);
    failed (1 unshare, 2 setgroups, 3 uid_map, 4 gid_map, 5 loopback up, 6 capture socket) with
    *error set to its errno. */
 int csupport_enter_sandbox(int *error);
+/* Moves the calling thread alone into a new network namespace with only loopback, brought up
+   (as root; tests that must never reach another address). 0, or -1 with errno. */
+int csupport_thread_private_network(void);
 
 /* The frames a capture socket dropped since the last call (PACKET_STATISTICS: its buffer
    was full). */

@@ -43,22 +43,42 @@ struct LessonsCommand: ShellCommand {
     }
     for problem in library.problems { session.out.line(problem, .error, wrap: false) }
     if library.lessons.isEmpty { throw LessonsCommand.noLessons }
-    var rows = [["ID", "TITLE", "STEPS", "REQUIRES", "PROGRESS"]]
+    // By part (basics, UDP and names...), in the order of each part's first lesson.
+    var parts: [(name: String, lessons: [Lesson])] = []
     for lesson in library.lessons {
-      let entry = library.progress.lessons[lesson.id]
-      let progress =
-        entry.map { entry in
-          let skipped = entry.skipped.sorted().map { String($0 + 1) }.joined(separator: ",")
-          return (entry.done ? "done" : "step \(entry.step + 1)") + (skipped.isEmpty ? "" : " (skipped \(skipped))")
-        } ?? "-"
-      rows.append([
-        lesson.id, lesson.title, "\(lesson.steps.count)",
-        lesson.requires.isEmpty ? "-" : lesson.requires.joined(separator: ", "),
-        progress,
-      ])
+      if let index = parts.firstIndex(where: { $0.name == lesson.part }) {
+        parts[index].lessons.append(lesson)
+      } else {
+        parts.append((lesson.part, [lesson]))
+      }
     }
-    // Too wide for the terminal: what each lesson requires and how far you are go under its row.
-    session.out.table(rows, fit: .stack(3...4))
+    var rows = [["#", "ID", "TITLE", "STEPS", "PROGRESS", "REQUIRES"]]
+    var sections: [Int: String] = [:]
+    for part in parts {
+      if parts.count > 1 || !part.name.isEmpty {
+        sections[rows.count] = part.name.isEmpty ? "Other lessons" : part.name
+      }
+      for lesson in part.lessons {
+        let entry = library.progress.lessons[lesson.id]
+        let progress =
+          entry.map { entry in
+            let skipped = entry.skipped.sorted().map { String($0 + 1) }.joined(separator: ",")
+            return (entry.done ? "done" : "step \(entry.step + 1)") + (skipped.isEmpty ? "" : " (skipped \(skipped))")
+          } ?? "-"
+        rows.append([
+          library.number(of: lesson).map(String.init) ?? "-", lesson.id, lesson.title, "\(lesson.steps.count)",
+          progress,
+          lesson.requires.isEmpty ? "-" : lesson.requires.joined(separator: ", "),
+        ])
+      }
+    }
+    // Too wide for the terminal: the list leaves out what each lesson requires (said below), so
+    // that seventeen lessons fit a screen.
+    let fits = Table.fit(Table.render(rows), in: session.out.width)
+    session.out.table(fits ? rows : rows.map { Array($0.dropLast()) }, fit: .wrapLast, sections: sections)
+    if !fits {
+      session.note("A wider terminal shows what each lesson requires (so does lessons --json).")
+    }
     session.note("Start one with: lesson ID or lesson NUMBER (lesson alone resumes where you left off).")
     return .done
   }

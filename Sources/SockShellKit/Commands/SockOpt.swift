@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import SocketLayer
 
 /// `setsockopt FD OPTION VALUE`: setsockopt(2).
@@ -11,7 +14,10 @@ struct SetSockOptCommand: ShellCommand {
     manPage: "setsockopt(2), socket(7), tcp(7)",
     details: [
       "VALUE: 1/0 or on/off for flags; a number of bytes or seconds; linger: on SECONDS or off; rcvtimeo/sndtimeo: milliseconds.",
-      "Options: " + SocketOption.all.filter { !$0.readOnly }.map(\.name).joined(separator: ", "),
+      "Multicast: multicast_if ADDRESS (IPv4: one of the interface's addresses) or INTERFACE (IPv6: lo, or an index); add_membership GROUP [INTERFACE] (and drop_membership); multicast_ttl, multicast_loop, multicast_all. Each name is IP_... on an IPv4 socket and IPV6_... on an IPv6 one.",
+      "Options: "
+        + SocketOption.names.filter { name in !SocketOption.all.contains { $0.name == name && $0.readOnly } }
+        .joined(separator: ", "),
     ],
     completion: [.descriptor, .option, .optionValue],
     returnsValue: true,
@@ -34,9 +40,26 @@ struct SetSockOptCommand: ShellCommand {
 
   var arguments: [String] { [fd.description, option.name] + value.commandText.split(separator: " ").map(String.init) }
 
+  /// A lesson's (or an instructor's) multicast stays on loopback: joining a group on another
+  /// interface tells that network (an IGMP or MLD report), and datagrams to a group leave by the
+  /// interface multicast_if names (sendto checks it again when it runs).
+  var refusalFromElsewhere: String? {
+    switch value {
+    case .interface(let interface) where !interface.isLoopback:
+      return "a lesson's multicast leaves by loopback only: multicast_if 127.0.0.1 (IPv4) or lo (IPv6)"
+    case .membership(_, let interface) where !interface.isLoopback:
+      return
+        "a lesson joins groups on loopback only (127.0.0.1, or lo for IPv6): a join elsewhere is announced to that network"
+    default:
+      return nil
+    }
+  }
+
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let descriptor = try session.descriptor(fd)
+    let option = self.option.matching(descriptor.family)
+    if let why = OptionWords.mismatch(value, option, descriptor) { throw CommandRefusal(why) }
     let result = option.set(descriptor.fd, value)
     let outcome = session.report(
       .setsockopt, fd: descriptor.fd,
@@ -76,6 +99,11 @@ struct GetSockOptCommand: ShellCommand {
   init(reading arguments: inout ArgumentReader) throws(ParseError) {
     fd = try arguments.descriptor()
     option = arguments.isAtEnd ? nil : try OptionWords.option(&arguments)
+    if let option, option.writeOnly {
+      throw arguments.error(
+        "\(option.name) can only be set: the kernel does not say which groups a socket joined (/proc/net/igmp and /proc/net/igmp6 list each interface's)",
+        at: arguments.tokens[arguments.index - 1])
+    }
   }
 
   var arguments: [String] { [fd.description] + (option.map { [$0.name] } ?? []) }
@@ -83,10 +111,11 @@ struct GetSockOptCommand: ShellCommand {
   func run(_ context: CommandContext) throws(CommandRefusal) -> CommandOutcome {
     let session = context.session
     let descriptor = try session.descriptor(fd)
-    guard let option else {
+    guard let option = option?.matching(descriptor.family) else {
       session.out.line("Options of fd \(descriptor.label) (getsockopt each):", .heading)
       var rows = [["OPTION", "C NAME", "VALUE", "MEANING"]]
-      for option in SocketOption.all where option.applies(family: descriptor.family, type: descriptor.type) {
+      for option in SocketOption.all
+      where option.applies(family: descriptor.family, type: descriptor.type) && !option.writeOnly {
         let shown: String
         switch option.get(descriptor.fd) {
         case .success(let value): shown = OptionWords.describe(value, of: option)
@@ -116,14 +145,14 @@ struct GetSockOptCommand: ShellCommand {
 /// Parsing and showing option names and values.
 enum OptionWords {
   static func option(_ arguments: inout ArgumentReader) throws(ParseError) -> SocketOption {
-    let token = try arguments.next("OPTION (\(SocketOption.all.map(\.name).joined(separator: ", ")))")
+    let token = try arguments.next("OPTION (\(SocketOption.names.joined(separator: ", ")))")
     guard let option = SocketOption.named(token.text) else {
-      let close = SocketOption.all.map(\.name).min {
+      let close = SocketOption.names.min {
         Registry.editDistance(token.text, $0) < Registry.editDistance(token.text, $1)
       }
       var message = "unknown option '\(token.shown)'"
       if let close, Registry.editDistance(token.text.lowercased(), close) <= 2 { message += ": did you mean \(close)?" }
-      message += " Options: " + SocketOption.all.map(\.name).joined(separator: ", ")
+      message += " Options: " + SocketOption.names.joined(separator: ", ")
       throw arguments.error(message, at: token)
     }
     return option
@@ -152,6 +181,59 @@ enum OptionWords {
       }
       let seconds = try arguments.integer("SECONDS after on", in: 0...3600)
       return .linger(on: true, seconds: Int32(seconds))
+    case .multicastInterface:
+      return .interface(try interface(&arguments))
+    case .membership:
+      let token = try arguments.next("GROUP (a multicast address: 239.1.2.3, ff12::1:2:3)")
+      guard token.isBare, let group = SocketAddress.numeric(token.text, port: 0) else {
+        throw arguments.error(
+          "'\(token.shown)' is not a group: give a multicast address (239.1.2.3 for IPv4, ff12::1:2:3 for IPv6)",
+          at: token)
+      }
+      switch group {
+      case .ipv4(let bytes, _):
+        return .membership(
+          group: bytes, interface: arguments.isAtEnd ? .address([0, 0, 0, 0]) : try interface(&arguments))
+      case .ipv6(let bytes, _, _):
+        return .membership(
+          group: bytes, interface: arguments.isAtEnd ? .index(0, name: nil) : try interface(&arguments))
+      default:
+        throw arguments.error("'\(token.shown)' is not a group", at: token)
+      }
+    }
+  }
+
+  /// An interface: one of its IPv4 addresses (127.0.0.1), its name (lo) or its index (1).
+  static func interface(_ arguments: inout ArgumentReader) throws(ParseError) -> OptionValue.Interface {
+    let token = try arguments.next("INTERFACE (an address of it such as 127.0.0.1, or a name such as lo)")
+    if token.isBare, case .ipv4(let bytes, _) = SocketAddress.numeric(token.text, port: 0) {
+      return .address(bytes)
+    }
+    if token.isBare, let index = UInt32(token.text) { return .index(index, name: Interfaces.name(of: index)) }
+    if token.isBare, let index = Interfaces.index(of: token.text) { return .index(index, name: token.text) }
+    throw arguments.error(
+      "'\(token.shown)' is not an interface here: give one of its IPv4 addresses (127.0.0.1), its name (lo: loopback) or its index (ip link lists them)",
+      at: token)
+  }
+
+  /// Why `value` does not fit the option picked for this socket, or nil.
+  static func mismatch(_ value: OptionValue, _ option: SocketOption, _ descriptor: Descriptor) -> String? {
+    let ipv6 = option.level == Int32(IPPROTO_IPV6)
+    switch value {
+    case .interface(.address) where ipv6:
+      return
+        "fd \(descriptor.label) is IPv6: its multicast_if is an interface by name or index (lo, 1), not an IPv4 address"
+    case .interface(.index) where !ipv6:
+      return
+        "fd \(descriptor.label) is IPv4: IP_MULTICAST_IF takes a struct in_addr, one of the interface's addresses (127.0.0.1 for loopback)"
+    case .membership(let group, _) where group.count != (ipv6 ? 16 : 4):
+      return ipv6
+        ? "fd \(descriptor.label) is IPv6: it joins an IPv6 group (ff12::1:2:3)"
+        : "fd \(descriptor.label) is IPv4: it joins an IPv4 group (239.1.2.3)"
+    case .membership(_, .address) where ipv6:
+      return "an IPv6 join names the interface by name or index (lo, 1), not by an address"
+    default:
+      return nil
     }
   }
 
@@ -183,6 +265,9 @@ enum OptionWords {
     case (.socketType, .integer(let type)): return SocketType(rawType: type)?.cName ?? "\(type)"
     case (.timeval, .milliseconds(let ms)): return ms == 0 ? "0 (wait forever)" : "\(ms) ms"
     case (.linger, .linger(let on, let seconds)): return on ? "on, \(seconds) s" : "off"
+    case (_, .interface(.address([0, 0, 0, 0]))), (_, .interface(.index(0, _))):
+      return "\(value.commandText) (not set)"
+    case (_, .interface(.index(let index, let name?))): return "\(index) (\(name))"
     case (_, .integer(let value)): return "\(value)"
     default: return value.commandText
     }
@@ -194,28 +279,75 @@ extension SetSockOptCommand {
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
-    let declaration: String
-    switch value {
-    case .integer(let number): declaration = "int v = \(number);"
-    case .linger(let on, let seconds): declaration = "struct linger v = { \(on ? 1 : 0), \(seconds) };"
-    case .milliseconds(let ms): declaration = "struct timeval v = { \(ms / 1000), \((ms % 1000) * 1000) };"
+    let option = self.option.matching(writer.entry.family ?? .ipv4)
+    func index(_ interface: OptionValue.Interface) -> String {
+      if case .index(let number, let name) = interface {
+        return name.map { "if_nametoindex(\"\($0)\")" } ?? "\(number)"
+      }
+      return "0"
     }
-    return ["  {", "    " + declaration]
+    func text(_ bytes: [UInt8]) -> String {
+      bytes.count == 16 ? SocketAddress.ipv6(bytes, port: 0, scopeID: 0).host : SocketAddress.ipv4(bytes, port: 0).host
+    }
+    let declaration: [String]
+    switch value {
+    case .integer(let number): declaration = ["int v = \(number);"]
+    case .linger(let on, let seconds): declaration = ["struct linger v = { \(on ? 1 : 0), \(seconds) };"]
+    case .milliseconds(let ms): declaration = ["struct timeval v = { \(ms / 1000), \((ms % 1000) * 1000) };"]
+    case .interface(.address(let bytes)):
+      declaration = ["struct in_addr v;", "inet_pton(AF_INET, \"\(text(bytes))\", &v);"]
+    case .interface(let interface): declaration = ["int v = \(index(interface));"]
+    case .membership(let group, let interface) where group.count == 16:
+      declaration = [
+        "struct ipv6_mreq v;", "inet_pton(AF_INET6, \"\(text(group))\", &v.ipv6mr_multiaddr);",
+        "v.ipv6mr_interface = \(index(interface));",
+      ]
+    case .membership(let group, .address(let address)):
+      declaration = [
+        "struct ip_mreq v;", "inet_pton(AF_INET, \"\(text(group))\", &v.imr_multiaddr);",
+        "inet_pton(AF_INET, \"\(text(address))\", &v.imr_interface);",
+      ]
+    case .membership(let group, let interface):
+      declaration = [
+        "struct ip_mreqn v = { 0 };", "inet_pton(AF_INET, \"\(text(group))\", &v.imr_multiaddr);",
+        "v.imr_ifindex = \(index(interface));",
+      ]
+    }
+    return ["  {"] + declaration.map { "    " + $0 }
       + writer.check(
         "setsockopt", "setsockopt(\(writer.fd(fd)), \(option.levelName), \(option.cName), &v, sizeof v)"
       ).map { "  " + $0 } + ["  }"]
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
+    let option = self.option.matching(writer.entry.family ?? .ipv4)
+    func index(_ interface: OptionValue.Interface) -> String {
+      if case .index(let number, let name) = interface {
+        return name.map { "socket.if_nametoindex('\($0)')" } ?? "\(number)"
+      }
+      return "0"
+    }
+    func text(_ bytes: [UInt8]) -> String {
+      bytes.count == 16
+        ? "socket.inet_pton(socket.AF_INET6, '\(SocketAddress.ipv6(bytes, port: 0, scopeID: 0).host)')"
+        : "socket.inet_aton('\(SocketAddress.ipv4(bytes, port: 0).host)')"
+    }
     let packed: String
     switch value {
     case .integer(let number): packed = "\(number)"
     case .linger(let on, let seconds): packed = "struct.pack('ii', \(on ? 1 : 0), \(seconds))"
     case .milliseconds(let ms): packed = "struct.pack('ll', \(ms / 1000), \((ms % 1000) * 1000))"
+    case .interface(.address(let bytes)): packed = text(bytes)
+    case .interface(let interface): packed = index(interface)
+    case .membership(let group, let interface) where group.count == 16:
+      packed = "\(text(group)) + struct.pack('@I', \(index(interface)))"
+    case .membership(let group, .address(let address)): packed = "\(text(group)) + \(text(address))"
+    case .membership(let group, let interface):
+      packed = "\(text(group)) + bytes(4) + struct.pack('@i', \(index(interface)))"
     }
     return writer.check(
       "setsockopt",
-      "\(writer.fd(fd)).setsockopt(socket.\(option.levelName), socket.\(option.cName), \(packed))")
+      "\(writer.fd(fd)).setsockopt(socket.\(option.levelName), \(Export.pyOption(option)), \(packed))")
   }
 }
 
@@ -224,19 +356,25 @@ extension GetSockOptCommand {
   static var capabilities: Capabilities { [.syscall] }
 
   func exportC(_ writer: inout CExport) -> [String] {
-    guard let option else { return ["  /* every option was read here */"] }
+    guard let option = option?.matching(writer.entry.family ?? .ipv4) else {
+      return ["  /* every option was read here */"]
+    }
     let size =
       option.kind == .linger
-      ? "sizeof(struct linger)" : option.kind == .timeval ? "sizeof(struct timeval)" : "sizeof(int)"
+      ? "sizeof(struct linger)"
+      : option.kind == .timeval
+        ? "sizeof(struct timeval)"
+        : option.kind == .multicastInterface && option.level == Int32(IPPROTO_IP)
+          ? "sizeof(struct in_addr)" : "sizeof(int)"
     return ["  len = \(size);"]
       + writer.check(
         "getsockopt", "getsockopt(\(writer.fd(fd)), \(option.levelName), \(option.cName), buffer, &len)")
   }
 
   func exportPython(_ writer: inout PythonExport) -> [String] {
-    guard let option else { return [] }
+    guard let option = option?.matching(writer.entry.family ?? .ipv4) else { return [] }
     return writer.check(
-      "getsockopt", "\(writer.fd(fd)).getsockopt(socket.\(option.levelName), socket.\(option.cName), 16)")
+      "getsockopt", "\(writer.fd(fd)).getsockopt(socket.\(option.levelName), \(Export.pyOption(option)), 16)")
   }
 }
 

@@ -66,12 +66,14 @@ public struct Completer {
     case .words(let list):
       return list
     case .option:
-      return SocketOption.all.map(\.name)
+      return SocketOption.names
     case .optionValue:
       guard words.count >= 3, let option = SocketOption.named(words[2]) else { return [] }
       switch option.kind {
       case .flag: return ["1", "0"]
       case .linger: return ["on", "off"]
+      case .multicastInterface: return ["127.0.0.1", "lo"]
+      case .membership: return ["239.1.2.3", "ff12::1:2:3"]
       default: return []
       }
     case .topic:

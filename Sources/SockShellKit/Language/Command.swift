@@ -72,6 +72,9 @@ public protocol ShellCommand: Sendable {
   /// The addresses the line names (to bind, connect or send to), for the policy of lines from
   /// elsewhere.
   var namedAddresses: [AddressSpec] { get }
+  /// Why this line may not come from elsewhere for what its arguments ask (beyond its effects
+  /// and addresses: a multicast group joined on an interface that is not loopback), or nil.
+  var refusalFromElsewhere: String? { get }
   /// The descriptor whose readiness to read the call waits for (accept, recv): the lesson's
   /// partner runs such a line only once it would not block.
   var waitsOn: DescriptorRef? { get }
@@ -111,6 +114,7 @@ extension ShellCommand {
   public static var syscalls: [Syscall] { [] }
   public var effects: Capabilities { Self.capabilities }
   public var namedAddresses: [AddressSpec] { [] }
+  public var refusalFromElsewhere: String? { nil }
   public var waitsOn: DescriptorRef? { nil }
   func exportC(_ writer: inout CExport) -> [String] { ["  /* not a system call */"] }
   func exportPython(_ writer: inout PythonExport) -> [String] { [] }

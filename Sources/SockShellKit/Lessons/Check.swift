@@ -537,13 +537,19 @@ extension Check {
         let wanted = OptionWords.flag(value) ?? false
         if snapshot.nonBlocking != wanted { misses.append(snapshot.nonBlocking ? "non-blocking" : "blocking") }
       default:
-        guard let option = SocketOption.named(condition.key) else { continue }
+        guard let option = SocketOption.named(condition.key)?.matching(snapshot.descriptor.family) else { continue }
         let actual: Int32
         switch option.get(snapshot.descriptor.fd) {
         case .success(.integer(let number)): actual = number
         case .success(.linger(let on, _)): actual = on ? 1 : 0
         case .success(.milliseconds(let ms)): actual = Int32(ms)
-        case .failure: actual = -1
+        case .success(.interface(let interface)):
+          // multicast_if=127.0.0.1, multicast_if=lo (or its index).
+          var names = [interface.text]
+          if case .index(let index, _) = interface { names.append("\(index)") }
+          if !names.contains(value) { misses.append("\(option.name)=\(interface.text)") }
+          continue
+        case .success(.membership), .failure: actual = -1
         }
         let wanted = OptionWords.flag(value).map { $0 ? Int32(1) : 0 } ?? Int32(value) ?? -1
         if (option.kind == .flag ? (actual != 0 ? 1 : 0) : actual) != wanted {

@@ -43,6 +43,8 @@ public struct Lesson: Sendable {
   public var title: String
   public var summary: String
   public var requires: [String]
+  /// The part of the course it belongs to (`part: UDP and names`), for the list; "" for none.
+  public var part: String = ""
   public var path: String
   public var introduction: [String] = []
   public var steps: [LessonStep] = []
@@ -147,7 +149,7 @@ public enum LessonLoader {
   static let blockKinds: Set<String> = ["sockshell", "check", "hint", "solution", "partner", "program"]
   /// Code blocks that are only shown (C or Python next to the shell commands, output).
   static let displayKinds: Set<String> = ["", "c", "python", "sh", "shell", "console", "text", "bash"]
-  static let frontMatterKeys: Set<String> = ["id", "title", "summary", "requires"]
+  static let frontMatterKeys: Set<String> = ["id", "title", "summary", "requires", "part"]
 
   public static func load(path: String) throws(LessonError) -> Lesson {
     let bytes: [UInt8]
@@ -188,7 +190,7 @@ public enum LessonLoader {
       problem(1, "a lesson starts with front matter: ---, then id: and title:, then ---")
     }
     for key in front.values.keys where !frontMatterKeys.contains(key) {
-      problem((front.lines[key] ?? 0) + 2, "unknown front matter key '\(key)' (use id, title, summary, requires)")
+      problem((front.lines[key] ?? 0) + 2, "unknown front matter key '\(key)' (use id, title, summary, requires, part)")
     }
     func text(_ key: String) -> String? {
       if case .text(let value)? = front.values[key] { return value }
@@ -208,6 +210,7 @@ public enum LessonLoader {
     }
     var lesson = Lesson(
       id: id, title: title, summary: text("summary") ?? "", requires: requires, path: path)
+    lesson.part = text("part") ?? ""
 
     // The body, parsed by libcmark. Line numbers from cmark are 1-based within the body.
     let body = lines[bodyStart...].joined(separator: "\n")
@@ -331,6 +334,19 @@ public enum LessonLoader {
     }
     if let finished = current { lesson.steps.append(finished) }
     if lesson.steps.isEmpty { problem(offset + 1, "a lesson needs at least one step: a ## heading") }
+    // A program step gives {port} to the learner's program: a socket of another step on it
+    // (the learner's, the partner's) would hold the port the program must listen on.
+    if let program = lesson.steps.first(where: { $0.programLine != nil }) {
+      for step in lesson.steps where step.programLine == nil {
+        let used = (step.checks + step.solution + step.partner).first { $0.text.contains("{port}") }
+        if let used {
+          problem(
+            used.line,
+            "{port} is the port a program step (line \(program.programLine ?? program.line)) gives the learner's program: the other steps use {port2}, {port3}... so that no socket of theirs holds it"
+          )
+        }
+      }
+    }
 
     // Validate each step against the languages and the policy for lines from elsewhere, with
     // stand-in ports and folder: exactly what a run will parse (RunnableStep), so that a lesson

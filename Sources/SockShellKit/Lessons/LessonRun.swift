@@ -46,6 +46,19 @@ public final class LessonLibrary {
         }
       }
     }
+    // Two files with one id would share progress, and `lesson ID` could reach only one.
+    var seen: [String: String] = [:]
+    lessons = lessons.filter { lesson in
+      if let first = seen[lesson.id] {
+        problems.append(
+          "\(lesson.path):1: the id '\(lesson.id)' is taken already by \(first): each lesson needs an id of its own (this file is left out)"
+        )
+        unloaded.append(lesson.path)
+        return false
+      }
+      seen[lesson.id] = lesson.path
+      return true
+    }
     let ids = Set(lessons.map(\.id))
     for lesson in lessons {
       for required in lesson.requires where !ids.contains(required) {
@@ -70,6 +83,12 @@ public final class LessonLibrary {
     }
     let stem = word.hasSuffix(".md") ? String(word.dropLast(3)) : word
     return lessons.first { $0.path.split(separator: "/").last.map { $0.dropLast(3) == stem[...] } == true }
+  }
+
+  /// What `lesson NUMBER` takes to reach it: its file's number, or else its place in the list.
+  public func number(of lesson: Lesson) -> Int? {
+    if lessons.contains(where: { fileNumber($0) != nil }) { return fileNumber(lesson) }
+    return lessons.firstIndex { $0.id == lesson.id }.map { $0 + 1 }
   }
 
   /// The number a lesson's file name starts with (16 for 16-your-server.md).

@@ -82,12 +82,14 @@ public enum LessonTester {
         ok = false
       }
       // A solution line may fail on purpose (an error is the lesson); the checks decide.
-      solve(run, session, until: started + fileLimit)
+      let failedLines = solve(run, session, until: started + fileLimit)
       settle(run, until: { run.stepIndex != index || run.finished }, interrupt: interrupt)
       if run.stepIndex == index && !run.finished {
         out.line(
           "FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)' did not pass within \(Int(stepLimit)) s of its solution"
         )
+        // What went wrong on the way (a line may fail on purpose: shown only when the step fails).
+        for failure in failedLines { out.line("FAIL \(lesson.path):\(step.line): step \(index + 1): \(failure)") }
         for (line, why) in run.failures() {
           out.line("FAIL \(lesson.path):\(step.line): step \(index + 1) '\(step.title)': \(line): \(why)")
         }
@@ -106,19 +108,26 @@ public enum LessonTester {
 
   /// Runs the current step's solution: its lines, or for a program step the reference program,
   /// written in a folder of its own and tried as a learner's would be.
-  static func solve(_ run: LessonRun, _ session: Session, until deadline: Double = .infinity) {
+  /// Runs the current step's solution; the lines that failed, with why (`FILE:LINE: ...`).
+  @discardableResult
+  static func solve(_ run: LessonRun, _ session: Session, until deadline: Double = .infinity) -> [String] {
     if let spec = run.current.program {
-      guard let folder = LinePolicy.makeFolder() else { return }
+      guard let folder = LinePolicy.makeFolder() else { return [] }
       defer { LinePolicy.removeFolder(folder) }
       _ = FileWriter.writeAtomically(Array(run.current.programSolution.utf8), to: folder + "/" + spec.file, mode: 0o600)
       run.tryProgram(in: folder)
       run.tick()
-      return
+      return []
     }
+    var failed: [String] = []
     for line in run.current.solution where EventLoop.now() <= deadline {
-      session.executeBounded(line, seconds: 3)
+      let result = session.executeBounded(line, seconds: 3)
+      if !result.ok {
+        failed.append("solution line '\(line.shownSource)' failed: \(result.failure ?? "it did not succeed")")
+      }
       run.tick()
     }
+    return failed
   }
 
   /// Runs a step's claiming examples, each block in a fresh session with fresh ports; prints a

@@ -57,7 +57,7 @@ enum LinePolicy {
     for address in line.command.namedAddresses {
       if let why = refusal(address, from: source, folder: folder) { return why }
     }
-    return nil
+    return line.command.refusalFromElsewhere.map { "\(line.spec.name): \($0)" }
   }
 
   /// Why a lesson's line may not name `address`, or nil.
@@ -75,9 +75,12 @@ enum LinePolicy {
     switch address {
     case .host(let host, let port):
       if let numeric = SocketAddress.numeric(host, port: port) {
-        if numeric.isLoopback { return nil }
+        // A group: bound to receive, or sent to from a socket whose multicast leaves by loopback
+        // (checked when the line runs).
+        if numeric.isLoopback || numeric.isMulticast { return nil }
         if numeric.isWildcard { return source == .partner ? everyAddress : nil }
-        return "\(host) is not a loopback address: a lesson's lines use 127.0.0.0/8, ::1 or localhost only"
+        return
+          "\(host) is not a loopback address: a lesson's lines use 127.0.0.0/8, ::1, localhost or a multicast group sent by loopback only"
       }
       if host.lowercased() == "localhost" { return nil }
       return "'\(host)' is a name to look up: a lesson's lines use localhost, 127.0.0.0/8 or ::1 only (no DNS)"
@@ -114,13 +117,24 @@ enum LinePolicy {
   }
 
   /// Whether a resolved address may be used by a line from elsewhere (checked as it is resolved,
-  /// whatever the line said): loopback, an abstract name, or a path inside the run's folder.
-  static func allows(_ address: SocketAddress, folder: String?) -> Bool {
+  /// whatever the line said): loopback, an abstract name, or a path inside the run's folder; a
+  /// multicast group only from a socket whose multicast datagrams leave by loopback (`sender`).
+  static func allows(_ address: SocketAddress, folder: String?, sender: Int32? = nil) -> Bool {
+    if address.isMulticast { return sender.map { multicastStaysOnLoopback($0, family: address.family) } ?? false }
     switch address {
     case .ipv4, .ipv6: return address.isLoopback || address.isWildcard
     case .abstract, .unnamed: return true
     case .unix(let path): return folder.map { isInside(String(decoding: path, as: UTF8.self), $0) } ?? false
     }
+  }
+
+  /// Whether the socket's multicast datagrams leave by loopback: its IP_MULTICAST_IF is a
+  /// loopback address, or its IPV6_MULTICAST_IF is `lo` (read from the kernel, whatever set it).
+  static func multicastStaysOnLoopback(_ fd: Int32, family: SocketFamily) -> Bool {
+    guard let option = SocketOption.named("multicast_if")?.matching(family),
+      case .success(.interface(let interface)) = option.get(fd)
+    else { return false }
+    return interface.isLoopback
   }
 
   /// Whether no socket of this machine is bound to `address` (a TCP and a UDP socket can both

@@ -20,10 +20,12 @@ public struct ProgramSpec: Sendable, Equatable {
   public var message: [UInt8] = Array("hello {n}\n".utf8)
   /// What each client must get back: nil for its own message (an echo).
   public var reply: [UInt8]?
-  /// A client with a small receive buffer that sends 128 KiB and reads it back slowly.
-  public var slowReader = true
-  /// A client that sends, then resets its connection (close with SO_LINGER 0).
-  public var reset = true
+  /// A client with a small receive buffer that sends 128 KiB and reads it back slowly (an echo
+  /// only). Off unless the block asks for it.
+  public var slowReader = false
+  /// A client that sends, then resets its connection (close with SO_LINGER 0); then one more.
+  /// Off unless the block asks for it.
+  public var reset = false
   public var line: Int
 
   public var language: Language { file.hasSuffix(".c") ? .c : .python }
@@ -84,6 +86,11 @@ public struct ProgramSpec: Sendable, Equatable {
       default:
         problems.append((entry.line, "unknown key '\(key)' in a program block: use \(keys.joined(separator: ", "))"))
       }
+    }
+    if spec.slowReader && spec.reply != nil {
+      let at = lines.first { $0.text.lowercased().contains("slow-reader") }?.line ?? line
+      problems.append(
+        (at, "slow-reader: yes needs expect: echo (the slow client sends 128 KiB and wants the same bytes back)"))
     }
     if spec.file.isEmpty && !problems.contains(where: { $0.1.hasPrefix("file") }) {
       problems.append((line, "a program block needs file: NAME.c or NAME.py"))

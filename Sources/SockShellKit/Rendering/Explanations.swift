@@ -20,6 +20,8 @@ public enum Explanations {
     let address = context.address?.description
     let fd = context.descriptor.map { "fd \($0.label)" } ?? "the socket"
     switch errno.code {
+    case EADDRINUSE where call == .setsockopt:
+      return ["\(fd) has joined that group on that interface already: a socket joins a group once."]
     case EADDRINUSE:
       if context.address?.family == .unix {
         return [
@@ -84,6 +86,10 @@ public enum Explanations {
         return ["The kernel rejected the address for \(fd) (EINVAL): check that it fits the socket's family."]
       case .shutdown:
         return ["The 'how' argument must be read, write or both."]
+      case .setsockopt where context.option == "add_membership" || context.option == "drop_membership":
+        return [
+          "A group is a multicast address: 224.0.0.0 to 239.255.255.255 for IPv4 (239.x.x.x for your own use), ff00::/8 for IPv6."
+        ]
       case .setsockopt where context.option == "v6only":
         return [
           "IPV6_V6ONLY can change only before the socket has an address: bind, listen and connect all give it one. Set it on a new socket, right after socket."
@@ -202,6 +208,25 @@ public enum Explanations {
         ]
       }
       return ["This operation or flag does not apply to this kind of socket."]
+    case EADDRNOTAVAIL where call == .setsockopt:
+      return [
+        context.option == "drop_membership"
+          ? "\(fd) is not a member of that group on that interface: drop_membership leaves only what add_membership joined."
+          : "No interface of this machine has that address: name an interface by one of its own (127.0.0.1 for loopback)."
+      ]
+    case ENODEV where call == .setsockopt:
+      return [
+        "No interface was named, and no route picks one for the group: name the interface (127.0.0.1, or lo for IPv6)."
+      ]
+    case ENETUNREACH where context.address?.isMulticast == true:
+      if context.address?.family == .ipv6 {
+        return [
+          "No route takes this IPv6 group datagram out: Linux's loopback carries no IPv6 multicast (ip link shows lo without MULTICAST). It needs an interface that has it."
+        ]
+      }
+      return [
+        "No route picks an interface for the group: set 'setsockopt FD multicast_if 127.0.0.1' first to send it by loopback."
+      ]
     case EADDRNOTAVAIL:
       return [
         "That IP address is not on this machine (bind), or no local port was left (connect). Bind 0.0.0.0 or 127.0.0.1, or check 'ip addr'."

@@ -31,14 +31,21 @@ struct AddressResolver {
   let partnerListening: SocketAddress?
   var policy: Policy = .any
 
-  /// The socket address for `spec`, held to `policy` once resolved.
-  func resolve(_ spec: AddressSpec, family: SocketFamily?, subject: String, purpose: Purpose) -> Result<
-    SocketAddress, CommandRefusal
-  > {
+  /// The socket address for `spec`, held to `policy` once resolved. `sender`: the descriptor that
+  /// will connect or send (a multicast group is allowed by where its datagrams leave).
+  func resolve(
+    _ spec: AddressSpec, family: SocketFamily?, subject: String, purpose: Purpose, sender: Int32? = nil
+  ) -> Result<SocketAddress, CommandRefusal> {
     let result = resolveAnyAddress(spec, family: family, subject: subject, purpose: purpose)
     guard case .linesFromElsewhere(let folder, let reachable) = policy, case .success(let address) = result
     else { return result }
-    if !LinePolicy.allows(address, folder: folder) {
+    if address.isMulticast && purpose != .bind && !LinePolicy.allows(address, folder: folder, sender: sender) {
+      return .failure(
+        CommandRefusal(
+          "\(address) is a multicast group: a lesson's lines send to a group only from a socket whose multicast leaves by loopback (setsockopt FD multicast_if 127.0.0.1, or lo for IPv6)"
+        ))
+    }
+    if !LinePolicy.allows(address, folder: folder) && !address.isMulticast {
       return .failure(
         CommandRefusal(
           "\(address) is not for a lesson's lines: they reach loopback, abstract names and the run's own folder only"))

@@ -330,7 +330,9 @@ public final class Session {
   func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressResolver.Purpose)
     throws(CommandRefusal) -> SocketAddress
   {
-    try addresses.resolve(spec, family: descriptor.family, subject: "fd \(descriptor.fd)", purpose: purpose).get()
+    try addresses.resolve(
+      spec, family: descriptor.family, subject: "fd \(descriptor.fd)", purpose: purpose, sender: descriptor.fd
+    ).get()
   }
 
   /// The prompt: with the lesson and step when one is being taken.

@@ -303,7 +303,9 @@ extension Session {
     table.byNumber.keys.contains { fd in
       guard let local = try? Sys.getsockname(fd).get() else { return false }
       if Session.sameEndpoint(local, address) { return true }
-      return local.isWildcard && local.port != 0 && local.port == address.port && address.isLoopback
+      // Bound to every address: its port on loopback (and a broadcast there), or on a group.
+      return local.isWildcard && local.port != 0 && local.port == address.port
+        && (address.isLoopback || address.isMulticast)
     }
   }
 

@@ -16,6 +16,7 @@ enum CFrame {
       #include <arpa/inet.h>
       #include <errno.h>
       #include <fcntl.h>
+      #include <net/if.h>
       #include <netdb.h>
       #include <netinet/in.h>
       #include <netinet/tcp.h>

@@ -176,6 +176,12 @@ enum Export {
     }
   }
 
+  /// A socket option's constant in Python: `socket.SO_REUSEADDR`; for one its socket module lacks
+  /// (IP_MULTICAST_ALL), the number, named: `getattr(socket, 'IP_MULTICAST_ALL', 49)`.
+  static func pyOption(_ option: SocketOption) -> String {
+    option.inPython ? "socket.\(option.cName)" : "getattr(socket, '\(option.cName)', \(option.optname))"
+  }
+
   static func pyFlags(_ names: [String], _ table: [(String, Int32, String)]) -> String {
     let chosen = table.filter { names.contains($0.0) }.map { "socket.\($0.2)" }
     return chosen.isEmpty ? "0" : chosen.joined(separator: " | ")

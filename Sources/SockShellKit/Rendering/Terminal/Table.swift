@@ -10,16 +10,25 @@ extension Output {
     case stack(ClosedRange<Int>)
   }
 
-  /// Writes rows as aligned columns, the first row (the header) in `header` style.
-  func table(_ rows: [[String]], indent: String = "", header: Style = .heading, fit: Fit = .whole) {
+  /// Writes rows as aligned columns, the first row (the header) in `header` style. `sections`:
+  /// a heading to print above a row (by its index in `rows`), the columns aligned across them.
+  func table(
+    _ rows: [[String]], indent: String = "", header: Style = .heading, fit: Fit = .whole, sections: [Int: String] = [:]
+  ) {
     let lines = Table.render(rows)
     let fits = fit == .whole || Table.fit(lines, in: width - Cells.width(indent))
+    func section(_ index: Int) {
+      guard let heading = sections[index] else { return }
+      if index > 1 { self.line("") }
+      self.line(heading, .heading)
+    }
     switch fit {
     case .stack(let columns) where !fits:
-      stacked(rows, columns: columns, indent: indent, header: header)
+      stacked(rows, columns: columns, indent: indent, header: header, section: section)
     case .wrapLast where !fits:
       let start = Cells.width(indent) + Table.lastColumnStart(rows)
-      for line in lines {
+      for (index, line) in lines.enumerated() {
+        section(index)
         if line.isHeader || Cells.width(indent + line.text) <= width {
           self.line(indent + line.text, line.isHeader ? header : .plain, wrap: false)
         } else {
@@ -28,17 +37,23 @@ extension Output {
       }
     default:
       // A table's lines are laid out already: never wrapped here (ls --wide is wide on purpose).
-      for line in lines { self.line(indent + line.text, line.isHeader ? header : .plain, wrap: false) }
+      for (index, line) in lines.enumerated() {
+        section(index)
+        self.line(indent + line.text, line.isHeader ? header : .plain, wrap: false)
+      }
     }
   }
 
   /// The table without `columns`, each row followed by their values, named, on a line of
   /// their own (or one line each when together they are too wide).
-  private func stacked(_ rows: [[String]], columns: ClosedRange<Int>, indent: String, header: Style) {
+  private func stacked(
+    _ rows: [[String]], columns: ClosedRange<Int>, indent: String, header: Style, section: (Int) -> Void
+  ) {
     let short = rows.map { row in row.enumerated().filter { !columns.contains($0.offset) }.map(\.element) }
     let names = columns.map { rows[0][$0].lowercased() }
     let nameWidth = names.map { Cells.width($0) }.max() ?? 0
     for (index, line) in Table.render(short).enumerated() {
+      section(index)
       self.line(indent + line.text, line.isHeader ? header : .plain, wrap: false)
       guard index > 0 else { continue }
       let named = zip(names, columns.map { rows[index][$0] }).filter { $0.1 != "-" }
