@@ -98,6 +98,21 @@ import Testing
         """
     ),
     (
+      // A descriptor named after the fact (`name 5 conn`): the later lines use its variable.
+      "named-later",
+      """
+      l = socket tcp
+      bind l 127.0.0.1:0
+      listen l
+      c = socket tcp
+      connect c l
+      accept l = 5
+      name 5 conn
+      send c "hi" = 2
+      recv conn = 2
+      """
+    ),
+    (
       // On loopback only: every group datagram leaves by 127.0.0.1 or lo.
       "multicast",
       """

@@ -428,6 +428,21 @@ import Testing
     #expect(session.out.captured.contains("no lesson '99'; lessons lists them (give an ID or a number)"))
   }
 
+  /// A program step's solution is the whole reference program, as the file would hold it: its
+  /// #include lines too (they read as comments to the command language, and were left out once).
+  @Test func aProgramSolutionIsShownWhole() throws {
+    let lesson = try LessonLoader.load(path: packageRoot + "/Lessons/16-your-server.md")
+    let (session, _) = takeQuietly(lesson)
+    defer { session.closeAll() }
+    _ = session.out.takeCaptured()
+    session.execute("solution")
+    session.execute("solution")
+    let shown = session.out.takeCaptured()
+    #expect(shown.contains("as echo_server.c would hold it"), "\(shown)")
+    #expect(shown.contains("    #include <poll.h>"), "\(shown)")
+    #expect(shown.contains("    int main(int argc, char **argv) {"), "\(shown)")
+  }
+
   /// A number is the one in the file's name: lesson 16 is 16-your-server.md, whatever its place.
   @Test func aLessonNumberIsTheFilesNumber() throws {
     let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: nil)

@@ -64,6 +64,7 @@ func groupIsGone(_ group: Int32) -> Bool {
   @Test(arguments: [
     ("one_at_a_time.c", 0, "accepts one client at a time", "program concurrent >= 10"),
     ("wrong_port.c", 0, "but the lesson's clients connect to 127.0.0.1:", "clients served"),
+    ("never_accepts.c", 0, "it listens but does not accept", "program accepted >= 10"),
     ("no_close.py", 1, "in CLOSE_WAIT after the clients closed", "program sockets state=CLOSE_WAIT = 0"),
     ("crash_on_reset.py", 1, "when a client reset its connection", "program running"),
   ])
@@ -170,6 +171,33 @@ func groupIsGone(_ group: Int32) -> Bool {
     #expect(spec?.clients == 10)
     #expect(spec?.message == Array("hello {n}\n".utf8))
     #expect(spec?.reply == nil && spec?.slowReader == true && spec?.reset == true)
+  }
+
+  /// When the program's port is held by the learner's own listener in this shell, that is what is
+  /// said (it was once called another user's program).
+  @Test func aPortHeldByTheShellItselfIsNamedSo() throws {
+    let session = makeSession()
+    defer { session.closeAll() }
+    runAll(session, "srv = socket tcp\nbind srv 127.0.0.1:0\nlisten srv")
+    let listener = try #require(fd(session, "srv"))
+    let port = try #require(try? Sys.getsockname(listener).get().port)
+    let said = ProgramVerifier.holder(of: port) ?? ""
+    #expect(said.contains("your own fd \(listener) in this shell listens there"), "\(said)")
+    #expect(ProgramVerifier.whoHolds(port)?.contains("your own fd \(listener)") == true)
+  }
+
+  /// The slow reader and the reset client run only when the block asks for them, and a slow reader
+  /// (which sends 128 KiB and wants them back) needs an echo.
+  @Test func theExtraClientsAreAskedFor() {
+    func parse(_ text: String) -> (ProgramSpec?, [(Int, String)]) {
+      ProgramSpec.parse(
+        text.split(separator: "\n").enumerated().map { LessonLine(text: String($0.element), line: $0.offset + 1) },
+        at: 1)
+    }
+    let (plain, none) = parse("file: s.py\nexpect: \"HI {n}\\n\"")
+    #expect(none.isEmpty && plain?.slowReader == false && plain?.reset == false)
+    let (_, problems) = parse("file: s.py\nexpect: \"HI\\n\"\nslow-reader: yes")
+    #expect(problems.contains { $0.0 == 3 && $0.1.contains("slow-reader: yes needs expect: echo") }, "\(problems)")
   }
 
   /// A program block's file is a plain name in the learner's folder: a lesson cannot point at

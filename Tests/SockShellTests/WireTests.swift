@@ -535,3 +535,59 @@ import Testing
     #expect(Array(newest.items) == Array(4000..<5000) && newest.dropped == 4000)
   }
 }
+
+/// A step's packet checks and a wire that was off when the step began.
+@Suite struct WireCheckTests {
+  /// Off when the step began and off now: the check stands aside, even though the wire showed
+  /// packets in an earlier step (it did not, once). Turned on during the step: the check counts
+  /// what it saw, and when that falls short says that what went before was not seen.
+  @Test func aPacketCheckStandsAsideForAWireThatWasOff() throws {
+    guard getuid() == 0 else {
+      print("skipped: capturing on loopback needs root (the sandbox is for the shell, not the tests)")
+      return
+    }
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: w
+      title: W
+      ---
+
+      ## Reset
+
+      ```check
+      segments flags=R. >= 1
+      ```
+
+      ```hint
+      Reset a connection.
+      ```
+
+      ```solution
+      s = socket tcp
+      ```
+      """, path: "w.md")
+    let seen = inPrivateNetwork { () -> [String] in
+      let (session, run) = takeQuietly(lesson)
+      defer { session.closeAll() }
+      var seen: [String] = []
+      guard case .success = session.startWire() else { return ["no wire"] }
+      // Packets shown before the step: a handshake on loopback.
+      for line in ["l = socket tcp", "bind l 127.0.0.1:0", "listen l", "c = socket tcp", "connect c l"] {
+        _ = session.execute(line)
+      }
+      seen.append("shown \(session.host.wire?.shown.isEmpty == false)")
+      session.stopWire()
+      run.begin()
+      seen.append(run.failures().isEmpty ? "stands aside" : "fails: \(run.failures())")
+      _ = session.startWire()
+      seen.append(run.failures().first?.1 ?? "holds")
+      return seen
+    }
+    guard let seen else { return }
+    #expect(seen.count == 3, "\(seen)")
+    #expect(seen.first == "shown true", "the wire showed the handshake: \(seen)")
+    #expect(seen.dropFirst().first == "stands aside", "\(seen)")
+    #expect(seen.last?.contains("the wire was turned on during the step") == true, "\(seen)")
+  }
+}

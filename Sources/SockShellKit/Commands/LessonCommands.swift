@@ -286,6 +286,16 @@ struct LessonSolutionCommand: PlainCommand {
       context.session.note("Sure? Trying first teaches more (hint gives a clue). Type solution again to see it.")
       return .done
     }
+    if let program = run.current.program {
+      // The reference program, whole, as it would be written to the file (its #include lines
+      // too): lines as they are, never reflowed.
+      context.session.out.line("Solution: a program that passes, as \(program.file) would hold it:", .heading)
+      let lines = run.current.programSolution.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+      LessonRun.print(
+        ["```" + (program.language == .c ? "c" : "python")] + LessonRun.trimmed(lines) + ["```"],
+        to: context.session.out)
+      return .done
+    }
     context.session.out.line("Solution:", .heading)
     for line in run.step.solution { context.session.out.line("  " + line.text) }
     return .done

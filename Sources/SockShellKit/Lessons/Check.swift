@@ -357,8 +357,9 @@ struct CheckContext {
   let stepStart: Int
   let partner: Session?
   let partnerStart: Int
-  /// The wire's packet count when the step began; nil when the wire is off then.
+  /// The wire's packet count when the step began, and whether it was on then.
   var wireStart: Int? = nil
+  var wireOnAtStart = true
   /// The step's last verification of the learner's program (nil: not run yet).
   var program: ProgramReport? = nil
 }
@@ -456,8 +457,10 @@ extension Check {
           "the partner has not received \(ByteText.quoted(text)) yet (it got \(ByteText.quoted(data, limit: 40)))"
         )
     case .segments(let filter, let comparison, let wanted):
-      // Without the wire the packets cannot be seen: the check stands aside, and says why.
-      guard let wire = session.host.wire, wire.isOn || !wire.shown.isEmpty, let start = context.wireStart else {
+      // Without the wire (off when the step began, and still off) the packets cannot be seen:
+      // the check stands aside, and says why.
+      let wire = session.host.wire
+      guard let wire, let start = context.wireStart, context.wireOnAtStart || wire.isOn else {
         return (
           true,
           "not checked: the wire is off (sockshell --wire, or wire on, shows the packets this step is about)"
@@ -467,7 +470,14 @@ extension Check {
       let count = since.filter { filter.matches($0) }.count
       if comparison.holds(count, wanted) { return (true, "") }
       let what = filter.text.isEmpty ? "packets" : "packets \(filter.text)"
-      return (false, "the wire showed \(count) \(what) in this step; the step wants \(comparison.rawValue) \(wanted)")
+      var why = "the wire showed \(count) \(what) in this step; the step wants \(comparison.rawValue) \(wanted)"
+      if !context.wireOnAtStart {
+        why +=
+          " (the wire was turned on during the step: what went before was not seen; lesson retry takes the step again with it on)"
+      } else if !wire.isOn {
+        why += " (the wire was turned off during the step: wire on, then lesson retry)"
+      }
+      return (false, why)
     case .kept(let state):
       let kept = session.lingeringConnections()
       if kept.contains(where: { $0.1.state == state }) { return (true, "") }

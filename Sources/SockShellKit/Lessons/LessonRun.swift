@@ -239,6 +239,9 @@ public final class LessonRun {
   var stepStart = 0
   /// The wire's packet count when the step began (0 when it was off: all it shows counts).
   var wireStart = 0
+  /// Whether the wire was on when the step began (its checks of packets stand aside otherwise,
+  /// unless it was turned on since).
+  var wireOnAtStart = false
   var partnerStart = 0
   private var hintIndex = 0
   private var solutionAsked = false
@@ -335,6 +338,7 @@ public final class LessonRun {
   func begin() {
     stepStart = session.records.count
     wireStart = session.host.wire?.shownCount ?? 0
+    wireOnAtStart = session.host.wire?.isOn == true
     partnerStart = partner.session.records.count
     hintIndex = 0
     solutionAsked = false
@@ -367,6 +371,7 @@ public final class LessonRun {
       stepIndex = index
       stepStart = session.records.count
       wireStart = session.host.wire?.shownCount ?? 0
+      wireOnAtStart = session.host.wire?.isOn == true
       partnerStart = partner.session.records.count
       partner.start(runnable[index].partner)
       partner.advance(learner: session)
@@ -460,7 +465,7 @@ public final class LessonRun {
   func failures() -> [(String, String)] {
     let context = CheckContext(
       session: session, stepStart: stepStart, partner: partner.session, partnerStart: partnerStart,
-      wireStart: wireStart, program: programReport)
+      wireStart: wireStart, wireOnAtStart: wireOnAtStart, program: programReport)
     return current.checks.compactMap { check, text in
       let (holds, why) = check.evaluate(context)
       return holds ? nil : (text, why)

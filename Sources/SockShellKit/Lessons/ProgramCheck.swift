@@ -406,10 +406,21 @@ enum ProgramVerifier {
       $0.state == .listen && $0.local.port == port && ($0.local.isWildcard || $0.local.host == "127.0.0.1")
     }
     guard !listening.isEmpty else { return nil }
-    return owner(of: Set(listening.map(\.inode))).map {
+    let inodes = Set(listening.map(\.inode))
+    if let fd = ownDescriptor(of: inodes) {
+      return "your own fd \(fd) in this shell listens there: close it (close \(fd)) and check again"
+    }
+    return owner(of: inodes).map {
       "process \($0.pid) (\($0.name)) listens there: stop it (kill \($0.pid)) and check again"
     }
       ?? "another user's program listens there: check again when it is free"
+  }
+
+  /// This shell's descriptor of one of these socket inodes (a learner's listener on the
+  /// program's port), if any.
+  static func ownDescriptor(of inodes: Set<UInt64>) -> Int32? {
+    guard case .success(let fds) = ProcessSockets.descriptors(of: getpid()) else { return nil }
+    return fds.first { inodes.contains($0.inode) }?.fd
   }
 
   /// Who holds the port, when the program could not bind it: a socket of another process (bound,
@@ -418,6 +429,10 @@ enum ProgramVerifier {
     let rows = [SocketFamily.ipv4, .ipv6].flatMap { (try? SockDiag.dump(.tcp, family: $0, info: false).get()) ?? [] }
       .filter { $0.local.port == port }
     if let live = rows.first(where: { $0.inode != 0 && $0.state != .timeWait }) {
+      if let fd = ownDescriptor(of: [live.inode]) {
+        return
+          "port \(port) is held by your own fd \(fd) in this shell (\(live.state?.name ?? "open") on \(live.local)): close it (close \(fd))"
+      }
       let who = owner(of: [live.inode]).map { "process \($0.pid) (\($0.name))" } ?? "another user's process"
       return "port \(port) is held by \(who): its socket on \(live.local) is \(live.state?.name ?? "open")"
     }
@@ -603,7 +618,11 @@ extension ProgramReport {
       return lines
     }
     let unserved = clients.filter { !$0.served }
-    if !unserved.isEmpty && mostWaiting > 0 && mostHeld <= 1 {
+    if unserved.count == clients.count && mostWaiting > 0 && mostHeld == 0 && ending == nil {
+      lines.append(
+        "\(mostWaiting) connection\(mostWaiting == 1 ? " was" : "s were") waiting in your server's accept queue, and it was never seen holding one: it listens but does not accept (or is stuck before accept)."
+      )
+    } else if !unserved.isEmpty && mostWaiting > 0 && mostHeld == 1 {
       lines.append(
         "\(mostWaiting) connection\(mostWaiting == 1 ? " was" : "s were") waiting in your server's accept queue while it served one (it never held more than \(mostHeld) at once): it accepts one client at a time. Serve them together: poll, threads or fork."
       )
@@ -631,14 +650,27 @@ extension ProgramReport {
         )
       }
     }
-    if let slow, !slow.served, running {
+    // Advice for the slow client only when the program serves the others: otherwise its trouble
+    // is not the slow reader.
+    if let slow, !slow.served, running, unserved.isEmpty {
       lines.append(
         "The slow client got \(slow.received.count) of \(slow.expected.count) bytes back: when a client reads slowly, send may write less than asked (and a non-blocking send fails with EAGAIN); send the rest when the socket is writable again."
       )
     }
-    if let after = afterReset, !after.served, running, ending == nil {
+    if let after = afterReset, !after.served, after.received.isEmpty, running, ending == nil,
+      clients.contains(where: \.served)
+    {
       lines.append(
         "After a client reset its connection, the next client \(after.outcome): the program stopped serving.")
+    }
+    // Part of an answer: the program answered one recv's worth, or one line of several.
+    if let client = clients.first(where: {
+      !$0.served && !$0.received.isEmpty && $0.received.count < $0.expected.count
+        && $0.expected.starts(with: $0.received)
+    }), slow.map({ $0 !== client }) ?? true {
+      lines.append(
+        "Client \(client.number) got \(ByteText.quoted(client.received, limit: 30)) back, the start of \(ByteText.quoted(client.expected, limit: 30)): your program answered only part of what it was sent. One recv may hold several lines (or messages), and one may need several recvs: answer all of what arrived, keep an unfinished rest for the next recv, and send until everything is sent."
+      )
     }
     let wrong = clients.filter { !$0.served && !$0.received.isEmpty && $0.received.count >= $0.expected.count }
     if let client = wrong.first {

@@ -45,8 +45,13 @@ enum Export {
     var variables = Variables()
     var largestRead = 1
     var body: [String] = []
-    // A program names its variables after the descriptors already: `name` lines add nothing.
-    for entry in transcript where !(entry.line.command is NameCommand) {
+    for entry in transcript {
+      // `name 5 conn`: later lines say conn for the variable of fd 5 (the program keeps its
+      // variable's name; the line adds no statement).
+      if let naming = entry.line.command as? NameCommand {
+        if let variable = variables.lookup(naming.fd) { variables.byName[naming.newName] = variable }
+        continue
+      }
       guard let reproduced = entry.reproduced else {
         body.append(comment(entry.line, ": interrupted in the session (Ctrl-C or the time limit), left out", language))
         continue
