@@ -164,15 +164,31 @@ public enum Sys {
 
   /// Reads whether `O_NONBLOCK` is set (`fcntl(fd, F_GETFL)`).
   public static func isNonBlocking(_ fd: Int32) -> SysResult<Bool> {
-    valueOrErrno { fcntl(fd, F_GETFL) }.map { $0 & O_NONBLOCK != 0 }
+    fileFlags(fd).map { $0 & O_NONBLOCK != 0 }
   }
 
-  /// Sets or clears `O_NONBLOCK` (`fcntl(fd, F_SETFL, flags | O_NONBLOCK)`).
-  public static func setNonBlocking(_ fd: Int32, _ on: Bool) -> SysResult<Void> {
-    valueOrErrno { fcntl(fd, F_GETFL) }.flatMap { flags in
+  /// The file status flags, as `fcntl(fd, F_GETFL)` returns them (O_RDWR, O_NONBLOCK...).
+  public static func fileFlags(_ fd: Int32) -> SysResult<Int32> {
+    valueOrErrno { fcntl(fd, F_GETFL) }
+  }
+
+  /// Sets or clears `O_NONBLOCK` (`fcntl(fd, F_SETFL, flags | O_NONBLOCK)`); the flags written.
+  @discardableResult
+  public static func setNonBlocking(_ fd: Int32, _ on: Bool) -> SysResult<Int32> {
+    fileFlags(fd).flatMap { flags in
       let updated = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
-      return valueOrErrno { fcntl(fd, F_SETFL, updated) }.map { _ in () }
+      return valueOrErrno { fcntl(fd, F_SETFL, updated) }.map { _ in updated }
     }
+  }
+
+  /// File status flags as strace names them: `O_RDWR|O_NONBLOCK`.
+  public static func flagNames(_ flags: Int32) -> String {
+    var names = [flags & O_ACCMODE == O_RDWR ? "O_RDWR" : flags & O_ACCMODE == O_WRONLY ? "O_WRONLY" : "O_RDONLY"]
+    let known: [(Int32, String)] = [(O_APPEND, "O_APPEND"), (O_NONBLOCK, "O_NONBLOCK"), (O_ASYNC, "O_ASYNC")]
+    for (bit, name) in known where flags & bit != 0 { names.append(name) }
+    let rest = flags & ~(O_ACCMODE | O_APPEND | O_NONBLOCK | O_ASYNC)
+    if rest != 0 { names.append("0x" + String(rest, radix: 16)) }
+    return names.joined(separator: "|")
   }
 
   /// The corresponding C function is `poll`. Returns each descriptor's `revents`.

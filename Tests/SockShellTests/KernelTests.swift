@@ -25,6 +25,22 @@ import Testing
 
   /// Linux answers send on a listener, and on a TCP socket never connected, with EPIPE: each
   /// gets its own explanation, and neither announces a wait at a terminal (it fails at once).
+  /// `nonblock FD` shows what fcntl(F_GETFL) returned: the flags themselves, read from the kernel
+  /// (it once showed "= 0"), as strace does; and F_SETFL the flags it wrote.
+  @Test func nonblockShowsTheFlagsTheKernelReturns() throws {
+    let session = makeSession()
+    defer { session.closeAll() }
+    runAll(session, "c = socket tcp\nnonblock c")
+    let number = try #require(fd(session, "c"))
+    let before = fcntl(number, F_GETFL)
+    #expect(session.out.captured.contains("fcntl(\(number), F_GETFL) = 0x\(String(before, radix: 16)) (flags O_RDWR)"))
+    runAll(session, "nonblock c on\nnonblock c")
+    let after = fcntl(number, F_GETFL)
+    #expect(after & O_NONBLOCK != 0)
+    #expect(session.out.captured.contains("fcntl(\(number), F_SETFL, O_RDWR|O_NONBLOCK) = 0"))
+    #expect(session.out.captured.contains("= 0x\(String(after, radix: 16)) (flags O_RDWR|O_NONBLOCK)"))
+  }
+
   @Test func sendWithoutAConnectionSaysWhichMistakeItIs() throws {
     Signals.install()  // SIGPIPE ignored, as in the shell
     let session = Session(output: .capture(), options: .init(interactive: true, waitLimit: 5))

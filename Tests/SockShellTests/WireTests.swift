@@ -82,6 +82,35 @@ import Testing
     return found
   }
 
+  /// A reset the kernel sends for a SYN that no listener takes is named by its address, never
+  /// after a socket of the shell that did not send it: an IPv6 listener with v6only on [::], and a
+  /// TCP socket that is bound but does not listen.
+  @Test func aResetNoSocketSentIsNotNamedAfterOne() throws {
+    guard
+      let result = try WireTests.runOnItsOwnLoopback(
+        """
+        s6 = socket tcp ipv6
+        setsockopt s6 v6only 1
+        bind s6 [::]:7301
+        listen s6
+        c = socket tcp
+        connect c 127.0.0.1:7301
+        b = socket tcp
+        bind b 127.0.0.1:7302
+        d = socket tcp
+        connect d 127.0.0.1:7302
+        """)
+    else { return }
+    let v6only = WireTests.wire(after: "connect c 127.0.0.1:7301", in: result.stdout)
+    #expect(v6only.contains { $0.hasPrefix("c > 127.0.0.1:7301  S ") }, "\(v6only)\n\(result.stdout)")
+    #expect(v6only.contains { $0.hasPrefix("127.0.0.1:7301 > c  R.") }, "\(v6only)\n\(result.stdout)")
+    #expect(!v6only.contains { $0.hasPrefix("s6 ") }, "\(v6only)")
+    let joined = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    #expect(joined.contains("a socket listens on [::]:7301, but with IPV6_V6ONLY set it takes IPv6 clients only"))
+    let bound = WireTests.wire(after: "connect d 127.0.0.1:7302", in: result.stdout)
+    #expect(bound.contains { $0.hasPrefix("127.0.0.1:7302 > d  R.") }, "\(bound)\n\(result.stdout)")
+  }
+
   @Test func eachCallShowsThePacketsItCaused() throws {
     let pcap = temporary("wire.pcapng")
     guard

@@ -37,12 +37,14 @@ struct NonBlockCommand: ShellCommand {
     let session = context.session
     let descriptor = try session.descriptor(fd)
     guard let on else {
-      let result = Sys.isNonBlocking(descriptor.fd)
-      let flags = (try? result.get()) == true ? "O_RDWR|O_NONBLOCK" : "O_RDWR"
+      let result = Sys.fileFlags(descriptor.fd)
+      // As strace shows it: the flags are the return value.
+      let shown = (try? result.get()).map { "0x" + String($0, radix: 16) + " (flags \(Sys.flagNames($0)))" }
       let outcome = session.report(
-        .fcntl, fd: descriptor.fd, [.number(Int(descriptor.fd)), .symbol("F_GETFL")], result.map { _ in 0 },
-        shownResult: "\(flags) = 0")
-      if case .success(let nonBlocking) = result {
+        .fcntl, fd: descriptor.fd, [.number(Int(descriptor.fd)), .symbol("F_GETFL")], result.map { Int($0) },
+        shownResult: shown)
+      if case .success(let flags) = result {
+        let nonBlocking = flags & O_NONBLOCK != 0
         session.note(
           nonBlocking
             ? "fd \(descriptor.label) is non-blocking: calls that would wait return EAGAIN (connect: EINPROGRESS)."
@@ -50,11 +52,15 @@ struct NonBlockCommand: ShellCommand {
       }
       return outcome
     }
+    let written = (try? Sys.fileFlags(descriptor.fd).get()).map { on ? $0 | O_NONBLOCK : $0 & ~O_NONBLOCK }
     let result = Sys.setNonBlocking(descriptor.fd, on)
     let outcome = session.report(
       .fcntl, fd: descriptor.fd,
-      [.number(Int(descriptor.fd)), .symbol("F_SETFL"), .symbol(on ? "O_RDWR|O_NONBLOCK" : "O_RDWR")],
-      result.map { 0 })
+      [
+        .number(Int(descriptor.fd)), .symbol("F_SETFL"),
+        .symbol(Sys.flagNames((try? result.get()) ?? written ?? (on ? O_RDWR | O_NONBLOCK : O_RDWR))),
+      ],
+      result.map { _ in 0 })
     guard case .success = result else { return outcome }
     session.note(
       on
@@ -70,7 +76,7 @@ extension NonBlockCommand {
 
   func exportC(_ writer: inout CExport) -> [String] {
     let variable = writer.fd(fd)
-    guard let on else { return writer.check("fcntl", "fcntl(\(variable), F_GETFL) == -1 ? -1 : 0") }
+    guard let on else { return writer.check("fcntl", "fcntl(\(variable), F_GETFL)") }
     return writer.check(
       "fcntl",
       "fcntl(\(variable), F_SETFL, \(on ? "fcntl(\(variable), F_GETFL) | O_NONBLOCK" : "fcntl(\(variable), F_GETFL) & ~O_NONBLOCK"))"

@@ -58,6 +58,15 @@ public enum Explanations {
           "An earlier datagram reached \(address ?? "the peer")'s host, but no socket was bound there: the host answered with ICMP \"port unreachable\", reported now."
         ]
       }
+      // An IPv6 listener on [::] of that port that refused an IPv4 client: it has v6only.
+      if let target = context.address, target.family == .ipv4, let port = target.port,
+        let rows = try? SockDiag.dump(.tcp, family: .ipv6, info: false).get(),
+        let v6 = rows.first(where: { $0.state == .listen && $0.local.port == port && $0.local.isWildcard })
+      {
+        return [
+          "Nothing takes IPv4 connections on port \(port): a socket listens on \(v6.local), but with IPV6_V6ONLY set it takes IPv6 clients only, and the kernel answered this IPv4 SYN with a reset."
+        ]
+      }
       var lines = [
         "Nothing listens on \(address ?? "that address"): the other side's kernel answered the connection request with a reset.",
         "Start the server first (bind, then listen), and check the address and port.",

@@ -451,7 +451,7 @@ public final class Session {
       peerInode: inodes.1)
     out.line(CallText.line(record), .call)
     // The packets the call caused, under it.
-    if host.wire?.isOn == true { showWire(inCall: true) }
+    if host.wire?.isOn == true { showWire(inCall: true, pending: record) }
     calls.add(record)
     guard let errno else { return .returned(value) }
     let timedOut = errno.code == EINTR && lastInterruptWasTimeout

@@ -41,23 +41,30 @@ final class Wire {
   }
   private var sides: [Endpoint: [Endpoint: Side]] = [:]
 
-  /// An IP endpoint, IPv4 and its v4-mapped IPv6 form alike; `any` for a wildcard address.
+  /// A TCP or UDP endpoint (`proto` 6 or 17), IPv4 and its v4-mapped IPv6 form alike; an empty
+  /// address for a wildcard one, which keeps its family (an IPv6 socket with v6only set on [::]
+  /// is no endpoint of IPv4 packets).
   struct Endpoint: Hashable {
     var address: [UInt8]
     var port: UInt16
+    var ipv4: Bool
+    var proto: UInt8
 
-    init?(_ address: SocketAddress) {
+    init?(_ address: SocketAddress, proto: UInt8) {
       switch address {
       case .ipv4(let bytes, let port):
         self.address = bytes
         self.port = port
+        ipv4 = true
       case .ipv6(let bytes, let port, _):
         let mapped = bytes.prefix(10).allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
         self.address = mapped ? Array(bytes.suffix(4)) : bytes
         self.port = port
+        ipv4 = mapped
       default:
         return nil
       }
+      self.proto = proto
       if self.address.allSatisfy({ $0 == 0 }) { self.address = [] }
     }
 
@@ -66,6 +73,20 @@ final class Wire {
       copy.address = []
       return copy
     }
+  }
+
+  /// One descriptor as the wire names it.
+  struct Named {
+    let local: SocketAddress?
+    let peer: SocketAddress?
+    let name: String
+    /// 6 (TCP) or 17 (UDP).
+    let proto: UInt8
+    /// Whether packets from its address are its own: a TCP socket that is bound but has neither
+    /// listened nor sent sends nothing (the kernel answers a SYN there with a reset).
+    let sends: Bool
+    /// An IPv6 socket with IPV6_V6ONLY: on [::] it is no endpoint of IPv4.
+    let v6only: Bool
   }
 
   /// The shell's endpoints and their names, learned from its descriptors before each drain and
@@ -96,14 +117,22 @@ final class Wire {
     fd = nil
   }
 
-  /// Learns the names of the descriptors open now: `(local, peer, name)`.
-  func learn(_ endpoints: [(SocketAddress?, SocketAddress?, String)]) {
-    for (local, peer, name) in endpoints {
-      guard let local, let mine = Endpoint(local), mine.port != 0 else { continue }
-      if let peer, let theirs = Endpoint(peer), theirs.port != 0 {
-        connectionNames[mine, default: [:]][theirs] = name
+  /// Learns the names of the descriptors open now.
+  func learn(_ endpoints: [Named]) {
+    for named in endpoints {
+      guard let local = named.local, let mine = Endpoint(local, proto: named.proto), mine.port != 0 else { continue }
+      if let peer = named.peer, let theirs = Endpoint(peer, proto: named.proto), theirs.port != 0 {
+        connectionNames[mine, default: [:]][theirs] = named.name
+      } else if named.sends {
+        localNames[mine] = named.name
+        // A dual-stack socket on [::] is the endpoint of IPv4 packets to its port too.
+        if mine.address.isEmpty && !mine.ipv4 && !named.v6only {
+          var both = mine
+          both.ipv4 = true
+          localNames[both] = named.name
+        }
       } else {
-        localNames[mine] = name
+        localNames[mine] = nil
       }
     }
   }
@@ -198,7 +227,10 @@ final class Wire {
   func line(for packet: Packet) -> (text: String, record: WireRecord)? {
     // TCP and UDP: shown when one end is the shell's, each end by its name.
     func ends() -> (from: String, to: String, source: Endpoint, destination: Endpoint)? {
-      guard let source = Endpoint(packet.source), let destination = Endpoint(packet.destination) else { return nil }
+      let proto: UInt8 = if case .tcp = packet.body { 6 } else { 17 }
+      guard let source = Endpoint(packet.source, proto: proto),
+        let destination = Endpoint(packet.destination, proto: proto)
+      else { return nil }
       let from = name(source, talkingTo: destination)
       let to = name(destination, talkingTo: source)
       guard from != nil || to != nil else { return nil }
@@ -221,7 +253,8 @@ final class Wire {
     case .icmp(let error):
       // An error about a datagram the shell sent: named after the socket that sent it.
       guard let quotedSource = error.quotedSource, let quotedDestination = error.quotedDestination,
-        let mine = Endpoint(quotedSource), let theirs = Endpoint(quotedDestination),
+        let quoted = error.quotedProtocol,
+        let mine = Endpoint(quotedSource, proto: quoted), let theirs = Endpoint(quotedDestination, proto: quoted),
         let owner = name(mine, talkingTo: theirs)
       else { return nil }
       let proto = error.quotedProtocol == 6 ? "TCP" : error.quotedProtocol == 17 ? "UDP" : "IP"
@@ -418,14 +451,37 @@ extension Session {
   }
 
   /// Teaches the wire the names of every open descriptor, the partner's too.
-  func learnWireNames() {
+  /// Whether the descriptor now numbered `fd` called connect, listen or send since it was made
+  /// (a TCP socket in CLOSE that did sent its SYN; one that was only bound sent nothing).
+  static let talking: Set<String> = ["connect", "listen", "send", "sendto"]
+
+  func hasTriedToTalk(_ fd: Int32) -> Bool {
+    for record in records.reversed() {
+      if record.fd == fd && Session.talking.contains(record.kind.name) { return true }
+      if (record.kind.name == "socket" || record.kind.name == "accept") && record.result == Int(fd) { return false }
+    }
+    return false
+  }
+
+  /// `pending`: the call being shown now, not in the records yet.
+  func learnWireNames(pending: CallRecord? = nil) {
     guard let wire = host.wire else { return }
-    func endpoints(_ session: Session, prefix: String) -> [(SocketAddress?, SocketAddress?, String)] {
+    func endpoints(_ session: Session, prefix: String) -> [Wire.Named] {
       session.openDescriptors.filter { $0.family != .unix }.map { descriptor in
-        (
-          try? Sys.getsockname(descriptor.fd).get(), try? Sys.getpeername(descriptor.fd).get(),
-          prefix + (descriptor.name ?? "\(descriptor.fd)")
-        )
+        let tcp = descriptor.type == .stream
+        let info = tcp ? try? Sys.tcpInfo(descriptor.fd).get() : nil
+        let v6only =
+          descriptor.family == .ipv6
+          && (try? Sys.getsockopt(descriptor.fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY).get()) == 1
+        return Wire.Named(
+          local: try? Sys.getsockname(descriptor.fd).get(), peer: try? Sys.getpeername(descriptor.fd).get(),
+          name: prefix + (descriptor.name ?? "\(descriptor.fd)"), proto: tcp ? 6 : 17,
+          // Bound, and never listened nor connected: what comes from its address is not its.
+          sends: !tcp || info.map { $0.state != .closed } ?? true || session.hasTriedToTalk(descriptor.fd)
+            || (session === self
+              && pending.map { $0.fd == descriptor.fd && Session.talking.contains($0.kind.name) }
+                == true),
+          v6only: v6only)
       }
     }
     wire.learn(endpoints(self, prefix: ""))
@@ -434,9 +490,9 @@ extension Session {
 
   /// Prints what the wire carried since it was last looked at; `inCall`: right after a call's
   /// line, whose packets these are (the timeline draws them after it).
-  func showWire(inCall: Bool = false) {
+  func showWire(inCall: Bool = false, pending: CallRecord? = nil) {
     guard let wire = host.wire, wire.isOn else { return }
-    learnWireNames()
+    learnWireNames(pending: pending)
     for line in wire.drain(calls: records.count + (inCall ? 1 : 0)) { out.line("  " + line, .wire) }
   }
 
