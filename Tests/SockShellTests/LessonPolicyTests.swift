@@ -173,6 +173,49 @@ import Testing
     #expect(seen["bind group"] == "ok", "\(seen)")
   }
 
+  /// A partner never binds every address, not even by the kernel's autobind: its unbound UDP
+  /// socket is bound to loopback (a call it shows) before its first sendto.
+  @Test func aPartnersDatagramSocketIsBoundToLoopback() throws {
+    let lesson = try LessonLoader.parse(
+      """
+      ---
+      id: u
+      title: U
+      ---
+
+      ## Two datagrams
+
+      ```partner
+      p = socket udp
+      sendto p 127.0.0.1:{port} "one"
+      ```
+
+      ```check
+      received u "one"
+      ```
+
+      ```hint
+      Receive.
+      ```
+
+      ```solution
+      recvfrom u
+      ```
+      """, path: "u.md")
+    let session = makeSession()
+    defer { session.closeAll() }
+    let port = LessonRun.freePort()
+    runAll(session, "u = socket udp\nbind u 127.0.0.1:\(port)")
+    let run = LessonRun(lesson: lesson.substituting(["{port}": "\(port)"]), step: 0, session: session, verbose: false)
+    session.host.lessonRun = run
+    run.begin()
+    run.tick()
+    let partner = try #require(run.partner.session.openDescriptors.first)
+    let local = try #require(try? Sys.getsockname(partner.fd).get())
+    #expect(local.host == "127.0.0.1", "the partner's socket is on \(local)")
+    #expect(run.partner.session.records.contains { $0.syscall == "bind" })
+  }
+
   /// Whatever a line from elsewhere says, what it resolves to is held to the policy.
   @Test func linesFromElsewhereResolveToLoopbackOnly() {
     let resolver = AddressResolver(

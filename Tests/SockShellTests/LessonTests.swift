@@ -313,6 +313,22 @@ import Testing
     #expect(result.stdout.contains("1 of 3 lessons passed"))
   }
 
+  /// A lesson file given to lesson test that requires a lesson nobody has does not pass (it
+  /// passed once, and only lessons said so).
+  @Test func lessonTestHoldsALessonToWhatItRequires() throws {
+    let path = temporary("requires.md")
+    defer { unlink(path) }
+    try
+      "---\nid: x\ntitle: X\nrequires: [nowhere, udp]\n---\n## S\n```check\nsocket\n```\n```hint\nh\n```\n```solution\ns = socket tcp\n```\n"
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    let result = try runProgram(sockshellPath, ["lesson", "test", "--lessons", packageRoot + "/Lessons", path])
+    #expect(result.status == 1)
+    #expect(
+      result.stdout.contains("\(path):1: requires names a lesson that does not exist: nowhere"), "\(result.stdout)")
+    #expect(!result.stdout.contains("does not exist: udp"), "udp is a lesson of the folder")
+    #expect(result.stdout.contains("0 of 1 lessons passed"), "\(result.stdout)")
+  }
+
   /// The example in Lessons/README.md is a working lesson.
   @Test func theAuthorsGuideExampleWorks() throws {
     let guide = try String(contentsOfFile: packageRoot + "/Lessons/README.md", encoding: .utf8)
@@ -746,6 +762,22 @@ extension PartnerTurnTests {
     #expect(session.lessonRun?.lesson.id == "addresses", "next after the last step: the next lesson")
     let progress = try #require(session.library?.progress.lessons["sockets"])
     #expect(progress.skipped == [0, 1], "the last step passed: going past it again is no skip")
+  }
+
+  /// A lesson once done stays done: taking it again and moving past a step with next (then
+  /// leaving) does not make it "skipped" (it did once).
+  @Test func aDoneLessonStaysDoneWhenTakenAgain() throws {
+    let home = try temporaryHome()
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let session = makeSession()
+    defer { session.closeAll() }
+    let library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: home + "/progress.json")
+    library.progress.lessons["sockets"] = Progress.Entry(step: 2, done: true, skipped: [], ports: [:])
+    session.library = library
+    runAll(session, "lesson sockets\nnext\nlesson quit")
+    let entry = try #require(session.library?.progress.lessons["sockets"])
+    #expect(entry.done, "\(entry)")
+    #expect(entry.skipped.isEmpty, "\(entry)")
   }
 }
 

@@ -38,6 +38,13 @@ struct SendToCommand: ShellCommand {
     let session = context.session
     let descriptor = try session.descriptor(fd)
     let target = try session.socketAddress(address, for: descriptor, purpose: .connect)
+    if session.bindsLoopbackFirst, descriptor.family != .unix,
+      (try? Sys.getsockname(descriptor.fd).get())?.port == 0
+    {
+      // Shown as the partner's own call: nothing it does is hidden.
+      let loopback = SocketAddress.loopback(descriptor.family, port: 0)
+      _ = try BindCommand(fd: fd, address: .host(loopback.host, port: 0)).run(context)
+    }
     return try Transfer.send(data, flags: flags, on: descriptor, to: target, session: session)
   }
 }

@@ -72,7 +72,11 @@ struct SetSockOptCommand: ShellCommand {
     if option.name == "reuseaddr" || option.name == "reuseport",
       let bound = try? Sys.getsockname(descriptor.fd).get(), bound.port.map({ $0 != 0 }) ?? false
     {
-      session.note("fd \(descriptor.label) is bound already: this option matters for bind, so set it before binding.")
+      session.note(
+        option.name == "reuseaddr"
+          ? "fd \(descriptor.label) is bound already: its own bind came before this, so it did not count there. It still counts for what the socket leaves behind (its connections' TIME_WAIT), and for a listener's connections accepted from now on."
+          : "fd \(descriptor.label) is bound already: its own bind came before this, so it did not count there. Set it before bind on every socket that shares the port."
+      )
     }
     return outcome
   }

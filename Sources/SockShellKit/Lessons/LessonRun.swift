@@ -217,7 +217,7 @@ struct RunnableStep {
         switch parsed {
         case .command(let command): why = LinePolicy.refusal(command, from: .partner, folder: folder)
         case .waitListening(let pattern): why = LinePolicy.refusal(waitPattern: pattern)
-        case .waitReadable, .sleep: why = nil
+        case .waitReadable, .waitBlocked, .sleep: why = nil
         }
         if let why { problem(line, "partner", why) } else { partner.append(parsed) }
       } catch { problem(line, "partner", error.message) }
@@ -559,15 +559,17 @@ public final class LessonRun {
 
   /// Saves where the learner is: `passed` the step that just passed (no longer skipped),
   /// `skipped` one moved past with `next`; the lesson is done when its last step passed and none
-  /// was skipped.
+  /// was skipped, and stays done.
   func saveProgress(done: Bool, passed: Int? = nil, skipped: Int? = nil, at step: Int? = nil) {
     guard let library = session.host.library else { return }
     library.progress.current = lesson.id
     let old = library.progress.lessons[lesson.id]
     var skippedSteps = old?.skipped ?? []
+    // A lesson once done stays done: going through it again (next past a step) loses nothing.
+    let wasDone = old?.done == true
     if let passed { skippedSteps.remove(passed) }
-    if let skipped { skippedSteps.insert(skipped) }
-    let isDone = (done || old?.done == true) && skippedSteps.isEmpty
+    if let skipped, !wasDone { skippedSteps.insert(skipped) }
+    let isDone = wasDone || (done && skippedSteps.isEmpty)
     library.progress.lessons[lesson.id] = Progress.Entry(
       step: step ?? stepIndex, done: isDone, skipped: skippedSteps, ports: ports)
     if let problem = library.save() { session.out.line("warning: \(problem)", .error) }

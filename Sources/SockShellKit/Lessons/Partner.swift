@@ -3,12 +3,14 @@
 #endif
 import SocketLayer
 
-/// A line of a `partner` block: the command language, plus three partner-only commands.
+/// A line of a `partner` block: the command language, plus four partner-only commands.
 public enum PartnerLine: Sendable, Equatable {
   /// `wait listening ADDR`: until a socket of the learner listens there; `{listening}` is then it.
   case waitListening(String)
   /// `wait readable FD`: until one of the partner's descriptors is readable.
   case waitReadable(DescriptorRef)
+  /// `wait blocked`: until a call of the learner's waits (a recv for the rest of its bytes).
+  case waitBlocked
   /// `sleep MS`.
   case sleep(Int)
   /// Any command of the language, parsed (`{listening}` is an address resolved when it runs).
@@ -18,6 +20,7 @@ public enum PartnerLine: Sendable, Equatable {
     switch (a, b) {
     case (.waitListening(let x), .waitListening(let y)): x == y
     case (.waitReadable(let x), .waitReadable(let y)): x == y
+    case (.waitBlocked, .waitBlocked): true
     case (.sleep(let x), .sleep(let y)): x == y
     case (.command(let x), .command(let y)): x.text == y.text
     default: false
@@ -33,7 +36,8 @@ public enum PartnerLine: Sendable, Equatable {
       if words.count == 3 && words[1] == "readable", let ref = DescriptorRef(word: words[2]) {
         return .waitReadable(ref)
       }
-      throw ParseError("write: wait listening ADDR, or wait readable FD")
+      if words.count == 2 && words[1] == "blocked" { return .waitBlocked }
+      throw ParseError("write: wait listening ADDR, wait readable FD, or wait blocked")
     case "sleep":
       guard words.count == 2, let ms = Int(words[1]), ms >= 0, ms <= 60_000 else {
         throw ParseError("write: sleep MS (0 to 60000)")
@@ -64,6 +68,7 @@ public final class Partner {
     session = Session(output: .capture(), options: options, loop: loop)
     // Whatever its lines say, what it resolves is held to the policy (loopback, the run's folder).
     session.addressPolicy = .linesFromElsewhere(folder: folder)
+    session.bindsLoopbackFirst = true
   }
 
   /// The lines of a step's partner block, to run from now on.
@@ -121,6 +126,8 @@ public final class Partner {
           let events = try? Sys.poll([descriptor.fd], events: Int16(POLLIN), timeoutMilliseconds: 0).get(),
           events.first.map({ $0 != 0 }) == true
         else { return progressed }
+      case .waitBlocked:
+        guard learner.waitingInCall else { return progressed }
       case .sleep(let ms):
         let now = EventLoop.now()
         if sleepUntil == nil { sleepUntil = now + Double(ms) / 1000 }

@@ -33,7 +33,7 @@ public enum Explanations {
       }
       return [
         "Another socket already holds \(address ?? "that address"): a server still running, or a connection of an earlier run in TIME_WAIT.",
-        "Try another port. A server that sets 'setsockopt FD reuseaddr 1' before every bind may bind again past its old connections' TIME_WAIT: Linux wants SO_REUSEADDR on the socket that left the TIME_WAIT too (an accepted connection has its listener's), so it does not help the first time. Nothing gets past a live listener.",
+        "Try another port. A server that sets 'setsockopt FD reuseaddr 1' before every bind may bind again past its old connections' TIME_WAIT: Linux wants SO_REUSEADDR on the socket that left the TIME_WAIT too (an accepted connection has its listener's), so it does not help the first time. A live listener is passed only by SO_REUSEPORT, set on every socket of the port before its bind.",
       ]
     case EACCES:
       if call == .bind, let port = context.address?.port, port < 1024, port > 0 {

@@ -30,6 +30,8 @@ protocol CommandSession: AnyObject {
 
   // Addresses.
   var addresses: AddressResolver { get }
+  /// A lesson's partner: an unbound UDP socket is bound to loopback before its first sendto.
+  var bindsLoopbackFirst: Bool { get }
   func socketAddress(_ spec: AddressSpec, for descriptor: Descriptor, purpose: AddressResolver.Purpose)
     throws(CommandRefusal) -> SocketAddress
 

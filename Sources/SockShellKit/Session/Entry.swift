@@ -131,6 +131,8 @@ extension SockShell {
     let out = Output(fd: 1, color: Output.colorWanted(fd: 1, mode: nil))
     var all: [Lesson] = []
     var ok = true
+    // Lessons that loaded with a problem of the folder (what they require, a taken id) do not pass.
+    var flawed: Set<String> = []
     // Files that did not load count as lessons that did not pass.
     var unloaded: [String] = []
     if files.isEmpty {
@@ -138,6 +140,9 @@ extension SockShell {
       for problem in library.problems {
         out.line(problem)  // FILE:LINE: message, whole on one line
         ok = false
+        if let lesson = library.lessons.first(where: { problem.hasPrefix($0.path + ":") }) {
+          flawed.insert(lesson.path)
+        }
       }
       unloaded = library.unloaded
       if library.lessons.isEmpty {
@@ -155,11 +160,32 @@ extension SockShell {
           unloaded.append(file)
         }
       }
+      // What they require is found among them and the lessons folder's (as `lessons` finds it).
+      let known = Set(all.map(\.id) + LessonLibrary(directory: lessons, progressPath: nil).lessons.map(\.id))
+      var seen: [String: String] = [:]
+      for lesson in all {
+        for required in lesson.requires where !known.contains(required) {
+          out.line("\(lesson.path):1: requires names a lesson that does not exist: \(required)")
+          ok = false
+          flawed.insert(lesson.path)
+        }
+        if let first = seen[lesson.id] {
+          out.line(
+            "\(lesson.path):1: the id '\(lesson.id)' is taken already by \(first): each lesson needs an id of its own")
+          ok = false
+          flawed.insert(lesson.path)
+        }
+        seen[lesson.id] = lesson.path
+      }
     }
     var passed = 0
     let interrupt = InterruptWatch()
     for lesson in all {
-      if LessonTester.test(lesson, out: out, interrupt: interrupt) { passed += 1 } else { ok = false }
+      if LessonTester.test(lesson, out: out, interrupt: interrupt) && !flawed.contains(lesson.path) {
+        passed += 1
+      } else {
+        ok = false
+      }
       out.flush()
       if interrupt.pressed {
         let by = Signals.terminationSignal.map { Signals.name(of: $0) } ?? "Ctrl-C"

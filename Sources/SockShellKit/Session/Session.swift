@@ -97,6 +97,9 @@ public final class Session {
   var partnerListening: SocketAddress?
   /// Which resolved addresses this session's lines may use.
   var addressPolicy = AddressResolver.Policy.any
+  /// A lesson's partner: its unbound UDP socket is bound to loopback before its first sendto,
+  /// where the kernel would give it a port on every address (a partner never binds those).
+  var bindsLoopbackFirst = false
   /// True while a line's command runs (a lesson's partner then only takes its turn).
   public private(set) var isRunningCommand = false
   /// Descriptors the running command used.
@@ -335,6 +338,10 @@ public final class Session {
     ).get()
   }
 
+  /// Whether a call of this session is waiting now (for data, a connection...): what a lesson
+  /// partner's `wait blocked` waits for.
+  public internal(set) var waitingInCall = false
+
   /// The prompt: with the lesson and step when one is being taken.
   public var prompt: String { host.prompt }
 
@@ -499,10 +506,15 @@ public final class Session {
     let interrupt = InterruptWatch()
     lastInterruptWasTimeout = false
     // Said when the call will wait: nothing is ready yet, or not enough (recv waitall).
-    if canWait && options.interactive,
-      let revents = try? Sys.poll(fds, events: events, timeoutMilliseconds: 0).get(),
-      revents.allSatisfy({ $0 == 0 }) || ready.map({ !$0() }) == true
-    {
+    let willWait =
+      canWait
+      && (try? Sys.poll(fds, events: events, timeoutMilliseconds: 0).get()).map {
+        $0.allSatisfy { $0 == 0 } || ready.map { !$0() } == true
+      } == true
+    // A lesson partner's `wait blocked` goes on while this call waits.
+    waitingInCall = willWait
+    defer { waitingInCall = false }
+    if willWait && options.interactive {
       var text = "waiting for \(waitingFor) ..."
       if let hint { text += " \(hint)," }
       text += " Ctrl-C to stop"
