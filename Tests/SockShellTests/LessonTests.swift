@@ -764,6 +764,34 @@ extension PartnerTurnTests {
     #expect(progress.skipped == [0, 1], "the last step passed: going past it again is no skip")
   }
 
+  /// prev takes the step before afresh: its partner block starts on a partner that holds none
+  /// of it (it ran again on the partner's old descriptors once: "q already names fd 5"), and the
+  /// step can be passed again.
+  @Test func prevTakesTheStepBeforeAfresh() throws {
+    let home = try temporaryHome()
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let session = makeSession()
+    defer { session.closeAll() }
+    session.library = LessonLibrary(directory: packageRoot + "/Lessons", progressPath: home + "/progress.json")
+    runAll(session, "lesson udp")
+    for _ in 0..<4 {
+      let run = try #require(session.lessonRun)
+      let before = run.stepIndex
+      LessonTester.solve(run, session)
+      LessonTester.settle(run, until: { run.stepIndex != before }, interrupt: InterruptWatch())
+    }
+    #expect(session.lessonRun?.stepIndex == 4, "at step 5")
+    _ = session.out.takeCaptured()
+    runAll(session, "prev")
+    let run = try #require(session.lessonRun)
+    #expect(run.stepIndex == 3)
+    LessonTester.solve(run, session)
+    LessonTester.settle(run, until: { run.stepIndex != 3 }, interrupt: InterruptWatch())
+    let shown = session.out.takeCaptured()
+    #expect(!shown.contains("already names"), "\(shown)")
+    #expect(run.stepIndex == 4, "step 4 passed again: \(shown)")
+  }
+
   /// A lesson once done stays done: taking it again and moving past a step with next (then
   /// leaving) does not make it "skipped" (it did once).
   @Test func aDoneLessonStaysDoneWhenTakenAgain() throws {

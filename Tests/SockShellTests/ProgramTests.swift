@@ -186,6 +186,19 @@ func groupIsGone(_ group: Int32) -> Bool {
     #expect(ProgramVerifier.whoHolds(port)?.contains("your own fd \(listener)") == true)
   }
 
+  /// A program's output (a compiler's message, a traceback) fits the terminal: each line starts
+  /// with its bar, and what does not fit continues under it, without one.
+  @Test func aProgramsOutputWrapsUnderItsBar() {
+    let out = Output.capture()
+    out.width = 40
+    let long = "/tmp/work/echo_server.c:6:5: error: expected ',' or ';' before 'printf' in this line"
+    LessonRun.showOutput(Array((long + "\nshort\n").utf8), dropped: 0, to: out)
+    let lines = out.captured.split(separator: "\n").map(String.init)
+    #expect(lines.allSatisfy { Cells.width($0) <= 40 }, "\(lines)")
+    #expect(lines.first?.hasPrefix("  | /tmp/work/echo_server.c") == true)
+    #expect(lines.count == 4 && lines[1].hasPrefix("    ") && lines[3] == "  | short", "\(lines)")
+  }
+
   /// The slow reader and the reset client run only when the block asks for them, and a slow reader
   /// (which sends 128 KiB and wants them back) needs an echo.
   @Test func theExtraClientsAreAskedFor() {

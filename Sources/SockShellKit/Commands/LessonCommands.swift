@@ -345,8 +345,23 @@ struct LessonPrevCommand: PlainCommand {
       return .done
     }
     let run = try LessonStepCommand.current(context)
-    run.move(by: -1)
-    return .done
+    // The step before is taken afresh, as lesson retry takes one: its partner block would
+    // otherwise run again on what the partner still holds, and the later steps' sockets would
+    // hold its ports.
+    if run.finished {
+      // After the last step passed: that step is shown again, its sockets as they are.
+      run.move(by: -1)
+      return .done
+    }
+    let target = run.stepIndex - 1
+    guard target >= 0 else {
+      context.session.note("This is the first step.")
+      return .done
+    }
+    run.end()
+    context.session.closeAllAndSay(
+      " (prev: step \(target + 1) is taken afresh, with the sockets of the steps before it)")
+    return try LessonCommand.start(run.lesson.id, step: target, context)
   }
 }
 

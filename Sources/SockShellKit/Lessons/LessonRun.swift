@@ -658,12 +658,13 @@ extension LessonRun {
   }
 
   /// A program's output, each line escaped by the byte renderer (a control byte cannot reach the
-  /// terminal), at most 40 lines.
+  /// terminal), at most 40 lines, each wrapped to the terminal under its bar.
   static func showOutput(_ bytes: [UInt8], dropped: Int, to out: Output) {
     let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
     let shown = lines.count > 40 ? Array(lines.prefix(40)) : Array(lines)
     for line in shown.last?.isEmpty == true ? Array(shown.dropLast()) : shown {
-      out.line("  | " + ByteText.escaped(line, keepQuotes: true), .plain)
+      // Wrapped to the terminal: a line of its own starts with the bar, its continuation without.
+      out.field("  | " + ByteText.escaped(line, keepQuotes: true), hanging: 4)
     }
     let more = max(0, lines.count - 40)
     if more > 0 || dropped > 0 {

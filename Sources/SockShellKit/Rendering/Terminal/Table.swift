@@ -63,7 +63,10 @@ extension Output {
       if Cells.width(margin + together) <= width {
         self.line(margin + together)
       } else {
-        for (name, value) in named { self.line(margin + name.padded(to: nameWidth) + " " + value) }
+        // A value wider than the terminal (an address structure) wraps at its spaces, under itself.
+        for (name, value) in named {
+          field(margin + name.padded(to: nameWidth) + " " + value, hanging: Cells.width(margin) + nameWidth + 1)
+        }
       }
     }
   }
