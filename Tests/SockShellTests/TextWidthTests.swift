@@ -201,6 +201,7 @@ import Testing
     KIND RQ SQ RDY local peer KIND: tcp4 is TCP over IPv4, udp6 UDP over IPv6; RQ, SQ: RECV-Q, SEND-Q; RDY:
     ready to Read, Write, or an Error (ls --wide: the full table). tcpN udpN unix-stream unix-dgram
     IPvN, IPvN; more columns do not fit: timeline FD FD... draws the columns you choose) (d);
+    A wider terminal shows what each lesson requires (so does lessons --json).
     """.split(whereSeparator: \.isWhitespace).map(String.init))
 
   static func words(_ text: String) -> [String] {

@@ -267,8 +267,10 @@ struct LessonHintCommand: PlainCommand {
       context.session.note("This step has no hint: try check, or solution.")
       return .done
     }
+    let again = run.hintIndex >= hints.count
     let index = run.takeHint()
-    context.session.out.line("Hint \(index + 1) of \(hints.count):", .heading)
+    context.session.out.line(
+      "Hint \(index + 1) of \(hints.count)" + (again ? " again (there are no more):" : ":"), .heading)
     // Lesson Markdown, shown as the step's text is: reflowed, code spans styled.
     LessonRun.print(
       hints[index].split(separator: "\n", omittingEmptySubsequences: false).map(String.init), to: context.session.out)

@@ -501,7 +501,9 @@ extension Check {
       let ok = (context.partner?.records ?? []).dropFirst(context.partnerStart).contains {
         ($0.kind == .close && $0.errno == nil) || ($0.kind == .recv && $0.result == 0)
       }
-      return ok ? (true, "") : (false, "the partner has not closed yet")
+      return ok
+        ? (true, "")
+        : (false, "in this step the partner has not closed a socket, nor seen your side end (its recv returning 0)")
     }
   }
 

@@ -243,7 +243,7 @@ public final class LessonRun {
   /// unless it was turned on since).
   var wireOnAtStart = false
   var partnerStart = 0
-  private var hintIndex = 0
+  private(set) var hintIndex = 0
   private var solutionAsked = false
   public private(set) var finished = false
   /// Print step texts and partner output (false for `lesson test`).
@@ -717,9 +717,12 @@ extension LessonRun {
       out.line("Every check holds.", .success)
       return
     }
+    // A reason shared by several checks (the program's file is not there) is said once.
+    var said: Set<String> = []
     for (line, why) in failing {
       out.line("\(Glyphs.choose(ascii: false).notYet) \(line)", .error)
-      session.note(why)
+      session.note(said.contains(why) ? "(the same reason)" : why)
+      said.insert(why)
     }
     for line in programReport?.explanations ?? [] {
       out.field("Why: " + line, hanging: 5)

@@ -3,6 +3,10 @@
 /// Markdown as text (`code` and *emphasis* without their marks, links as "text (address)"), and
 /// code blocks indented and never reflowed. Examples (`sockshell` blocks) look like what to type.
 enum LessonText {
+  /// Said above each example: its names and ports are its own, and `= ...` is what the kernel
+  /// answered when lesson test ran it.
+  static let exampleHeading = "An example, on sockets of its own (= shows what the kernel answered):"
+
   enum Line: Equatable {
     /// A line of prose, with the places of its code spans and emphasis (Characters from the
     /// line's start), styled where the terminal has colour and plain text where it has not.
@@ -47,11 +51,17 @@ enum LessonText {
       if raw.hasPrefix("```") {
         flush()
         block = block == nil ? String(raw.dropFirst(3)) : nil
+        // An example is not the step's task: it runs on sockets of its own (lesson test runs it).
+        if block == "sockshell" { lines.append(.claim(LessonText.exampleHeading)) }
         continue
       }
       if let kind = block {
         if kind == "sockshell" {
-          lines.append(raw.hasPrefix(LessonStep.expectPrefix) ? .claim(raw) : .example(raw))
+          // `# expect: socket s state=LISTEN` reads as what was seen at that point.
+          lines.append(
+            raw.hasPrefix(LessonStep.expectPrefix)
+              ? .claim("(then: " + raw.dropFirst(LessonStep.expectPrefix.count).drop { $0 == " " } + ")")
+              : .example(raw))
         } else {
           lines.append(.code(raw))
         }
