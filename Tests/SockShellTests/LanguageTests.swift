@@ -108,6 +108,8 @@ import Testing
     ("connect c 1.2.3.4:5 =", "needs a result", 22),
     ("connect c 1.2.3.4:5 = -1 ENOSUCH", "not an errno", 26),
     ("setsockopt s reuseadr 1", "did you mean reuseaddr", 14),
+    ("bind u 127.0.0.1", "'127.0.0.1' has no port: write the host, a colon and the port (127.0.0.1:8080)", 8),
+    ("setsockopt u add_membership nowhere", "is not a group: give a multicast address", 29),
     ("setsockopt s error 1", "can only be read", 14),
     ("socket tcp udp", "choose one type", 12),
     ("close", "missing FD", 6),

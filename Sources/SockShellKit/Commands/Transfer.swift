@@ -206,7 +206,12 @@ enum Transfer {
     if flags.contains("peek") {
       session.note("peek: the bytes stay queued; the next recv reads them again.")
     } else if descriptor.type == .stream && count == asked {
-      session.note("The buffer was filled: more bytes may be waiting (recv again).")
+      // Whether more waits, read from the kernel (SIOCINQ) rather than guessed.
+      let waiting = (try? Sys.queueSize(descriptor.fd, outgoing: false).get()).map(Int.init) ?? 0
+      session.note(
+        waiting > 0
+          ? "The buffer was filled, and \(waiting) more byte\(waiting == 1 ? " waits" : "s wait") in the kernel: recv again."
+          : "The buffer was filled; no more bytes wait now (more may come).")
     }
   }
 }

@@ -158,6 +158,11 @@ public enum AddressSpec: Hashable, Sendable, CustomStringConvertible {
       self = .descriptor(ref)
       return
     }
+    // A host without its port (bind u 127.0.0.1).
+    if SocketAddress.numeric(word, port: 0) != nil || word == "localhost" {
+      let shown = word.contains(":") ? "[\(word)]" : word
+      throw ParseError("'\(word)' has no port: write the host, a colon and the port (\(shown):8080)", column: column)
+    }
     throw ParseError("'\(word)' is not an address: \(AddressSpec.help)", column: column)
   }
 }

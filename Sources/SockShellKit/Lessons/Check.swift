@@ -534,9 +534,15 @@ extension Check {
             "state \(snapshot.state)" + (wanted == "LISTEN" && snapshot.state != "LISTEN" ? " (not listening)" : ""))
         }
       case "local":
-        if !addressMatches(snapshot.local, pattern: value) { misses.append("local \(snapshot.localText)") }
+        if !addressMatches(snapshot.local, pattern: value) {
+          misses.append(
+            snapshot.local == nil || snapshot.local?.port == 0
+              ? "no address (not bound)" : "local \(snapshot.localText)")
+        }
       case "peer":
-        if !addressMatches(snapshot.peer, pattern: value) { misses.append("peer \(snapshot.peerText)") }
+        if !addressMatches(snapshot.peer, pattern: value) {
+          misses.append(snapshot.peer == nil ? "no peer (not connected)" : "peer \(snapshot.peerText)")
+        }
       case "backlog":
         let backlog = snapshot.listening ? snapshot.sendQ ?? -1 : -1
         if !condition.comparison.holds(backlog, Int(value) ?? 0) {

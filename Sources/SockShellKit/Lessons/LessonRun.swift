@@ -360,7 +360,8 @@ public final class LessonRun {
     // Program steps leave nothing of the shell's to make again.
     guard step > 0, runnable.prefix(step).contains(where: { $0.program == nil }) else { return }
     session.note(
-      "Resuming at step \(step + 1): steps 1 to \(step) are made again from their solutions, with the partner, so that the sockets this step needs are there."
+      "Resuming at step \(step + 1): " + (step == 1 ? "step 1 is" : "steps 1 to \(step) are")
+        + " made again from \(step == 1 ? "its solution" : "their solutions"), with the partner, so that the sockets this step needs are there."
     )
     let policy = session.addressPolicy
     session.addressPolicy = unattendedPolicy
