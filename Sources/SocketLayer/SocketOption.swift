@@ -66,7 +66,7 @@ public struct SocketOption: Sendable, Hashable {
   public static let all: [SocketOption] = [
     .init(
       "reuseaddr", "SO_REUSEADDR", level: SOL_SOCKET, "SOL_SOCKET", SO_REUSEADDR, .flag,
-      "bind may reuse a port whose old connections linger in TIME_WAIT"),
+      "bind may reuse a port: TCP's past old connections in TIME_WAIT; UDP's, shared with every socket that set it too"),
     .init(
       "reuseport", "SO_REUSEPORT", level: SOL_SOCKET, "SOL_SOCKET", SO_REUSEPORT, .flag,
       "several sockets (each with this set) may bind the same address and port"),
@@ -348,5 +348,22 @@ public enum Interfaces {
     var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
     guard if_indextoname(index, &buffer) != nil else { return nil }
     return String(cString: buffer)
+  }
+}
+
+extension Sys {
+  /// The address a datagram to `group` from `fd` would leave with, as the kernel's route decides
+  /// (with `fd`'s multicast interface, when it has one; `interfaceOf: nil`: the route alone). An
+  /// address not on loopback means the datagram leaves by that network. nil: no route (ENETUNREACH).
+  public static func multicastSource(to group: SocketAddress, interfaceOf fd: Int32?) -> SocketAddress? {
+    guard case .success(let probe) = socket(group.family, .datagram) else { return nil }
+    defer { _ = close(probe) }
+    if let fd, let option = SocketOption.named("multicast_if")?.matching(group.family),
+      case .success(let value) = option.get(fd)
+    {
+      _ = option.set(probe, value)
+    }
+    guard case .success = connect(probe, group) else { return nil }
+    return try? getsockname(probe).get()
   }
 }

@@ -455,8 +455,8 @@ import Testing
     session.execute("solution")
     let shown = session.out.takeCaptured()
     #expect(shown.contains("as echo_server.c would hold it"), "\(shown)")
-    #expect(shown.contains("    #include <poll.h>"), "\(shown)")
-    #expect(shown.contains("    int main(int argc, char **argv) {"), "\(shown)")
+    #expect(shown.contains("\n#include <poll.h>\n"), "from the first column: \(shown)")
+    #expect(shown.contains("\nint main(int argc, char **argv) {\n"), "\(shown)")
   }
 
   /// A number is the one in the file's name: lesson 16 is 16-your-server.md, whatever its place.

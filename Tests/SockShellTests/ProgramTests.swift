@@ -44,6 +44,28 @@ func groupIsGone(_ group: Int32) -> Bool {
     return (report, run.failures(), report.explanations)
   }
 
+  /// A server that answers each client and closes at once, between two readings of its sockets,
+  /// was seen holding no connection: it accepted every client all the same, and the check says so
+  /// (a client that got bytes back was accepted).
+  @Test func aServerThatClosesAtOnceIsCountedByTheClientsItAnswered() throws {
+    guard which("python3") != nil else {
+      print("skipped: needs python3")
+      return
+    }
+    let folder = temporary("quick")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try FileManager.default.copyItem(atPath: programsFolder + "/quick_close.py", toPath: folder + "/s.py")
+    let (spec, problems) = ProgramSpec.parse(
+      [LessonLine(text: "file: s.py", line: 1), LessonLine(text: "clients: 10", line: 2)], at: 1)
+    #expect(problems.isEmpty)
+    let report = ProgramVerifier.verify(
+      try #require(spec), folder: folder, port: LessonRun.freePort(), loop: EventLoop(), interrupt: InterruptWatch())
+    #expect(report.answered >= 10, "\(report.summary)")
+    #expect(report.accepted >= report.answered && report.accepted >= report.acceptedInodes.count)
+    #expect(Check.ProgramClaim.accepted(.greaterOrEqual, 10).evaluate(report).holds, "\(report.summary)")
+  }
+
   @Test(arguments: [("echo_server.c", 0), ("fork_server.c", 0), ("prefork_server.c", 0), ("echo_server.py", 1)])
   func aCorrectServerPasses(fixture: String, step: Int) throws {
     guard which("cc") != nil, which("python3") != nil else {

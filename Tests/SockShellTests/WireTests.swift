@@ -565,6 +565,44 @@ import Testing
   }
 }
 
+/// Multicast that reaches a network beyond this machine is said to: in a namespace of its own
+/// whose only other interface is one end of a veth pair (nothing leaves the test's machine).
+@Suite struct MulticastElsewhereTests {
+  @Test func aGroupDatagramOrJoinOffLoopbackIsSaid() throws {
+    guard getuid() == 0, let unshare = which("unshare"), let ip = which("ip") else {
+      print("skipped: needs root, unshare and ip for a namespace with a second interface")
+      return
+    }
+    let script = temporary("elsewhere.ss")
+    defer { unlink(script) }
+    try """
+    s = socket udp
+    sendto s 239.1.2.3:5000 "out"
+    setsockopt s multicast_if 127.0.0.1
+    sendto s 239.1.2.3:5000 "here"
+    r = socket udp
+    setsockopt r add_membership 239.1.2.4
+    setsockopt r add_membership 239.1.2.5 127.0.0.1
+    """.write(toFile: script, atomically: true, encoding: .utf8)
+    let setup =
+      "\(ip) link set lo up && \(ip) link add mc0 type veth peer name mc1 && \(ip) addr add 10.9.0.1/24 dev mc0"
+      + " && \(ip) link set mc0 up && \(ip) link set mc1 up && \(ip) route add default dev mc0"
+      + " && exec \"$0\" run --keep-going \"$1\""
+    let result = try runProgram(unshare, ["--net", "sh", "-c", setup, sockshellPath, script])
+    let text = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    func after(_ line: String) -> String {
+      guard let start = text.range(of: "sockshell> " + line) else { return "" }
+      let rest = text[start.upperBound...]
+      return String(rest[..<(rest.range(of: "sockshell> ")?.lowerBound ?? rest.endIndex)])
+    }
+    #expect(after(#"sendto s 239.1.2.3:5000 "out""#).contains("It left this machine"), "\(result.stdout)")
+    #expect(after(#"sendto s 239.1.2.3:5000 "out""#).contains("address 10.9.0.1"))
+    #expect(!after(#"sendto s 239.1.2.3:5000 "here""#).contains("left this machine"))
+    #expect(after("setsockopt r add_membership 239.1.2.4").contains("address 10.9.0.1, and announced the join"))
+    #expect(!after("setsockopt r add_membership 239.1.2.5 127.0.0.1").contains("No interface was named"))
+  }
+}
+
 /// A step's packet checks and a wire that was off when the step began.
 @Suite struct WireCheckTests {
   /// Off when the step began and off now: the check stands aside, even though the wire showed

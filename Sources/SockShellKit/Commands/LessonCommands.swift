@@ -292,10 +292,10 @@ struct LessonSolutionCommand: PlainCommand {
       // The reference program, whole, as it would be written to the file (its #include lines
       // too): lines as they are, never reflowed.
       context.session.out.line("Solution: a program that passes, as \(program.file) would hold it:", .heading)
+      // As the file holds it, from the first column (Python's indentation is its syntax): each
+      // line escaped as every line is, never reflowed.
       let lines = run.current.programSolution.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-      LessonRun.print(
-        ["```" + (program.language == .c ? "c" : "python")] + LessonRun.trimmed(lines) + ["```"],
-        to: context.session.out)
+      for line in LessonRun.trimmed(lines) { context.session.out.line(line, .plain, wrap: false) }
       return .done
     }
     context.session.out.line("Solution:", .heading)

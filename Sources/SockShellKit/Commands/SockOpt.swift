@@ -68,14 +68,23 @@ struct SetSockOptCommand: ShellCommand {
         .number(value.bytes.count),
       ], result.map { 0 }, context: ErrorContext(call: .setsockopt, descriptor: descriptor, option: option.name))
     guard case .success = result else { return outcome }
-    session.note("\(option.name): \(option.summary).")
+    session.note(OptionWords.setNote(option, value, descriptor))
+    if option.name == "add_membership", case .membership(let group, let interface) = value,
+      interface == .address([0, 0, 0, 0]) || interface == .index(0, name: nil)
+    {
+      let address: SocketAddress =
+        group.count == 16 ? .ipv6(group, port: 9, scopeID: 0) : .ipv4(group, port: 9)
+      MulticastWords.sayWhereItJoined(address, session: session)
+    }
     if option.name == "reuseaddr" || option.name == "reuseport",
       let bound = try? Sys.getsockname(descriptor.fd).get(), bound.port.map({ $0 != 0 }) ?? false
     {
       session.note(
-        option.name == "reuseaddr"
-          ? "fd \(descriptor.label) is bound already: its own bind came before this, so it did not count there. It still counts for what the socket leaves behind (its connections' TIME_WAIT), and for a listener's connections accepted from now on."
-          : "fd \(descriptor.label) is bound already: its own bind came before this, so it did not count there. Set it before bind on every socket that shares the port."
+        option.name == "reuseaddr" && descriptor.type == .datagram
+          ? "fd \(descriptor.label) is bound already: its own bind came before this, so it did not count there. It counts from now on for the next socket that binds this port with it set too."
+          : option.name == "reuseaddr"
+            ? "fd \(descriptor.label) is bound already: its own bind came before this, so it did not count there. It still counts for what the socket leaves behind (its connections' TIME_WAIT), and for a listener's connections accepted from now on."
+            : "fd \(descriptor.label) is bound already: its own bind came before this, so it did not count there. Set it before bind on every socket that shares the port."
       )
     }
     return outcome
@@ -252,6 +261,29 @@ enum OptionWords {
       case .failure(let errno): (option, "-1 \(errno.name)")
       }
     }
+  }
+
+  /// What setsockopt did, with the value: `multicast_all is now 0 (off): ...`.
+  static func setNote(_ option: SocketOption, _ value: OptionValue, _ descriptor: Descriptor) -> String {
+    var text = "\(option.name)"
+    switch (option.kind, value) {
+    case (.flag, .integer(let number)):
+      text += number != 0 ? " is on: \(option.summary)." : " is off (0): on, \(option.summary)."
+    case (.membership, _):
+      text += ": \(option.summary)."
+    default:
+      text += " = \(describe(value, of: option)): \(option.summary)."
+    }
+    if option.name == "multicast_loop", value == .integer(0),
+      LinePolicy.multicastStaysOnLoopback(descriptor.fd, family: descriptor.family)
+    {
+      text +=
+        " This socket's group datagrams leave by loopback, which carries them back to this machine's members all the same."
+    }
+    if option.name == "reuseaddr" && descriptor.type == .datagram {
+      text += " Each UDP socket sharing a port gets its own copy of a broadcast or group datagram."
+    }
+    return text
   }
 
   static func flag(_ word: String) -> Bool? {

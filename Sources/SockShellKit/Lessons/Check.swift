@@ -443,7 +443,8 @@ extension Check {
       if Check.exactly(records.map(\.data), text) { return (true, "") }
       return (
         false,
-        "expected to have \(receiving ? "received" : "sent") \(ByteText.quoted(text)) in this step; so far: \(ByteText.quoted(joined, limit: 40))"
+        "expected to have \(receiving ? "received" : "sent") \(ByteText.quoted(text)) in this step; "
+          + (joined.isEmpty ? "nothing yet" : "so far: \(ByteText.quoted(joined, limit: 40))")
       )
     case .partnerReceived(let text):
       let pieces = (context.partner?.records ?? []).dropFirst(context.partnerStart).filter {
@@ -662,7 +663,7 @@ extension Check.ProgramClaim {
         ? (true, "")
         : (
           false,
-          "your program was seen holding \(report.accepted) connections (read every 10 ms); the step wants \(comparison.rawValue) \(number)"
+          "your program accepted at least \(report.accepted) connections (\(report.acceptedInodes.count) seen in its sockets, read every 10 ms; \(report.answered) clients answered); the step wants \(comparison.rawValue) \(number)"
         )
     case .concurrent(let comparison, let number):
       return comparison.holds(report.mostHeld, number)

@@ -364,7 +364,9 @@ final class ProgramClient {
     var what =
       received.isEmpty
       ? "got nothing back"
-      : "got \(received.count) of \(expected.count) bytes back: \(ByteText.quoted(received, limit: 40))"
+      : received.count > expected.count
+        ? "got \(received.count) bytes back, more than the \(expected.count) it should: \(ByteText.quoted(received, limit: 40))"
+        : "got \(received.count) of \(expected.count) bytes back: \(ByteText.quoted(received, limit: 40))"
     if let error { what += " (\(error))" } else if peerClosed { what += " (then the program closed the connection)" }
     if !connected && error == nil { what = "could not connect" }
     return what

@@ -54,7 +54,11 @@ struct ProgramReport {
   var interrupted = false
   var seconds = 0.0
 
-  var accepted: Int { acceptedInodes.count }
+  /// Connections the program accepted, at least: those seen in its sockets (read every 10 ms),
+  /// or the clients it answered (a client that got bytes back was accepted), whichever is more.
+  var accepted: Int { max(acceptedInodes.count, answered) }
+  /// The lesson's clients that got at least one byte back.
+  var answered: Int { everyClient.filter { !$0.received.isEmpty }.count }
   var running: Bool { started && ending == nil }
   var everyClient: [ProgramClient] { clients + [slow, afterReset].compactMap { $0 } }
   var served: Int { everyClient.filter(\.served).count }
@@ -439,7 +443,7 @@ enum ProgramVerifier {
     let waiting = rows.filter { $0.state == .timeWait }.count
     if waiting > 0 {
       return
-        "\(waiting) connection\(waiting == 1 ? "" : "s") of an earlier try in TIME_WAIT hold port \(port): set SO_REUSEADDR on the listener before bind (lesson 11), and a server binds past them"
+        "\(waiting) connection\(waiting == 1 ? "" : "s") of an earlier try in TIME_WAIT hold port \(port). A server that sets SO_REUSEADDR before bind binds past those whose listener had set it too (lesson 11); those of a try without it hold the port until they go (at most 60 s): lesson retry takes the step on a new port"
     }
     return nil
   }
@@ -538,7 +542,7 @@ extension ProgramReport {
           + (slow.served
             ? "all \(slow.received.count) bytes back" : "\(slow.received.count) of \(slow.expected.count) bytes back"))
     }
-    if resetDone {
+    if resetDone && !interrupted {
       lines.append(
         "a client that reset its connection: "
           + (endedDuring == "a client reset its connection"
@@ -555,7 +559,7 @@ extension ProgramReport {
         "after the clients left: \(end.sockets.count) socket\(end.sockets.count == 1 ? "" : "s") open"
           + (connections.isEmpty ? "" : ", \(connections.count) connection\(connections.count == 1 ? "" : "s")")
           + (closeWait > 0 ? " (\(closeWait) in CLOSE_WAIT)" : "")
-          + "; \(accepted) connections seen in all (it was read every 10 ms: one accepted and closed in between is not seen)"
+          + "; \(acceptedInodes.count) connections seen in all (it was read every 10 ms: one accepted and closed in between is not seen), \(answered) clients answered"
       )
     }
     if orphansStopped > 0 {
@@ -568,7 +572,11 @@ extension ProgramReport {
         "\(stragglers) process\(stragglers == 1 ? "" : "es") it started had left its process group (setsid): stopped too"
       )
     }
-    if let ending {
+    if interrupted {
+      // Ctrl-C ended the try: what came after it is not the program's doing.
+      lines.append(
+        "interrupted (Ctrl-C): the try stopped there, and so was your program" + (stopped.map { " (\($0))" } ?? ""))
+    } else if let ending {
       lines.append("your program \(endedText)" + (endedDuring.map { " while \($0)" } ?? ""))
     } else if let stopped {
       lines.append("stopped at the end: \(stopped) (\(ProgramReport.seconds(seconds)) s of trying)")

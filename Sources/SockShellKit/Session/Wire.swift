@@ -137,6 +137,13 @@ final class Wire {
     }
   }
 
+  /// 255.255.255.255, or an address ending in .255 (a /24's broadcast, loopback's 127.255.255.255).
+  static func isBroadcast(_ address: SocketAddress) -> Bool {
+    guard case .ipv4(let bytes, _) = address else { return false }
+    return bytes == [255, 255, 255, 255] || (bytes.first == 127 && bytes.dropFirst().allSatisfy { $0 == 255 })
+      || bytes.last == 255
+  }
+
   /// The name of the shell's socket at `endpoint` talking to `other`, or nil when it is not one.
   func name(_ endpoint: Endpoint, talkingTo other: Endpoint?) -> String? {
     if let other, let name = connectionNames[endpoint]?[other] { return name }
@@ -232,7 +239,10 @@ final class Wire {
         let destination = Endpoint(packet.destination, proto: proto)
       else { return nil }
       let from = name(source, talkingTo: destination)
-      let to = name(destination, talkingTo: source)
+      // A group or broadcast datagram goes to whoever takes it (several sockets, or none): it is
+      // shown to its address, never as one socket's.
+      let toMany = packet.destination.isMulticast || Wire.isBroadcast(packet.destination)
+      let to = toMany ? nil : name(destination, talkingTo: source)
       guard from != nil || to != nil else { return nil }
       return (from ?? packet.source.description, to ?? packet.destination.description, source, destination)
     }
