@@ -41,6 +41,22 @@ import Testing
     #expect(session.out.captured.contains("= 0x\(String(after, radix: 16)) (flags O_RDWR|O_NONBLOCK)"))
   }
 
+  /// A UDP port held by the shell's own socket: EADDRINUSE names it, and says what lets UDP
+  /// sockets share a port (which the bind then shows).
+  @Test func aUDPPortTakenByTheShellSaysWhoAndHowToShare() throws {
+    let session = makeSession()
+    defer { session.closeAll() }
+    runAll(session, "r = socket udp\nbind r 127.0.0.1:0")
+    let first = try #require(fd(session, "r"))
+    let port = try #require(try? Sys.getsockname(first).get().port)
+    #expect(!session.execute("w = socket udp").ok == false)
+    #expect(!session.execute("bind w 127.0.0.1:\(port)").ok)
+    let said = session.out.captured.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    #expect(
+      said.contains("Another UDP socket already holds 127.0.0.1:\(port): your own fd \(first) holds it."), "\(said)")
+    runAll(session, "setsockopt r reuseaddr 1\nsetsockopt w reuseaddr 1\nbind w 127.0.0.1:\(port)")
+  }
+
   @Test func sendWithoutAConnectionSaysWhichMistakeItIs() throws {
     Signals.install()  // SIGPIPE ignored, as in the shell
     let session = Session(output: .capture(), options: .init(interactive: true, waitLimit: 5))

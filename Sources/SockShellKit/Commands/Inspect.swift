@@ -213,8 +213,13 @@ struct InspectCommand: ShellCommand {
       out.line("  pending error none (SO_ERROR)")
     }
     out.line("Options (getsockopt)", .heading)
+    // Columns as wide as their widest entry (multicast_loop, "0.0.0.0 (not set)"), two apart.
+    let nameWidth = (options.map { Cells.width($0.0.name) }.max() ?? 0) + 2
+    let valueWidth = (options.map { Cells.width($0.1) }.max() ?? 0) + 2
     for (option, shown) in options {
-      out.field("  " + option.name.padded(to: 11) + shown.padded(to: 18) + option.summary, hanging: 31)
+      out.field(
+        "  " + option.name.padded(to: nameWidth) + shown.padded(to: valueWidth) + option.summary,
+        hanging: 2 + nameWidth + valueWidth)
     }
     if let info = snapshot.tcpInfo {
       out.line("TCP_INFO (getsockopt IPPROTO_TCP TCP_INFO)", .heading)

@@ -255,6 +255,7 @@ enum OptionWords {
   static func readAll(_ descriptor: Descriptor, includeError: Bool) -> [(SocketOption, String)] {
     SocketOption.all.filter {
       $0.applies(family: descriptor.family, type: descriptor.type) && (includeError || $0.kind != .errno)
+        && !$0.writeOnly
     }.map { option in
       switch option.get(descriptor.fd) {
       case .success(let value): (option, describe(value, of: option))

@@ -409,7 +409,9 @@ enum ProgramVerifier {
     let listening = rows.filter {
       $0.state == .listen && $0.local.port == port && ($0.local.isWildcard || $0.local.host == "127.0.0.1")
     }
-    guard !listening.isEmpty else { return nil }
+    // The kernel decides: a port 127.0.0.1 can still be bound to is not taken (an IPv6 listener
+    // on [::] with v6only leaves IPv4's to others).
+    guard !listening.isEmpty, !LessonRun.isFree(port) else { return nil }
     let inodes = Set(listening.map(\.inode))
     if let fd = ownDescriptor(of: inodes) {
       return "your own fd \(fd) in this shell listens there: close it (close \(fd)) and check again"

@@ -31,6 +31,16 @@ public enum Explanations {
       if call == .listen || call == .connect {
         return ["No free local port was left for \(fd) (or its address is taken). Bind it to another port first."]
       }
+      if context.descriptor?.type == .datagram, let target = context.address, let port = target.port {
+        // Who holds it, when it is this shell: its own UDP socket on that port.
+        let rows = (try? SockDiag.dump(.udp, family: target.family, info: false).get()) ?? []
+        let inodes = Set(rows.filter { $0.local.port == port }.map(\.inode))
+        let holder = ProgramVerifier.ownDescriptor(of: inodes).map { "your own fd \($0) holds it" }
+        return [
+          "Another UDP socket already holds \(target)" + (holder.map { ": \($0)." } ?? ".")
+            + " UDP sockets share a port when every one of them has set 'setsockopt FD reuseaddr 1' (or reuseport), each new one before its bind."
+        ]
+      }
       return [
         "Another socket already holds \(address ?? "that address"): a server still running, or a connection of an earlier run in TIME_WAIT.",
         "Try another port. A server that sets 'setsockopt FD reuseaddr 1' before every bind may bind again past its old connections' TIME_WAIT: Linux wants SO_REUSEADDR on the socket that left the TIME_WAIT too (an accepted connection has its listener's), so it does not help the first time. A live listener is passed only by SO_REUSEPORT, set on every socket of the port before its bind.",
