@@ -57,6 +57,23 @@ import Testing
     runAll(session, "setsockopt r reuseaddr 1\nsetsockopt w reuseaddr 1\nbind w 127.0.0.1:\(port)")
   }
 
+  /// EAGAIN from recv says which of its three causes it was, read from the kernel.
+  @Test func eagainSaysWhyTheCallDidNotWait() throws {
+    let session = makeSession()
+    defer { session.closeAll() }
+    runAll(session, "u = socket udp\nbind u 127.0.0.1:0")
+    func said(_ line: String) -> String {
+      _ = session.out.takeCaptured()
+      session.execute(line)
+      return session.out.takeCaptured().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+    #expect(said("recv u dontwait").contains("the call had dontwait, so it did not wait"))
+    session.execute("setsockopt u rcvtimeo 20")
+    #expect(said("recv u").contains("waited its receive timeout (rcvtimeo, 20 ms)"))
+    session.execute("nonblock u on")
+    #expect(said("recv u").contains("is non-blocking, so the call did not wait"))
+  }
+
   @Test func sendWithoutAConnectionSaysWhichMistakeItIs() throws {
     Signals.install()  // SIGPIPE ignored, as in the shell
     let session = Session(output: .capture(), options: .init(interactive: true, waitLimit: 5))

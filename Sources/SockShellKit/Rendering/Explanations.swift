@@ -182,9 +182,21 @@ public enum Explanations {
         ]
       case .connect: return ["No local port is free for a new connection."]
       default:
-        return [
-          "Nothing came in time: \(fd) is non-blocking, the call had dontwait, or its receive timeout (rcvtimeo) ran out. Wait with poll, then try again."
-        ]
+        // Which of the three it was, from the kernel: O_NONBLOCK, SO_RCVTIMEO, else the flag.
+        guard let descriptor = context.descriptor else {
+          return [
+            "Nothing came in time: the socket is non-blocking, the call had dontwait, or its receive timeout (rcvtimeo) ran out. Wait with poll, then try again."
+          ]
+        }
+        let why: String
+        if (try? Sys.isNonBlocking(descriptor.fd).get()) == true {
+          why = "\(fd) is non-blocking, so the call did not wait"
+        } else if case .success(.milliseconds(let ms)) = SocketOption.named("rcvtimeo")?.get(descriptor.fd), ms > 0 {
+          why = "\(fd) waited its receive timeout (rcvtimeo, \(ms) ms) and nothing came"
+        } else {
+          why = "the call had dontwait, so it did not wait"
+        }
+        return ["Nothing was there to receive: \(why). Wait with poll, then try again."]
       }
     case ECONNABORTED:
       return [
