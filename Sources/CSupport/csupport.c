@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <linux/veth.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <linux/inet_diag.h>
@@ -408,19 +410,91 @@ static int write_file(const char *path, const char *text) {
   return written == (ssize_t)length ? 0 : -1;
 }
 
-/* Brings this network namespace's loopback up: 0, or -1 with errno. */
-static int loopback_up(void) {
+/* Brings an interface of this network namespace up: 0, or -1 with errno. */
+static int interface_up(const char *name) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   struct ifreq request;
   memset(&request, 0, sizeof request);
-  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  strncpy(request.ifr_name, name, IFNAMSIZ - 1);
   int up = ioctl(fd, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags |= IFF_UP | IFF_RUNNING, 1) &&
            ioctl(fd, SIOCSIFFLAGS, &request) == 0;
   int error = errno;
   close(fd);
   errno = error;
   return up ? 0 : -1;
+}
+
+static int loopback_up(void) { return interface_up("lo"); }
+
+/* An rtnetlink attribute appended to the message; -1 when it does not fit. */
+static int link_attribute(struct nlmsghdr *message, size_t room, int type, const void *data, size_t length) {
+  size_t size = RTA_LENGTH(length);
+  if (NLMSG_ALIGN(message->nlmsg_len) + RTA_ALIGN(size) > room) return -1;
+  struct rtattr *attribute = (struct rtattr *)((char *)message + NLMSG_ALIGN(message->nlmsg_len));
+  attribute->rta_type = (unsigned short)type;
+  attribute->rta_len = (unsigned short)size;
+  if (length) memcpy(RTA_DATA(attribute), data, length);
+  message->nlmsg_len = NLMSG_ALIGN(message->nlmsg_len) + RTA_ALIGN(size);
+  return 0;
+}
+
+/* A pair of linked virtual interfaces (veth) in this namespace, both up: what one sends, the
+   other receives, and nothing else. 0, or -1 with errno. */
+static int add_veth_pair(const char *name, const char *peer) {
+  struct {
+    struct nlmsghdr header;
+    struct ifinfomsg info;
+    char attributes[512];
+  } request;
+  memset(&request, 0, sizeof request);
+  size_t room = sizeof request;
+  request.header.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+  request.header.nlmsg_type = RTM_NEWLINK;
+  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+  request.info.ifi_family = AF_UNSPEC;
+  struct nlmsghdr *message = &request.header;
+  if (link_attribute(message, room, IFLA_IFNAME, name, strlen(name) + 1) != 0) return -1;
+  struct rtattr *linkinfo = (struct rtattr *)((char *)message + NLMSG_ALIGN(message->nlmsg_len));
+  if (link_attribute(message, room, IFLA_LINKINFO, NULL, 0) != 0) return -1;
+  if (link_attribute(message, room, IFLA_INFO_KIND, "veth", 4) != 0) return -1;
+  struct rtattr *data = (struct rtattr *)((char *)message + NLMSG_ALIGN(message->nlmsg_len));
+  if (link_attribute(message, room, IFLA_INFO_DATA, NULL, 0) != 0) return -1;
+  struct rtattr *peerinfo = (struct rtattr *)((char *)message + NLMSG_ALIGN(message->nlmsg_len));
+  if (link_attribute(message, room, VETH_INFO_PEER, NULL, 0) != 0) return -1;
+  message->nlmsg_len += sizeof(struct ifinfomsg); /* the peer's, zeroed */
+  if (link_attribute(message, room, IFLA_IFNAME, peer, strlen(peer) + 1) != 0) return -1;
+  char *end = (char *)message + message->nlmsg_len;
+  peerinfo->rta_len = (unsigned short)(end - (char *)peerinfo);
+  data->rta_len = (unsigned short)(end - (char *)data);
+  linkinfo->rta_len = (unsigned short)(end - (char *)linkinfo);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return -1;
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  if (sendto(fd, message, message->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  char answer[1024];
+  ssize_t got = recv(fd, answer, sizeof answer, 0);
+  int error = errno;
+  close(fd);
+  if (got < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+    errno = got < 0 ? error : EIO;
+    return -1;
+  }
+  struct nlmsghdr *reply = (struct nlmsghdr *)answer;
+  if (reply->nlmsg_type == NLMSG_ERROR) {
+    struct nlmsgerr *result = (struct nlmsgerr *)NLMSG_DATA(reply);
+    if (result->error != 0) {
+      errno = -result->error;
+      return -1;
+    }
+  }
+  if (interface_up(name) != 0 || interface_up(peer) != 0) return -1;
+  return 0;
 }
 
 int csupport_thread_private_network(void) {
@@ -440,6 +514,11 @@ static int sandbox_steps(void) {
   snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
   if (write_file("/proc/self/gid_map", map) != 0) return 4;
   if (loopback_up() != 0) return 5;
+  /* mc0 and mc1, linked to each other only: interfaces with multicast (IPv6's too, which
+     loopback lacks), their link-local addresses at once (no duplicate address detection). A
+     system that refuses them leaves the sandbox without them. */
+  (void)write_file("/proc/sys/net/ipv6/conf/default/accept_dad", "0");
+  (void)add_veth_pair("mc0", "mc1");
   int capture = csupport_packet_open("lo");
   if (capture < 0) return 6;
   close(capture);

@@ -61,7 +61,9 @@ struct DisplayOptions: ParsableArguments {
   /// Read before parsing (Sandbox.enterIfAsked, while the process has one thread); listed here for --help.
   @Flag(
     name: .long,
-    help: "Run in a private network namespace of your own (only loopback), where the wire needs no root.")
+    help:
+      "Run in a private network namespace of your own (loopback, and mc0/mc1 linked to each other only), where the wire needs no root."
+  )
   var sandbox = false
 
   func validate() throws {

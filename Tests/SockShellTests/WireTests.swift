@@ -383,6 +383,35 @@ import Testing
     #expect(result.stdout.contains("only programs in this sandbox"), "\(result.stdout)")
   }
 
+  /// The sandbox has mc0 and mc1, linked only to each other, that carry IPv6 multicast (loopback
+  /// does not): lesson 17's last step says so. A lesson's lines may join and send there, since
+  /// nothing reaches beyond the sandbox; the shell says nothing of "leaving this machine".
+  @Test func theSandboxCarriesIPv6MulticastOnMc0() throws {
+    guard let nobody = SandboxTests.asNobody() else { return }
+    let script = """
+      r6 = socket udp ipv6
+      bind r6 [::]:7000
+      setsockopt r6 add_membership ff12::1:2:3 mc0
+      setsockopt r6 multicast_if mc0
+      sendto r6 [ff12::1:2:3]:7000 "six" = 3
+      recvfrom r6 100 = 3
+      """
+    let result = try runProgram(
+      nobody[0], Array(nobody.dropFirst()) + [sockshellPath, "run", "--sandbox", "-"], input: script,
+      environment: ["HOME": "/tmp"])
+    if result.stderr.contains("no sandbox:") {
+      print("skipped: this machine does not let a user make a namespace: \(result.stderr)")
+      return
+    }
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(
+      result.stderr.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains(
+        "and mc0 and mc1, two interfaces"),
+      "\(result.stderr)")
+    #expect(result.stdout.contains(#"recvfrom(3, "six", 100, 0, {sa_family=AF_INET6"#), "\(result.stdout)")
+    #expect(!result.stdout.contains("left this machine"), "\(result.stdout)")
+  }
+
   /// Where user namespaces are turned off, the shell says exactly why and goes on without them.
   @Test func whereNamespacesAreRefusedItSaysWhyAndGoesOn() throws {
     guard getuid() == 0, let unshare = which("unshare") else {

