@@ -329,6 +329,24 @@ import Testing
     #expect(result.stdout.contains("0 of 1 lessons passed"), "\(result.stdout)")
   }
 
+  /// A lesson written by someone else from Lessons/README.md alone (a new author's first version,
+  /// kept as written, with a program step and wire checks) passes lesson test unchanged.
+  @Test func aLessonWrittenFromTheGuideAlonePasses() throws {
+    guard getuid() == 0 else {
+      print("skipped: its wire checks are proved with capture, which needs root here")
+      return
+    }
+    let result = try runProgram(
+      sockshellPath,
+      [
+        "lesson", "test", "--lessons", packageRoot + "/Lessons", packageRoot + "/Tests/Lessons/authored/50-kv-store.md",
+      ],
+      timeout: 120)
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("ok   kv-store step 6: Your own store"), "\(result.stdout)")
+    #expect(result.stdout.contains("1 of 1 lessons passed"))
+  }
+
   /// The example in Lessons/README.md is a working lesson.
   @Test func theAuthorsGuideExampleWorks() throws {
     let guide = try String(contentsOfFile: packageRoot + "/Lessons/README.md", encoding: .utf8)
@@ -843,6 +861,15 @@ extension PartnerTurnTests {
     #expect(lines.first == .prose("  - one item that is long"), "\(lines)")
     #expect(lines.contains(.prose("    enough to wrap at this")), "hanging indent: \(lines)")
     #expect(lines.last == .code("int x;"))
+  }
+
+  /// A paragraph line that starts with a number and a dot (a port, once filled in) goes on with
+  /// the paragraph, as CommonMark has it; a table's rows stand as written, not run together.
+  @Test func aNumberAtALinesStartAndATableAreShownAsWritten() {
+    let paragraph = LessonText.render(["Keep that port free: srv stays on", "42793. check runs it."], width: 80)
+    #expect(paragraph == [.prose("  Keep that port free: srv stays on 42793. check runs it.")], "\(paragraph)")
+    let table = LessonText.render(["| sends | answers |", "|---|---|", "| SET K V | OK |"], width: 80)
+    #expect(table == [.code("| sends | answers |"), .code("| SET K V | OK |")], "\(table)")
   }
 
   @Test func codeSpansAndEmphasisAreStyledWithColourAndPlainWithout() {

@@ -210,6 +210,18 @@ struct LessonCommand: ShellCommand {
     session.out.line(lesson.title, .heading)
     LessonRun.print(run.lesson.introduction, to: session.out)
     for change in run.portChanges { session.note("The lesson's port \(change).") }
+    // What it builds on, when that is not done yet: said, not enforced (a learner may know it).
+    if step == 0, let library = host.library {
+      let notDone = lesson.requires.filter { library.progress.lessons[$0]?.done != true }
+      if !notDone.isEmpty {
+        let named = notDone.map { id in
+          library.lesson(id).flatMap { library.number(of: $0) }.map { "\(id) (lesson \($0))" } ?? id
+        }
+        session.note(
+          "This lesson builds on \(named.joined(separator: ", ")), not done yet: take it first if this one goes too fast."
+        )
+      }
+    }
     // Resumed in a shell with none of the sockets the earlier steps made: made again, and the
     // partner's side with them, so that this step can be finished.
     if step > 0 && session.openDescriptors.isEmpty { run.replay(upTo: step) }

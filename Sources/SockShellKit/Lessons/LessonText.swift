@@ -73,7 +73,18 @@ enum LessonText {
         if lines.last != .blank && !lines.isEmpty { lines.append(.blank) }
         continue
       }
-      if let marker = listMarker(trimmed) {
+      // A table's rows stand as they are written (the |---| row under the heading left out):
+      // never reflowed into a paragraph.
+      if trimmed.hasPrefix("|") {
+        flush()
+        if !trimmed.allSatisfy({ "|-: ".contains($0) }) { lines.append(.code(String(trimmed))) }
+        continue
+      }
+      // As CommonMark has it, an ordered list breaks into a paragraph only when it starts at 1:
+      // a line of a paragraph that begins "42793. " (a port, once filled in) goes on with it.
+      if let marker = listMarker(trimmed),
+        paragraph.isEmpty || !marker.first!.isASCIIDigitCharacter || marker == "1. "
+      {
         flush()
         indent = "  "
         hanging = "  " + String(repeating: " ", count: marker.count)
