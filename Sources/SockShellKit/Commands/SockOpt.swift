@@ -227,7 +227,7 @@ enum OptionWords {
     if token.isBare, let index = UInt32(token.text) { return .index(index, name: Interfaces.name(of: index)) }
     if token.isBare, let index = Interfaces.index(of: token.text) { return .index(index, name: token.text) }
     throw arguments.error(
-      "'\(token.shown)' is not an interface here: give one of its IPv4 addresses (127.0.0.1), its name (lo: loopback) or its index (ip link lists them)",
+      "'\(token.shown)' is not an interface here: give its name (lo: loopback), its index (ip link lists them), or for an IPv4 socket one of its addresses (127.0.0.1)",
       at: token)
   }
 
@@ -240,7 +240,7 @@ enum OptionWords {
         "fd \(descriptor.label) is IPv6: its multicast_if is an interface by name or index (lo, 1), not an IPv4 address"
     case .interface(.index) where !ipv6:
       return
-        "fd \(descriptor.label) is IPv4: IP_MULTICAST_IF takes a struct in_addr, one of the interface's addresses (127.0.0.1 for loopback)"
+        "fd \(descriptor.label) is IPv4: the shell sets IP_MULTICAST_IF with a struct in_addr, one of the interface's addresses (127.0.0.1 for loopback). Linux also takes a struct ip_mreqn with an index, but getsockopt then reads back 0.0.0.0, as if nothing were set"
     case .membership(let group, _) where group.count != (ipv6 ? 16 : 4):
       return ipv6
         ? "fd \(descriptor.label) is IPv6: it joins an IPv6 group (ff12::1:2:3)"
