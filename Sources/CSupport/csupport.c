@@ -675,3 +675,5 @@ int csupport_spawn_limited(const char *path, char *const argv[], char *const env
   }
   return child;
 }
+
+int csupport_pipe_cloexec(int ends[2]) { return pipe2(ends, O_CLOEXEC); }

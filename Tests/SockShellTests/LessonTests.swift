@@ -668,20 +668,17 @@ extension PartnerTurnTests {
     }
     try "---\nid: never\ntitle: Never\n---\n\(steps)".write(
       toFile: folder + "/01-never.md", atomically: true, encoding: .utf8)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: sockshellPath)
-    process.arguments = ["lesson", "test", "--lessons", folder]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
+    let child = try Child(sockshellPath, ["lesson", "test", "--lessons", folder])
+    let output = Child.drain(child.output)
+    child.closeInput()
     usleep(1_000_000)
-    kill(process.processIdentifier, SIGINT)
+    kill(child.pid, SIGINT)
     let stopped = Date()
-    process.waitUntilExit()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(Date().timeIntervalSince(stopped) < 2, "it went on after Ctrl-C: \(output)")
-    #expect(process.terminationStatus == 1)
-    #expect(output.contains("interrupted by Ctrl-C"))
+    let status = child.wait(seconds: 10)
+    let text = String(decoding: output(), as: UTF8.self)
+    #expect(status != nil && Date().timeIntervalSince(stopped) < 2, "it went on after Ctrl-C: \(text)")
+    #expect(child.exitCode == 1)
+    #expect(text.contains("interrupted by Ctrl-C"))
   }
 }
 

@@ -26,7 +26,7 @@ import Testing
       send conn "HTTP/1.1 200 OK\\r\\nContent-Length: 13\\r\\nConnection: close\\r\\n\\r\\nhello, curl!\\n" = 71
       close conn
       """)
-    client.waitUntilExit()
+    waitBounded(client)
     let page = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(page == "hello, curl!\n")
@@ -58,7 +58,7 @@ import Testing
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains(#""hello from nc\n""#))
     try toServer.fileHandleForWriting.close()
-    server.waitUntilExit()
+    waitBounded(server)
     let heard = String(decoding: fromServer.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(heard == "hello from sockshell\n")
   }
@@ -102,7 +102,7 @@ import Testing
       send conn "PONG\\n" = 5
       close conn
       """)
-    client.waitUntilExit()
+    waitBounded(client)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "PONG\n")
     #expect(client.terminationStatus == 0)

@@ -452,7 +452,7 @@ import Testing
     try process.run()
     defer {
       try? input.fileHandleForWriting.close()
-      process.waitUntilExit()
+      waitBounded(process)
     }
     input.fileHandleForWriting.write(Data("srv = socket tcp\nbind srv 127.0.0.1:80\nlisten srv\n".utf8))
     // The welcome comes first, on standard error.

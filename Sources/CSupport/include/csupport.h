@@ -114,6 +114,8 @@ int csupport_enter_sandbox(int *error);
 /* Moves the calling thread alone into a new network namespace with only loopback, brought up
    (as root; tests that must never reach another address). 0, or -1 with errno. */
 int csupport_thread_private_network(void);
+/* pipe2(ends, O_CLOEXEC), which Swift does not see. */
+int csupport_pipe_cloexec(int ends[2]);
 
 /* The frames a capture socket dropped since the last call (PACKET_STATISTICS: its buffer
    was full). */
