@@ -76,7 +76,9 @@ func groupIsGone(_ group: Int32) -> Bool {
     let (report, failures, _) = try attempt(fixture, step: step)
     #expect(failures.isEmpty, "\(failures) \(report.summary)")
     #expect(report.served == 12, "ten at once, the slow reader, the one after the reset")
-    #expect(report.mostHeld == 10)
+    // Ten at once at least: a reading may also catch the slow reader's connection before the
+    // last of the ten has gone (eleven, once, under a fresh clone's load).
+    #expect(report.mostHeld >= 10, "\(report.summary)")
     #expect(report.accepted >= 10)
     #expect(report.slow?.received.count == 131072)
     #expect(report.stopped == "stopped with SIGTERM")
