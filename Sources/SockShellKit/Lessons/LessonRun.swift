@@ -46,27 +46,41 @@ public final class LessonLibrary {
         }
       }
     }
-    // Two files with one id would share progress, and `lesson ID` could reach only one.
+    let checked = LessonLibrary.checkTogether(lessons)
+    lessons = checked.kept
+    problems += checked.problems
+    unloaded += checked.leftOut
+    files = (lessons, problems, unloaded)
+    return files!
+  }
+
+  /// What lessons taken together must hold: an id of each one's own (two files with one id would
+  /// share progress, and `lesson ID` could reach only one: the later is left out), and what each
+  /// requires among them or `alsoKnown`. The lessons kept, the problems, the files left out.
+  static func checkTogether(_ lessons: [Lesson], alsoKnown: Set<String> = []) -> (
+    kept: [Lesson], problems: [String], leftOut: [String]
+  ) {
+    var problems: [String] = []
+    var leftOut: [String] = []
     var seen: [String: String] = [:]
-    lessons = lessons.filter { lesson in
+    let kept = lessons.filter { lesson in
       if let first = seen[lesson.id] {
         problems.append(
           "\(lesson.path):1: the id '\(lesson.id)' is taken already by \(first): each lesson needs an id of its own (this file is left out)"
         )
-        unloaded.append(lesson.path)
+        leftOut.append(lesson.path)
         return false
       }
       seen[lesson.id] = lesson.path
       return true
     }
-    let ids = Set(lessons.map(\.id))
-    for lesson in lessons {
+    let ids = Set(kept.map(\.id)).union(alsoKnown)
+    for lesson in kept {
       for required in lesson.requires where !ids.contains(required) {
         problems.append("\(lesson.path):1: requires names a lesson that does not exist: \(required)")
       }
     }
-    files = (lessons, problems, unloaded)
-    return files!
+    return (kept, problems, leftOut)
   }
 
   public func lesson(_ id: String) -> Lesson? { lessons.first { $0.id == id } }

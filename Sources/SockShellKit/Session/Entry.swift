@@ -161,22 +161,15 @@ extension SockShell {
         }
       }
       // What they require is found among them and the lessons folder's (as `lessons` finds it).
-      let known = Set(all.map(\.id) + LessonLibrary(directory: lessons, progressPath: nil).lessons.map(\.id))
-      var seen: [String: String] = [:]
-      for lesson in all {
-        for required in lesson.requires where !known.contains(required) {
-          out.line("\(lesson.path):1: requires names a lesson that does not exist: \(required)")
-          ok = false
-          flawed.insert(lesson.path)
-        }
-        if let first = seen[lesson.id] {
-          out.line(
-            "\(lesson.path):1: the id '\(lesson.id)' is taken already by \(first): each lesson needs an id of its own")
-          ok = false
-          flawed.insert(lesson.path)
-        }
-        seen[lesson.id] = lesson.path
+      let checked = LessonLibrary.checkTogether(
+        all, alsoKnown: Set(LessonLibrary(directory: lessons, progressPath: nil).lessons.map(\.id)))
+      for problem in checked.problems {
+        out.line(problem)
+        ok = false
+        if let lesson = checked.kept.first(where: { problem.hasPrefix($0.path + ":") }) { flawed.insert(lesson.path) }
       }
+      all = checked.kept
+      unloaded += checked.leftOut
     }
     var passed = 0
     let interrupt = InterruptWatch()

@@ -140,8 +140,7 @@ final class Wire {
   /// 255.255.255.255, or an address ending in .255 (a /24's broadcast, loopback's 127.255.255.255).
   static func isBroadcast(_ address: SocketAddress) -> Bool {
     guard case .ipv4(let bytes, _) = address else { return false }
-    return bytes == [255, 255, 255, 255] || (bytes.first == 127 && bytes.dropFirst().allSatisfy { $0 == 255 })
-      || bytes.last == 255
+    return bytes.last == 255
   }
 
   /// The name of the shell's socket at `endpoint` talking to `other`, or nil when it is not one.
